@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR MIT)
+/*
+ * USDT programs for CPython's function and import probes.
+ *
+ * Every probe hit becomes one ring-buffer record (see pytrace.h). Besides the
+ * probe's own arguments, the program reads the interpreter frame that the
+ * probe describes, through the offsets CPython publishes in _Py_DebugOffsets:
+ * the frame address lets userspace match each return to the entry it closes,
+ * the code object gives co_firstlineno (the probe's lineno is -1 for frames
+ * that start with MAKE_CELL/COPY_FREE_VARS), co_qualname, co_flags and the
+ * line table; the frame owner tells generator-creation entries from real
+ * calls, and the code address the __init__ shim's returns. The caller's
+ * instruction gives the call site. When the frame cannot be read, records
+ * carry a synthetic code key and userspace falls back to matching by name.
+ */
+#include <linux/bpf.h>
+#include <linux/ptrace.h>
+#include <stdbool.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
+
+#include "pytrace.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Set by userspace before load. */
+const volatile struct pt_python_offsets py = {};
+/* Wake the consumer only when this much data is waiting (bytes). */
+const volatile __u64 wakeup_bytes = 1 << 20;
+
+/* How many thread states to visit when looking for the current thread's. */
+#define MAX_TSTATE_WALK 256
+/* The low bits of a _PyStackRef are tag bits; objects are 8-byte aligned. */
+#define STACKREF_TAG_MASK 7ULL
+/* PyASCIIObject.state bit fields (GIL build): interned:2 kind:3 compact:1 ascii:1 */
+#define UNICODE_STATE_COMPACT (1U << 5)
+#define UNICODE_STATE_ASCII (1U << 6)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 20); /* resized by userspace */
+} events SEC(".maps");
+
+struct thread_info {
+	__u64 seq;    /* last sequence number given to this thread */
+	__u64 tstate; /* cached PyThreadState address, 0 if unknown */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct thread_info);
+} threads SEC(".maps");
+
+/* What was last sent for a code key: resend when the address is reused. */
+struct code_seen {
+	__u64 filename;
+	__u64 name;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct code_seen);
+} codes SEC(".maps");
+
+/* Per-CPU space to build a code record in; it is larger than the BPF stack. */
+struct code_scratch {
+	__u8 bytes[sizeof(struct pt_code_record) + PT_LINETABLE_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct code_scratch);
+} scratch SEC(".maps");
+
+struct pt_stats stats = {};
+
+/* Facts about the frame behind a probe hit. */
+struct frame_facts {
+	__u64 init_shim; /* address of _Py_InitCleanup, 0 if unknown */
+	__u64 code;
+	__u64 frame;
+	__u64 caller_code;
+	__u32 caller_instr;
+	__u64 qualname_obj;
+	__s32 first_lineno;
+	__u32 code_flags;
+	__u8 owner;
+	__u8 read; /* 1 when the frame was read and matched the probe */
+};
+
+static __always_inline __u64 read_u64(__u64 addr)
+{
+	__u64 value = 0;
+
+	bpf_probe_read_user(&value, sizeof(value), (const void *)addr);
+	return value;
+}
+
+static __always_inline struct thread_info *thread_info_for(__u32 tid)
+{
+	struct thread_info *info = bpf_map_lookup_elem(&threads, &tid);
+
+	if (!info) {
+		struct thread_info fresh = {};
+
+		bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST);
+		info = bpf_map_lookup_elem(&threads, &tid);
+	}
+	return info;
+}
+
+/* Every record takes the next number, sent or lost, so userspace sees gaps. */
+static __always_inline __u64 take_seq(struct thread_info *info)
+{
+	return __sync_add_and_fetch(&info->seq, 1);
+}
+
+static __always_inline void fill_header(struct pt_header *h, __u16 kind, __u16 flags,
+					__u64 pid_tgid, __u64 seq)
+{
+	h->kind = kind;
+	h->flags = flags;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->_pad = 0;
+	h->seq = seq;
+	h->ts_ns = bpf_ktime_get_ns();
+}
+
+/* Wake the consumer only past a fill threshold: a wake-up per record would
+ * double the cost of tracing. The consumer also polls on a short timer. */
+static __always_inline __u64 wakeup_flag(void)
+{
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return waiting >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void submit(void *record)
+{
+	bpf_ringbuf_submit(record, wakeup_flag());
+}
+
+/* Walks the interpreters' thread lists for the thread state of `tid`. */
+static __always_inline __u64 find_tstate(__u64 runtime, __u32 tid)
+{
+	__u64 interp = read_u64(runtime + py.runtime_interpreters_head);
+	__u64 tstate = interp ? read_u64(interp + py.interp_threads_head) : 0;
+
+	for (int i = 0; i < MAX_TSTATE_WALK; i++) {
+		if (!interp)
+			return 0;
+		if (!tstate) {
+			interp = read_u64(interp + py.interp_next);
+			tstate = interp ? read_u64(interp + py.interp_threads_head) : 0;
+			continue;
+		}
+		if (read_u64(tstate + py.tstate_native_thread_id) == tid)
+			return tstate;
+		tstate = read_u64(tstate + py.tstate_next);
+	}
+	return 0;
+}
+
+/* Address of the UTF-8 text of a str object, as PyUnicode_AsUTF8 returns it. */
+static __always_inline __u64 unicode_utf8(__u64 obj)
+{
+	__u32 state = 0;
+
+	if (!obj)
+		return 0;
+	bpf_probe_read_user(&state, sizeof(state), (const void *)(obj + py.unicode_state));
+	if ((state & UNICODE_STATE_COMPACT) && (state & UNICODE_STATE_ASCII))
+		return obj + py.unicode_ascii_data;
+	return read_u64(obj + py.unicode_compact_utf8);
+}
+
+/*
+ * The caller is the nearest older frame that runs Python code: frames owned
+ * by the interpreter (the C-stack entry frame of a call from C) and the
+ * __init__ shim are skipped, as f_back skips them. Its instruction pointer
+ * is on the CALL, so its line is the call site.
+ */
+static __always_inline void read_caller(__u64 frame, struct frame_facts *f)
+{
+	__u64 caller = frame, code;
+	__u8 owner;
+
+	for (int i = 0; i < 4; i++) {
+		caller = read_u64(caller + py.frame_previous);
+		if (!caller)
+			return;
+		owner = PT_FRAME_OWNED_BY_INTERPRETER;
+		bpf_probe_read_user(&owner, sizeof(owner), (const void *)(caller + py.frame_owner));
+		if (owner == PT_FRAME_OWNED_BY_INTERPRETER)
+			continue;
+		code = read_u64(caller + py.frame_executable) & ~STACKREF_TAG_MASK;
+		if (!code || code == f->init_shim)
+			continue;
+		f->caller_code = code;
+		f->caller_instr = (read_u64(caller + py.frame_instr_ptr) - (code + py.code_adaptive)) / 2;
+		return;
+	}
+}
+
+/*
+ * Reads the current frame of this thread and checks that it is the frame the
+ * probe describes (its code's co_name text is the probe's funcname pointer).
+ */
+static __always_inline void read_frame(struct pt_regs *ctx, struct thread_info *info,
+				       __u32 tid, __u64 funcname, struct frame_facts *f)
+{
+	__u64 runtime, tstate, frame, code = 0;
+
+	if (!py.enabled)
+		return;
+	runtime = PT_REGS_IP(ctx) + bpf_usdt_cookie(ctx);
+	if (py.init_shim_from_runtime)
+		f->init_shim = runtime + py.init_shim_from_runtime;
+
+	tstate = info->tstate;
+	if (!tstate || read_u64(tstate + py.tstate_native_thread_id) != tid) {
+		tstate = find_tstate(runtime, tid);
+		info->tstate = tstate;
+		if (!tstate) {
+			__sync_fetch_and_add(&stats.tstate_misses, 1);
+			return;
+		}
+	}
+
+	frame = read_u64(tstate + py.tstate_current_frame);
+	if (frame)
+		code = read_u64(frame + py.frame_executable) & ~STACKREF_TAG_MASK;
+	if (!code || unicode_utf8(read_u64(code + py.code_name)) != funcname) {
+		__sync_fetch_and_add(&stats.frame_mismatches, 1);
+		return;
+	}
+
+	f->code = code;
+	f->frame = frame;
+	read_caller(frame, f);
+	f->qualname_obj = read_u64(code + py.code_qualname);
+	bpf_probe_read_user(&f->first_lineno, sizeof(f->first_lineno),
+			    (const void *)(code + py.code_firstlineno));
+	bpf_probe_read_user(&f->code_flags, sizeof(f->code_flags),
+			    (const void *)(code + py.code_flags));
+	bpf_probe_read_user(&f->owner, sizeof(f->owner), (const void *)(frame + py.frame_owner));
+	f->read = 1;
+}
+
+/* A key for frames that could not be read; odd, so never an object address. */
+static __always_inline __u64 synthetic_code_key(__u64 filename, __u64 funcname)
+{
+	return (filename ^ (funcname << 1)) | 1;
+}
+
+/* Sends a code record unless this code key was already described. */
+static __always_inline void describe_code(__u64 pid_tgid, struct thread_info *info,
+					  struct frame_facts *f, __u64 filename, __u64 funcname)
+{
+	struct code_seen *seen = bpf_map_lookup_elem(&codes, &f->code);
+	struct code_seen now = { .filename = filename, .name = funcname };
+	struct pt_code_record *rec;
+	__u8 *linetable_out;
+	__u32 zero = 0, len = 0;
+	__u64 full_len = 0;
+
+	if (seen && seen->filename == filename && seen->name == funcname)
+		return;
+	rec = bpf_map_lookup_elem(&scratch, &zero);
+	if (!rec)
+		return;
+	linetable_out = (__u8 *)(rec + 1);
+
+	fill_header(&rec->h, PT_REC_CODE, 0, pid_tgid, take_seq(info));
+	rec->code = f->code;
+	rec->first_lineno = f->read ? f->first_lineno : -1;
+	rec->code_flags = f->read ? f->code_flags : 0;
+	bpf_probe_read_user_str(rec->filename, sizeof(rec->filename), (const void *)filename);
+	bpf_probe_read_user_str(rec->name, sizeof(rec->name), (const void *)funcname);
+	rec->qualname[0] = 0;
+	if (f->read) {
+		__u64 qualname = unicode_utf8(f->qualname_obj);
+		__u64 linetable = read_u64(f->code + py.code_linetable);
+
+		if (qualname)
+			bpf_probe_read_user_str(rec->qualname, sizeof(rec->qualname),
+						(const void *)qualname);
+		if (linetable)
+			full_len = read_u64(linetable + py.bytes_size);
+		len = full_len > PT_LINETABLE_MAX ? PT_LINETABLE_MAX : full_len;
+		if (len && bpf_probe_read_user(linetable_out, len,
+					       (const void *)(linetable + py.bytes_data)))
+			len = 0;
+	}
+	rec->linetable_len = len;
+	rec->linetable_full_len = full_len;
+
+	if (bpf_ringbuf_output(&events, rec, sizeof(*rec) + len, wakeup_flag())) {
+		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
+		return;
+	}
+	__sync_fetch_and_add(&stats.code_records, 1);
+	bpf_map_update_elem(&codes, &f->code, &now, BPF_ANY);
+}
+
+SEC("usdt")
+int BPF_USDT(on_function_entry, const char *filename, const char *funcname, int lineno)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct thread_info *info = thread_info_for(tid);
+	struct frame_facts f = {};
+	struct pt_call_record *rec;
+	__u16 flags = 0;
+	__u64 seq;
+
+	if (!info)
+		return 0;
+	read_frame(ctx, info, tid, (__u64)funcname, &f);
+	if (!f.read) {
+		f.code = synthetic_code_key((__u64)filename, (__u64)funcname);
+		flags |= PT_FRAME_UNREAD;
+	} else if ((f.code_flags & (PT_CO_GENERATOR | PT_CO_COROUTINE | PT_CO_ASYNC_GENERATOR)) &&
+		   f.owner == PT_FRAME_OWNED_BY_THREAD) {
+		flags |= PT_FRAME_GEN_CREATE;
+	}
+	describe_code(pid_tgid, info, &f, (__u64)filename, (__u64)funcname);
+
+	seq = take_seq(info);
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
+		return 0;
+	}
+	fill_header(&rec->h, PT_REC_CALL, flags, pid_tgid, seq);
+	rec->code = f.code;
+	rec->frame = f.frame;
+	rec->caller_code = f.caller_code;
+	rec->caller_instr = f.caller_instr;
+	rec->lineno = lineno;
+	submit(rec);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(on_function_return, const char *filename, const char *funcname, int lineno)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct thread_info *info = thread_info_for(tid);
+	struct frame_facts f = {};
+	struct pt_return_record *rec;
+	__u16 flags = 0;
+	__u64 seq;
+
+	if (!info)
+		return 0;
+	read_frame(ctx, info, tid, (__u64)funcname, &f);
+	if (!f.read) {
+		f.code = synthetic_code_key((__u64)filename, (__u64)funcname);
+		flags |= PT_FRAME_UNREAD;
+	} else if (f.code == f.init_shim) {
+		flags |= PT_FRAME_SHIM;
+	}
+	/* A return can be the first sight of a code object (attach by pid). */
+	describe_code(pid_tgid, info, &f, (__u64)filename, (__u64)funcname);
+
+	seq = take_seq(info);
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
+		return 0;
+	}
+	fill_header(&rec->h, PT_REC_RETURN, flags, pid_tgid, seq);
+	rec->code = f.code;
+	rec->frame = f.frame;
+	rec->lineno = lineno;
+	rec->_pad = 0;
+	submit(rec);
+	return 0;
+}
+
+static __always_inline int emit_import(__u16 kind, const char *module, int found)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct thread_info *info = thread_info_for((__u32)pid_tgid);
+	struct pt_import_record *rec;
+	__u64 seq;
+
+	if (!info)
+		return 0;
+	seq = take_seq(info);
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
+		return 0;
+	}
+	fill_header(&rec->h, kind, 0, pid_tgid, seq);
+	rec->found = found;
+	rec->_pad = 0;
+	bpf_probe_read_user_str(rec->module, sizeof(rec->module), module);
+	submit(rec);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(on_import_start, const char *module)
+{
+	return emit_import(PT_REC_IMPORT_START, module, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(on_import_done, const char *module, int found)
+{
+	return emit_import(PT_REC_IMPORT_DONE, module, found);
+}

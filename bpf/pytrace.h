@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * The wire format between pytrace.bpf.c and the userspace decoder.
+ *
+ * This is the only definition of these structures: the BPF program writes
+ * them into the ring buffer and userspace/core/decoder.cpp reads them back.
+ * Record kinds are append-only; a change to a layout bumps
+ * PYTRACE_WIRE_VERSION (raw captures carry it).
+ */
+#ifndef PYTRACE_WIRE_H
+#define PYTRACE_WIRE_H
+
+#include <linux/types.h>
+
+#define PYTRACE_WIRE_VERSION 1
+
+/* String capacities, including the terminating NUL. Longer strings are cut. */
+#define PT_FILENAME_MAX 512
+#define PT_NAME_MAX 128
+#define PT_QUALNAME_MAX 256
+#define PT_MODULE_MAX 256
+/* Line tables longer than this are cut; lines past the cut read as unknown.
+ * A code record and its table are built in a per-CPU map value, which the
+ * kernel limits to 32 KiB. */
+#define PT_LINETABLE_MAX (31 * 1024)
+
+enum pt_record_kind {
+	PT_REC_CODE = 1,	 /* describes a code object; precedes its first call */
+	PT_REC_CALL = 2,	 /* python:function__entry */
+	PT_REC_RETURN = 3,	 /* python:function__return */
+	PT_REC_IMPORT_START = 4, /* python:import__find__load__start */
+	PT_REC_IMPORT_DONE = 5,	 /* python:import__find__load__done */
+};
+
+/* pt_header.flags on call and return records. */
+enum pt_frame_flags {
+	/* Entry of a generator/coroutine creation frame: it runs no code of
+	 * the user's and never fires a return. */
+	PT_FRAME_GEN_CREATE = 1 << 0,
+	/* Return of the hidden __init__ shim frame (_Py_InitCleanup), which
+	 * fires no entry. */
+	PT_FRAME_SHIM = 1 << 1,
+	/* The interpreter frame could not be read: `code` is a synthetic key
+	 * built from the string pointers and `frame` is 0. */
+	PT_FRAME_UNREAD = 1 << 2,
+};
+
+struct pt_header {
+	__u16 kind;  /* enum pt_record_kind */
+	__u16 flags; /* enum pt_frame_flags */
+	__u32 pid;   /* tgid */
+	__u32 tid;
+	__u32 _pad;
+	__u64 seq;   /* per-thread sequence number of this record, from 1 */
+	__u64 ts_ns; /* CLOCK_MONOTONIC */
+};
+
+/*
+ * Sent once per code object (keyed by its address) before the first call
+ * record that names it, and again if the address is reused by another code
+ * object. Strings and the line table are copied here only, not on every call.
+ * The record is variable-sized: `linetable_len` bytes of co_linetable follow
+ * the fixed part (no flexible array member, which C++ lacks).
+ */
+struct pt_code_record {
+	struct pt_header h;
+	__u64 code;	     /* code object address, or a synthetic odd key */
+	__s32 first_lineno;  /* co_firstlineno, or -1 when unknown */
+	__u32 code_flags;    /* co_flags, 0 when unknown */
+	__u32 linetable_len; /* bytes of co_linetable that follow */
+	__u32 linetable_full_len; /* its real length (more means cut) */
+	char filename[PT_FILENAME_MAX];
+	char name[PT_NAME_MAX];
+	char qualname[PT_QUALNAME_MAX]; /* empty when unknown */
+};
+
+struct pt_call_record {
+	struct pt_header h;
+	__u64 code;	   /* key of a previously sent pt_code_record */
+	__u64 frame;	   /* _PyInterpreterFrame address, 0 when unread */
+	__u64 caller_code; /* code of frame->previous, 0 when unread or none */
+	__u32 caller_instr; /* caller's current instruction, in code units */
+	__s32 lineno;	   /* the probe's lineno: current line, -1 if none */
+};
+
+struct pt_return_record {
+	struct pt_header h;
+	__u64 code;
+	__u64 frame;
+	__s32 lineno;
+	__u32 _pad;
+};
+
+struct pt_import_record {
+	struct pt_header h;
+	__s32 found; /* import__find__load__done only */
+	__u32 _pad;
+	char module[PT_MODULE_MAX];
+};
+
+/*
+ * Where to find things inside CPython's runtime structures. Filled by
+ * userspace from the interpreter's own _Py_DebugOffsets table (section
+ * .PyRuntime, cookie "xdebugpy") and written into the BPF program's
+ * read-only data before load.
+ */
+struct pt_python_offsets {
+	__u64 runtime_interpreters_head;
+	__u64 interp_next;
+	__u64 interp_threads_head;
+	__u64 tstate_next;
+	__u64 tstate_current_frame;
+	__u64 tstate_native_thread_id;
+	__u64 frame_executable;
+	__u64 frame_previous;
+	__u64 frame_owner;
+	__u64 code_flags;
+	__u64 code_firstlineno;
+	__u64 code_name;
+	__u64 code_qualname;
+	__u64 code_linetable;
+	__u64 code_adaptive; /* offsetof(PyCodeObject, co_code_adaptive) */
+	__u64 frame_instr_ptr;
+	__u64 bytes_size;    /* offsetof(PyVarObject, ob_size) for bytes */
+	__u64 bytes_data;    /* offsetof(PyBytesObject, ob_sval) */
+	__u64 unicode_state;
+	__u64 unicode_ascii_data;   /* sizeof(PyASCIIObject) */
+	__u64 unicode_compact_utf8; /* offsetof(PyCompactUnicodeObject, utf8) */
+	/* _Py_InitCleanup (the code of the __init__ shim frame) minus _PyRuntime,
+	 * or 0 when the interpreter does not export it. */
+	__s64 init_shim_from_runtime;
+	__u32 enabled; /* 0: do not read frames, use synthetic keys */
+	__u32 _pad;
+};
+
+/* Counters the BPF program keeps in .bss; read by userspace at the end. */
+struct pt_stats {
+	__u64 ringbuf_drops;	 /* records lost because the ring buffer was full */
+	__u64 tstate_misses;	 /* thread state of the current thread not found */
+	__u64 frame_mismatches;	 /* current frame did not match the probe's code */
+	__u64 code_records;	 /* code records sent */
+};
+
+/* CPython constants the BPF side tests against (stable across 3.x). */
+#define PT_CO_OPTIMIZED 0x0001
+#define PT_CO_GENERATOR 0x0020
+#define PT_CO_COROUTINE 0x0080
+#define PT_CO_ASYNC_GENERATOR 0x0200
+#define PT_FRAME_OWNED_BY_THREAD 0
+#define PT_FRAME_OWNED_BY_INTERPRETER 3
+
+#endif /* PYTRACE_WIRE_H */

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+#include "options.h"
+
+#include <charconv>
+
+namespace pytrace {
+
+const char* const kProgramUsage = R"(usage: trace_program [options] SCRIPT [script arguments...] [options]
+
+Runs a Python script under CPython's USDT probes and records which functions
+it calls, in what order, from where, how deep and for how long. Needs root.
+
+Tracer options may stand before or after the script; `--` ends them, and
+every other argument goes to the script unchanged.
+
+options:
+  -o, --output FILE      write the trace as JSON to FILE (default: print a call
+                         tree on stdout)
+  --scope DIR            directory whose files are the user's code (default:
+                         the script's directory)
+  --no-external-calls    do not log calls from the user's code into other code
+  --no-imports           drop import entries (module bodies, importlib frames)
+  --show-dunders         also log dunder methods other than __init__/__call__
+                         and generator-expression frames (hidden by default)
+  --python PATH          interpreter to run (default: the one setup.sh installed)
+  --ring-buffer-mb N     size of the kernel ring buffer (default: 64)
+  --no-arg-values        accepted for compatibility; argument values are not
+                         recorded by this version
+  -v, --verbose          show libbpf's debug messages
+  -h, --help             show this help
+  --version              show the version
+)";
+
+namespace {
+
+struct ValueOption {
+  const char* long_name;
+  const char* short_name;  // may be null
+};
+
+size_t parse_size(const std::string& option, const std::string& text) {
+  size_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value == 0) {
+    throw UsageError(option + " needs a positive whole number, not '" + text + "'");
+  }
+  return value;
+}
+
+}  // namespace
+
+ProgramOptions parse_program_options(const std::vector<std::string>& args) {
+  ProgramOptions options;
+  bool have_script = false;
+  auto take = [&](const std::string& arg) {
+    if (!have_script) {
+      options.script = arg;
+      have_script = true;
+    } else {
+      options.script_args.push_back(arg);
+    }
+  };
+
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      for (++i; i < args.size(); ++i) take(args[i]);
+      break;
+    }
+    // "--name=value" or "--name value"
+    std::string name = arg;
+    std::optional<std::string> inline_value;
+    if (arg.rfind("--", 0) == 0) {
+      if (size_t eq = arg.find('='); eq != std::string::npos) {
+        name = arg.substr(0, eq);
+        inline_value = arg.substr(eq + 1);
+      }
+    }
+    auto value = [&]() -> std::string {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= args.size()) throw UsageError(name + " needs a value");
+      return args[++i];
+    };
+    auto flag = [&](bool& target, bool setting) {
+      if (inline_value) throw UsageError(name + " takes no value");
+      target = setting;
+    };
+
+    if (name == "-o" || name == "--output") {
+      options.output = value();
+    } else if (name == "--scope") {
+      options.scope = value();
+    } else if (name == "--python") {
+      options.python = value();
+    } else if (name == "--ring-buffer-mb") {
+      options.ring_buffer_mb = parse_size(name, value());
+    } else if (name == "--no-external-calls") {
+      flag(options.external_calls, false);
+    } else if (name == "--no-imports") {
+      flag(options.imports, false);
+    } else if (name == "--show-dunders") {
+      flag(options.show_dunders, true);
+    } else if (name == "--no-arg-values") {
+      bool ignored;
+      flag(ignored, true);
+    } else if (name == "--track-executed-lines") {
+      throw UsageError(
+          "--track-executed-lines is not supported: CPython 3.15 has no line probe "
+          "that this tracer uses");
+    } else if (name == "-v" || name == "--verbose") {
+      flag(options.verbose, true);
+    } else if (name == "-h" || name == "--help") {
+      flag(options.help, true);
+    } else if (name == "--version") {
+      flag(options.version, true);
+    } else if (!have_script && arg.size() > 1 && arg[0] == '-') {
+      throw UsageError("unknown option " + arg +
+                       " (options for the script go after the script, or after --)");
+    } else {
+      take(arg);
+    }
+  }
+  if (!have_script && !options.help && !options.version) throw UsageError("no script given");
+  return options;
+}
+
+}  // namespace pytrace

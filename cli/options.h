@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+// Command-line parsing for trace_program, with the seed's conventions:
+// tracer options may come before or after the script, `--` ends them, and
+// every other argument goes to the script unchanged and in order. Unlike the
+// seed, options are never abbreviated, so a script's --out is its own.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pytrace {
+
+class UsageError : public std::runtime_error {
+ public:
+  explicit UsageError(const std::string& message) : std::runtime_error(message) {}
+};
+
+struct ProgramOptions {
+  std::string script;
+  std::vector<std::string> script_args;
+  std::optional<std::string> output;
+  std::optional<std::string> scope;
+  std::optional<std::string> python;
+  bool external_calls = true;
+  bool imports = true;
+  bool show_dunders = false;
+  bool verbose = false;
+  bool help = false;
+  bool version = false;
+  size_t ring_buffer_mb = 64;
+};
+
+// `args` excludes the program name. Throws UsageError.
+ProgramOptions parse_program_options(const std::vector<std::string>& args);
+
+extern const char* const kProgramUsage;
+
+}  // namespace pytrace

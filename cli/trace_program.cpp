@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+// trace_program SCRIPT [args...]: trace a Python script from its first bytecode.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "core/error.h"
+#include "options.h"
+#include "session.h"
+#include "version.h"
+
+namespace {
+
+constexpr const char* kTool = "trace_program";
+
+std::string join_command(int argc, char** argv) {
+  std::string command = kTool;
+  for (int i = 1; i < argc; ++i) {
+    command += ' ';
+    command += argv[i];
+  }
+  return command;
+}
+
+int run(int argc, char** argv) {
+  namespace fs = std::filesystem;
+  using namespace pytrace;
+  ProgramOptions options = parse_program_options(std::vector<std::string>(argv + 1, argv + argc));
+  if (options.help) {
+    std::cout << kProgramUsage;
+    return 0;
+  }
+  if (options.version) {
+    std::cout << kTool << " " << PYTRACE_VERSION << "\n";
+    return 0;
+  }
+
+  std::error_code ec;
+  fs::path script = fs::absolute(options.script).lexically_normal();
+  if (!fs::exists(script, ec)) throw Error("script not found: " + options.script);
+  if (!fs::is_regular_file(script, ec)) throw Error("not a regular file: " + options.script);
+  if (access(script.c_str(), R_OK) != 0) {
+    throw Error("cannot read script " + options.script + ": " + std::strerror(errno));
+  }
+
+  fs::path scope = options.scope ? fs::absolute(*options.scope).lexically_normal() : script.parent_path();
+  if (!fs::is_directory(scope, ec)) {
+    throw Error("scope directory does not exist: " + (options.scope ? *options.scope : scope.string()));
+  }
+
+  LaunchSpec spec;
+  spec.tool = kTool;
+  spec.original_command = join_command(argc, argv);
+  spec.python_args.push_back(script.string());
+  spec.python_args.insert(spec.python_args.end(), options.script_args.begin(), options.script_args.end());
+  spec.main_file = script.string();
+  spec.scope = scope.string();
+  spec.output = options.output;
+  spec.python = options.python.value_or(PYTRACE_DEFAULT_PYTHON);
+  spec.external_calls = options.external_calls;
+  spec.imports = options.imports;
+  spec.show_dunders = options.show_dunders;
+  spec.verbose = options.verbose;
+  spec.ring_buffer_mb = options.ring_buffer_mb;
+  return run_launch_session(spec);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const pytrace::UsageError& e) {
+    std::cerr << kTool << ": error: " << e.what() << "\n(see " << kTool << " --help)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << kTool << ": " << e.what() << "\n";
+    return 1;
+  }
+}

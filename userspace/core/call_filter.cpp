@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+#include "core/call_filter.h"
+
+#include "core/classify.h"
+
+namespace pytrace {
+
+bool CallFilter::in_scope(const CodeInfo* code) {
+  auto [it, inserted] = in_scope_cache_.try_emplace(code, false);
+  if (inserted) it->second = scope_.contains(code->filename);
+  return it->second;
+}
+
+// With --no-external-calls the parent location is the nearest in-scope
+// ancestor's current line: the call site its child on this stack recorded.
+std::optional<CallSite> CallFilter::site_in_scope(const Thread& thread, const FrameEnter& enter) const {
+  std::optional<CallSite> site = enter.call_site;
+  for (size_t i = thread.stack.size(); i-- > 0;) {
+    if (thread.stack[i].in_scope) return site;
+    site = thread.stack[i].call_site;
+  }
+  return std::nullopt;
+}
+
+ThreadTrace& CallFilter::trace_of(Thread& thread, const FrameEnter& enter) {
+  if (thread.trace < 0) {
+    thread.trace = static_cast<int>(model_.threads.size());
+    model_.threads.push_back(ThreadTrace{enter.pid, enter.tid, {}});
+  }
+  return model_.threads[thread.trace];
+}
+
+int CallFilter::module_index(const std::string& module) {
+  auto [it, inserted] = module_indexes_.try_emplace(module, static_cast<int>(model_.modules.size()));
+  if (inserted) model_.modules.push_back(module);
+  return it->second;
+}
+
+void CallFilter::on_enter(const FrameEnter& enter) {
+  Thread& thread = threads_[enter.tid];
+  const CodeInfo& code = *enter.code;
+  Frame frame{&code, in_scope(&code), enter.call_site, -1, false};
+
+  const Frame* caller = thread.stack.empty() ? nullptr : &thread.stack.back();
+  bool logged = frame.in_scope || (options_.external_calls && caller && caller->in_scope);
+  if (logged && !options_.show_dunders && (is_hidden_dunder(code.name) || is_comprehension(code.name))) {
+    logged = false;
+  }
+
+  if (logged) {
+    CallFacts facts{code, !frame.in_scope,
+                    enter.call_site ? std::string_view(enter.call_site->code->filename) : "",
+                    code.name == "<module>" && code.filename == options_.main_file && thread.imports.empty()};
+    CallType type = classify_call(facts, sources_);
+    if (type == CallType::kImport && !options_.imports) logged = false;
+
+    if (logged) {
+      TraceEntry entry;
+      entry.code = &code;
+      entry.line = code.name == "<module>" ? 0 : enter.line;
+      entry.parent_site = options_.external_calls ? enter.call_site : site_in_scope(thread, enter);
+      entry.depth = static_cast<int>(thread.open_scope_entries.size());
+      entry.is_external = !frame.in_scope;
+      entry.call_type = type;
+      if (counts_calls(type)) {
+        std::string key = code.name + "@" + normalize_path(code.filename) + ":" + std::to_string(entry.line);
+        entry.number_of_calls = ++call_counts_[key];
+      }
+      entry.start_ns = enter.ts_ns >= options_.origin_ns ? enter.ts_ns - options_.origin_ns : 0;
+      entry.parent = thread.open_scope_entries.empty() ? -1 : thread.open_scope_entries.back();
+      entry.importing = thread.imports.empty() ? -1 : thread.imports.back();
+
+      ThreadTrace& trace = trace_of(thread, enter);
+      frame.entry = static_cast<int64_t>(trace.entries.size());
+      trace.entries.push_back(entry);
+      if (frame.in_scope) {
+        frame.adds_depth = true;
+        thread.open_scope_entries.push_back(frame.entry);
+      }
+    }
+  }
+  thread.stack.push_back(std::move(frame));
+}
+
+void CallFilter::on_exit(const FrameExit& exit) {
+  Thread& thread = threads_[exit.tid];
+  if (thread.stack.empty()) return;  // CallStackBuilder never sends this
+  Frame frame = std::move(thread.stack.back());
+  thread.stack.pop_back();
+  if (frame.entry < 0) return;
+  TraceEntry& entry = model_.threads[thread.trace].entries[frame.entry];
+  if (exit.returned) {
+    uint64_t end = exit.ts_ns >= options_.origin_ns ? exit.ts_ns - options_.origin_ns : 0;
+    entry.duration_ns = end >= entry.start_ns ? end - entry.start_ns : 0;
+  }
+  if (frame.adds_depth) thread.open_scope_entries.pop_back();
+}
+
+void CallFilter::on_import(const ImportEvent& event) {
+  Thread& thread = threads_[event.tid];
+  int module = module_index(event.module);
+  if (!event.done) {
+    thread.imports.push_back(module);
+    return;
+  }
+  for (size_t i = thread.imports.size(); i-- > 0;) {
+    if (thread.imports[i] == module) {
+      thread.imports.resize(i);
+      return;
+    }
+  }
+}
+
+}  // namespace pytrace

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT
+// Balanced frame stream -> the logged calls of the trace model.
+//
+// The seed's rules (docs/json-format.md): an in-scope frame is logged
+// wherever it is called from; an out-of-scope frame is logged once, as
+// external, when its immediate Python caller is in scope, and its own callees
+// are not, unless they are in scope again. Dunders other than __init__ and
+// __call__ and comprehension frames are transparent unless asked for, and
+// --no-imports drops import entries; transparent frames still pass their
+// children through. depth counts the logged in-scope frames open on the same
+// thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/frames.h"
+#include "core/scope.h"
+#include "core/source_cache.h"
+#include "core/trace_model.h"
+
+namespace pytrace {
+
+struct FilterOptions {
+  bool external_calls = true;
+  bool imports = true;
+  bool show_dunders = false;
+  std::string main_file;   // absolute; its <module> is module_execution
+  uint64_t origin_ns = 0;  // CLOCK_MONOTONIC time that start_ns counts from
+};
+
+class CallFilter : public FrameSink {
+ public:
+  CallFilter(const Scope& scope, FilterOptions options, TraceModel& model, SourceCache& sources)
+      : scope_(scope), options_(std::move(options)), model_(model), sources_(sources) {}
+
+  void on_enter(const FrameEnter& enter) override;
+  void on_exit(const FrameExit& exit) override;
+  void on_import(const ImportEvent& event) override;
+
+ private:
+  struct Frame {
+    const CodeInfo* code = nullptr;
+    bool in_scope = false;
+    std::optional<CallSite> call_site;  // where this frame was called from
+    int64_t entry = -1;                 // its index in the thread's trace, -1 if not logged
+    bool adds_depth = false;            // a logged in-scope frame
+  };
+  struct Thread {
+    int trace = -1;  // index in model_.threads, -1 until something is logged
+    std::vector<Frame> stack;
+    std::vector<int64_t> open_scope_entries;  // logged in-scope frames, outermost first
+    std::vector<int> imports;                 // modules being imported, innermost last
+  };
+
+  bool in_scope(const CodeInfo* code);
+  std::optional<CallSite> site_in_scope(const Thread& thread, const FrameEnter& enter) const;
+  ThreadTrace& trace_of(Thread& thread, const FrameEnter& enter);
+  int module_index(const std::string& module);
+
+  const Scope& scope_;
+  FilterOptions options_;
+  TraceModel& model_;
+  SourceCache& sources_;
+  std::map<uint32_t, Thread> threads_;
+  std::unordered_map<const CodeInfo*, bool> in_scope_cache_;
+  std::unordered_map<std::string, uint64_t> call_counts_;
+  std::unordered_map<std::string, int> module_indexes_;
+};
+
+}  // namespace pytrace

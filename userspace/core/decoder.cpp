@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+#include "core/decoder.h"
+
+#include <cstring>
+
+extern "C" {
+#include "pytrace.h"
+}
+
+namespace pytrace {
+namespace {
+
+template <size_t N>
+std::string field_string(const char (&field)[N]) {
+  return std::string(field, strnlen(field, N));
+}
+
+RecordHeader to_header(const pt_header& h) {
+  return RecordHeader{h.flags, h.pid, h.tid, h.seq, h.ts_ns};
+}
+
+template <typename Wire>
+bool read_fixed(std::span<const std::byte> bytes, Wire& out) {
+  if (bytes.size() < sizeof(Wire)) return false;
+  std::memcpy(&out, bytes.data(), sizeof(Wire));
+  return true;
+}
+
+DecodeResult fail(std::string message) {
+  return DecodeResult{std::nullopt, std::move(message)};
+}
+
+DecodeResult decode_code(std::span<const std::byte> bytes) {
+  pt_code_record wire{};
+  if (!read_fixed(bytes, wire)) return fail("code record too short");
+  if (wire.linetable_len > PT_LINETABLE_MAX || bytes.size() != sizeof(wire) + wire.linetable_len) {
+    return fail("code record size " + std::to_string(bytes.size()) +
+                " does not match its line table length " + std::to_string(wire.linetable_len));
+  }
+  CodeRecord record;
+  record.header = to_header(wire.h);
+  record.code = wire.code;
+  record.first_lineno = wire.first_lineno;
+  record.code_flags = wire.code_flags;
+  record.filename = field_string(wire.filename);
+  record.name = field_string(wire.name);
+  record.qualname = field_string(wire.qualname);
+  const auto* table = reinterpret_cast<const uint8_t*>(bytes.data() + sizeof(wire));
+  record.linetable.assign(table, table + wire.linetable_len);
+  record.linetable_cut = wire.linetable_full_len > wire.linetable_len;
+  return DecodeResult{Record{std::move(record)}, {}};
+}
+
+}  // namespace
+
+DecodeResult decode_record(std::span<const std::byte> bytes) {
+  pt_header header{};
+  if (!read_fixed(bytes, header)) return fail("record shorter than its header");
+
+  switch (header.kind) {
+    case PT_REC_CODE:
+      return decode_code(bytes);
+    case PT_REC_CALL: {
+      pt_call_record wire{};
+      if (bytes.size() != sizeof(wire) || !read_fixed(bytes, wire))
+        return fail("call record has size " + std::to_string(bytes.size()));
+      return DecodeResult{CallRecord{to_header(wire.h), wire.code, wire.frame, wire.caller_code,
+                                     wire.caller_instr, wire.lineno},
+                          {}};
+    }
+    case PT_REC_RETURN: {
+      pt_return_record wire{};
+      if (bytes.size() != sizeof(wire) || !read_fixed(bytes, wire))
+        return fail("return record has size " + std::to_string(bytes.size()));
+      return DecodeResult{ReturnRecord{to_header(wire.h), wire.code, wire.frame, wire.lineno}, {}};
+    }
+    case PT_REC_IMPORT_START:
+    case PT_REC_IMPORT_DONE: {
+      pt_import_record wire{};
+      if (bytes.size() != sizeof(wire) || !read_fixed(bytes, wire))
+        return fail("import record has size " + std::to_string(bytes.size()));
+      return DecodeResult{ImportRecord{to_header(wire.h), header.kind == PT_REC_IMPORT_DONE, wire.found,
+                                       field_string(wire.module)},
+                          {}};
+    }
+    default:
+      return fail("unknown record kind " + std::to_string(header.kind));
+  }
+}
+
+}  // namespace pytrace

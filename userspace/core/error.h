@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace pytrace {
+
+// A failure the user can act on. The message is complete and is printed as
+// is, after the tool's name; the CLI turns it into a non-zero exit.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+}  // namespace pytrace

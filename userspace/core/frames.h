@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+// The balanced per-thread frame stream that call_stacks.cpp produces from
+// raw records, and the code-object table it refers to.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace pytrace {
+
+// co_flags bits used by the classifier.
+inline constexpr uint32_t kCoOptimized = 0x0001;
+
+struct CodeInfo {
+  std::string filename;   // co_filename: absolute path or a pseudo-name like <frozen os>
+  std::string name;       // co_name
+  std::string qualname;   // co_qualname, empty when unknown
+  int first_lineno = -1;  // co_firstlineno, -1 when unknown
+  uint32_t flags = 0;     // co_flags
+  bool flags_known = false;
+  std::vector<uint8_t> linetable;
+  bool linetable_cut = false;
+};
+
+// Code objects seen in a session, by the key the BPF program gave them.
+// Entries are never moved or removed, so pointers stay valid while the table
+// lives; a reused key gets a new entry.
+class CodeTable {
+ public:
+  const CodeInfo* add(uint64_t key, CodeInfo info);
+  const CodeInfo* find(uint64_t key) const;
+  // A stand-in for a key that was never described (its record was lost).
+  const CodeInfo* unknown();
+  size_t size() const { return codes_.size(); }
+
+ private:
+  std::deque<CodeInfo> codes_;
+  std::unordered_map<uint64_t, const CodeInfo*> by_key_;
+  const CodeInfo* unknown_ = nullptr;
+};
+
+// Where a call was made from: the calling code and the source lines of the
+// instruction that made the call.
+struct CallSite {
+  const CodeInfo* code = nullptr;
+  int line = 0;
+  int end_line = 0;
+};
+
+struct FrameEnter {
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint64_t ts_ns = 0;
+  const CodeInfo* code = nullptr;
+  int line = 0;                       // first line for a fresh call, the resume line for a generator
+  std::optional<CallSite> call_site;  // empty for a frame without a Python caller
+};
+
+struct FrameExit {
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint64_t ts_ns = 0;
+  bool returned = true;  // false: closed without a return of its own
+};
+
+struct ImportEvent {
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint64_t ts_ns = 0;
+  bool done = false;
+  bool found = false;
+  std::string module;
+};
+
+class FrameSink {
+ public:
+  virtual ~FrameSink() = default;
+  virtual void on_enter(const FrameEnter& enter) = 0;
+  virtual void on_exit(const FrameExit& exit) = 0;
+  virtual void on_import(const ImportEvent& event) = 0;
+};
+
+}  // namespace pytrace

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// Typed forms of the wire records in bpf/pytrace.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace pytrace {
+
+struct RecordHeader {
+  uint16_t flags = 0;  // enum pt_frame_flags
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint64_t seq = 0;
+  uint64_t ts_ns = 0;
+};
+
+struct CodeRecord {
+  RecordHeader header;
+  uint64_t code = 0;
+  int32_t first_lineno = -1;
+  uint32_t code_flags = 0;
+  std::string filename;
+  std::string name;
+  std::string qualname;
+  std::vector<uint8_t> linetable;
+  bool linetable_cut = false;  // the interpreter's table was longer
+};
+
+struct CallRecord {
+  RecordHeader header;
+  uint64_t code = 0;
+  uint64_t frame = 0;
+  uint64_t caller_code = 0;
+  uint32_t caller_instr = 0;
+  int32_t lineno = -1;
+};
+
+struct ReturnRecord {
+  RecordHeader header;
+  uint64_t code = 0;
+  uint64_t frame = 0;
+  int32_t lineno = -1;
+};
+
+struct ImportRecord {
+  RecordHeader header;
+  bool done = false;  // import__find__load__done, else __start
+  int32_t found = 0;
+  std::string module;
+};
+
+using Record = std::variant<CodeRecord, CallRecord, ReturnRecord, ImportRecord>;
+
+inline const RecordHeader& header_of(const Record& record) {
+  return std::visit([](const auto& r) -> const RecordHeader& { return r.header; }, record);
+}
+
+}  // namespace pytrace

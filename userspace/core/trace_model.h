@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+// The logged calls of a session, per thread, and what is known about the run.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/call_stacks.h"
+#include "core/frames.h"
+
+namespace pytrace {
+
+// The seed's categories (docs/json-format.md says how each is decided).
+enum class CallType {
+  kFunctionCall,
+  kMethod,
+  kClassMethod,
+  kClassInstantiation,
+  kClassDeclaration,
+  kSpecialMethod,
+  kCallableObject,
+  kLambdaFunction,
+  kModuleExecution,
+  kImport,
+  kExternalCall,
+  kComprehension,
+};
+
+std::string_view call_type_name(CallType type);
+
+struct TraceEntry {
+  const CodeInfo* code = nullptr;
+  int line = 0;  // 0 for module bodies
+  // Where the parent location points: the immediate caller's call site, or
+  // with --no-external-calls the nearest in-scope ancestor's. Empty for a
+  // frame without a Python caller.
+  std::optional<CallSite> parent_site;
+  int depth = 0;
+  bool is_external = false;
+  CallType call_type = CallType::kFunctionCall;
+  uint64_t number_of_calls = 0;         // 0: the key is absent (seed rule)
+  uint64_t start_ns = 0;                // since the session's origin
+  std::optional<uint64_t> duration_ns;  // empty when the call never returned
+  int64_t parent = -1;                  // index in the same thread of the nearest logged in-scope ancestor
+  int importing = -1;                   // index into TraceModel::modules, -1 if no import was running
+};
+
+struct ThreadTrace {
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  std::vector<TraceEntry> entries;  // pre-order: parents before children
+};
+
+// Counters the BPF program kept (struct pt_stats).
+struct ProbeStats {
+  uint64_t ringbuf_drops = 0;
+  uint64_t tstate_misses = 0;
+  uint64_t frame_mismatches = 0;
+  uint64_t code_records = 0;
+};
+
+struct SessionInfo {
+  std::string original_command;
+  std::string scope_path;
+  std::string main_file;  // empty when there is none (pytest, attach)
+  std::string python_executable;
+  std::string python_version;
+  uint32_t pid = 0;
+  std::string start_time;  // ISO 8601 with offset
+  std::string end_time;
+  uint64_t duration_ns = 0;
+  std::optional<int> exit_code;
+  bool external_calls = true;
+  bool imports = true;
+  bool show_dunders = false;
+};
+
+struct TraceModel {
+  SessionInfo session;
+  CodeTable codes;
+  std::vector<ThreadTrace> threads;  // in order of their first logged call
+  std::vector<std::string> modules;  // names referenced by TraceEntry::importing
+  StackStats stack_stats;
+  ProbeStats probe_stats;
+  uint64_t malformed_records = 0;
+
+  size_t total_entries() const;
+  // Records lost or calls left unmatched: what the user must be told about.
+  uint64_t lost_or_unmatched() const;
+};
+
+}  // namespace pytrace

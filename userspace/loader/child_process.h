@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+// Starting the traced program so that it runs no code before the probes are
+// attached: fork, let the child block on a pipe, attach, then let it exec.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pytrace {
+
+struct RunAs {
+  uid_t uid;
+  gid_t gid;
+};
+
+// Exit status in shell terms: the exit code, or 128 + signal number.
+int exit_code_of(int wait_status);
+
+class GatedChild {
+ public:
+  // Forks. The child waits until release(); then it drops to `run_as` (when
+  // given) and execs argv[0] with `env`.
+  GatedChild(std::vector<std::string> argv, std::vector<std::string> env, std::optional<RunAs> run_as);
+  ~GatedChild();  // kills and reaps a child that was not waited for
+  GatedChild(const GatedChild&) = delete;
+  GatedChild& operator=(const GatedChild&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // A pidfd that becomes readable when the child exits.
+  int exit_fd() const { return pidfd_; }
+
+  // Lets the child exec. Throws Error if exec fails (with the child's errno).
+  void release();
+  // The exit code if the child has exited; never blocks.
+  std::optional<int> poll_exit();
+  int wait();
+  void kill_now();
+
+ private:
+  pid_t pid_ = -1;
+  int gate_fd_ = -1;        // write end: one byte releases the child
+  int exec_error_fd_ = -1;  // read end: the child's errno if exec failed
+  int pidfd_ = -1;
+  std::optional<int> exit_code_;
+  std::string program_;
+};
+
+// Runs a command to completion, capturing its stdout. Throws Error when it
+// cannot be started, times out or exits non-zero (with its stderr).
+std::string run_and_capture(const std::vector<std::string>& argv, std::chrono::seconds timeout);
+
+}  // namespace pytrace

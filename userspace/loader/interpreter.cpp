@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+#include "loader/interpreter.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "loader/child_process.h"
+#include "version.h"
+
+namespace pytrace {
+namespace {
+
+// -I: ignore the environment and the user's site directory; -S: no site.
+constexpr const char* kQuery = R"(import sys, sysconfig, json
+v = sys.version_info
+print(json.dumps({
+  "version": "%d.%d.%d" % tuple(v[:3]), "major": v[0], "minor": v[1],
+  "executable": sys.executable,
+  "stdlib": sysconfig.get_path("stdlib"), "platstdlib": sysconfig.get_path("platstdlib"),
+  "shared": bool(sysconfig.get_config_var("Py_ENABLE_SHARED")),
+  "libdir": sysconfig.get_config_var("LIBDIR") or "",
+  "soname": sysconfig.get_config_var("INSTSONAME") or sysconfig.get_config_var("LDLIBRARY") or ""}))
+)";
+
+const std::string kHowToGetOne =
+    "Use a CPython 3.15 built with --with-dtrace: `sudo scripts/setup.sh` installs one at " +
+    std::string(PYTRACE_DEFAULT_PYTHON) + ", or pass --python PATH.";
+
+std::string find_on_path(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string candidate = dirs.substr(start, end - start) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return name;
+}
+
+bool has_function_probes(const PythonElf& elf) {
+  return !elf.find("python", "function__entry").empty() && !elf.find("python", "function__return").empty();
+}
+
+}  // namespace
+
+std::string unusable_version_reason(int major, int minor) {
+  if (major != 3) return "only CPython 3 is supported";
+  if (minor == 11) {
+    return "in CPython 3.11 the function__entry probe fires only for frames entered from C "
+           "(cpython issue 98894), so calls between Python functions are invisible";
+  }
+  if (minor >= 12 && minor <= 14) {
+    return "CPython 3.12 to 3.14 have no function probes (PEP 669 removed them; they return "
+           "in 3.15)";
+  }
+  if (minor < 11) return "this tracer reads CPython 3.15's frame layout";
+  return "";
+}
+
+Interpreter inspect_interpreter(const std::string& requested) {
+  std::string path = find_on_path(requested);
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    bool is_default = requested == PYTRACE_DEFAULT_PYTHON;
+    throw Error("Python interpreter not found: " + requested +
+                (is_default
+                     ? " (the default; run `sudo scripts/setup.sh` to install it, or pass --python PATH)"
+                     : ""));
+  }
+  if (!S_ISREG(st.st_mode) || access(path.c_str(), X_OK) != 0) {
+    throw Error("not an executable file: " + path);
+  }
+
+  nlohmann::json info;
+  try {
+    std::string out = run_and_capture({path, "-I", "-S", "-c", kQuery}, std::chrono::seconds(30));
+    info = nlohmann::json::parse(out);
+  } catch (const nlohmann::json::exception&) {
+    throw Error(path + " did not answer like a CPython interpreter");
+  } catch (const Error& e) {
+    throw Error("cannot use " + path + " as the Python interpreter: " + e.what());
+  }
+
+  Interpreter interp;
+  interp.executable = std::filesystem::absolute(path).string();
+  interp.version = info.value("version", "");
+  interp.major = info.value("major", 0);
+  interp.minor = info.value("minor", 0);
+  std::string reason = unusable_version_reason(interp.major, interp.minor);
+  if (!reason.empty()) {
+    throw Error(path + " is Python " + interp.version + ", which cannot be traced: " + reason + ". " +
+                kHowToGetOne);
+  }
+  for (const char* key : {"stdlib", "platstdlib"}) {
+    std::string dir = info.value(key, "");
+    if (!dir.empty()) interp.library_dirs.push_back(dir);
+  }
+
+  // The probes live in the executable, or in libpython for shared builds.
+  std::string exe_file = std::filesystem::canonical(path).string();
+  PythonElf exe = read_python_elf(exe_file);
+  if (has_function_probes(exe)) {
+    interp.probe_elf = std::move(exe);
+  } else if (info.value("shared", false) && !info.value("soname", std::string()).empty()) {
+    std::string lib = info.value("libdir", std::string()) + "/" + info.value("soname", std::string());
+    std::error_code ec;
+    std::string lib_file = std::filesystem::canonical(lib, ec).string();
+    if (ec) throw Error(path + " is a shared build, but its library " + lib + " is missing");
+    interp.probe_elf = read_python_elf(lib_file);
+  } else {
+    interp.probe_elf = std::move(exe);
+  }
+  if (!has_function_probes(interp.probe_elf)) {
+    throw Error(path + " (Python " + interp.version +
+                ") was built without DTrace/SystemTap probes: " + interp.probe_elf.path +
+                " has no python:function__entry note (configure --with-dtrace). " + kHowToGetOne);
+  }
+  interp.offsets = parse_debug_offsets(interp.probe_elf.runtime_head);
+  const PythonElf& elf = interp.probe_elf;
+  if (elf.runtime_address && elf.init_shim_address) {
+    interp.offsets.offsets.init_shim_from_runtime =
+        static_cast<int64_t>(*elf.init_shim_address - *elf.runtime_address);
+  }
+  return interp;
+}
+
+}  // namespace pytrace

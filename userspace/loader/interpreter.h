@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+// Finding out whether a Python interpreter can be traced, and how.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/debug_offsets.h"
+#include "loader/python_elf.h"
+
+namespace pytrace {
+
+struct Interpreter {
+  std::string executable;  // absolute path
+  std::string version;     // "3.15.2"
+  int major = 0;
+  int minor = 0;
+  std::vector<std::string> library_dirs;  // stdlib directories: never in scope
+  PythonElf probe_elf;                    // the executable or libpython
+  DebugOffsets offsets;
+};
+
+// Runs the interpreter once to learn its version and layout, then checks
+// that its probes exist and fire on this version. Throws Error with what is
+// wrong and how to get a usable interpreter.
+Interpreter inspect_interpreter(const std::string& path);
+
+// Why a CPython version cannot be traced, or empty if it can.
+std::string unusable_version_reason(int major, int minor);
+
+}  // namespace pytrace

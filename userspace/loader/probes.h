@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+// The loaded BPF programs, their attachments and the ring buffer, as one
+// RAII object: open -> configure -> load -> attach (per pid) -> poll -> drain.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/trace_model.h"
+#include "loader/python_elf.h"
+
+extern "C" {
+#include "pytrace.h"
+}
+
+struct pytrace_bpf;
+struct bpf_link;
+struct ring_buffer;
+
+namespace pytrace {
+
+class Probes {
+ public:
+  using RecordHandler = std::function<void(std::span<const std::byte>)>;
+
+  // Loads the programs. Throws Error naming the step that failed.
+  Probes(const pt_python_offsets& offsets, size_t ring_buffer_bytes, RecordHandler handler);
+  ~Probes();
+  Probes(const Probes&) = delete;
+  Probes& operator=(const Probes&) = delete;
+
+  // Attaches the function and import probes of `elf` for process `pid` only.
+  void attach(pid_t pid, const PythonElf& elf);
+
+  // Waits up to `timeout_ms` for a wake-up from the BPF side (or a readable
+  // `extra_fd`, e.g. the child's exit), then consumes what is waiting.
+  void poll(int timeout_ms, int extra_fd = -1);
+  // Consumes everything left in the ring buffer.
+  void drain();
+
+  ProbeStats stats() const;
+
+  // Sends libbpf's debug messages to stderr too (the verifier log is always shown).
+  static void set_verbose(bool verbose);
+
+ private:
+  static int on_record(void* ctx, void* data, size_t size);
+
+  struct SkeletonDeleter {
+    void operator()(pytrace_bpf* skeleton) const;
+  };
+  struct LinkDeleter {
+    void operator()(bpf_link* link) const;
+  };
+  struct RingDeleter {
+    void operator()(ring_buffer* ring) const;
+  };
+
+  std::unique_ptr<pytrace_bpf, SkeletonDeleter> skeleton_;
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
+  std::unique_ptr<ring_buffer, RingDeleter> ring_;
+  RecordHandler handler_;
+};
+
+}  // namespace pytrace
