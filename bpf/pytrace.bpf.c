@@ -86,6 +86,7 @@ struct frame_facts {
 	__u64 init_shim; /* address of _Py_InitCleanup, 0 if unknown */
 	__u64 code;
 	__u64 frame;
+	__u64 caller_frame;
 	__u64 caller_code;
 	__u32 caller_instr;
 	__u64 qualname_obj;
@@ -204,6 +205,7 @@ static __always_inline void read_caller(__u64 frame, struct frame_facts *f)
 		code = read_u64(caller + py.frame_executable) & ~STACKREF_TAG_MASK;
 		if (!code || code == f->init_shim)
 			continue;
+		f->caller_frame = caller;
 		f->caller_code = code;
 		f->caller_instr = (read_u64(caller + py.frame_instr_ptr) - (code + py.code_adaptive)) / 2;
 		return;
@@ -311,28 +313,34 @@ static __always_inline void describe_code(__u64 pid_tgid, struct thread_info *in
 	bpf_map_update_elem(&codes, &f->code, &now, BPF_ANY);
 }
 
-SEC("usdt")
-int BPF_USDT(on_function_entry, const char *filename, const char *funcname, int lineno)
+static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind, __u64 filename,
+				      __u64 funcname, int lineno)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
 	struct thread_info *info = thread_info_for(tid);
 	struct frame_facts f = {};
-	struct pt_call_record *rec;
+	struct pt_frame_record *rec;
 	__u16 flags = 0;
 	__u64 seq;
 
 	if (!info)
 		return 0;
-	read_frame(ctx, info, tid, (__u64)funcname, &f);
+	read_frame(ctx, info, tid, funcname, &f);
 	if (!f.read) {
-		f.code = synthetic_code_key((__u64)filename, (__u64)funcname);
+		f.code = synthetic_code_key(filename, funcname);
 		flags |= PT_FRAME_UNREAD;
-	} else if ((f.code_flags & (PT_CO_GENERATOR | PT_CO_COROUTINE | PT_CO_ASYNC_GENERATOR)) &&
-		   f.owner == PT_FRAME_OWNED_BY_THREAD) {
+	} else if (kind == PT_REC_CALL && f.owner == PT_FRAME_OWNED_BY_THREAD &&
+		   (f.code_flags & (PT_CO_GENERATOR | PT_CO_COROUTINE | PT_CO_ASYNC_GENERATOR))) {
+		/* Calling a generator function runs its frame only up to
+		 * RETURN_GENERATOR, on the thread: later runs are owned by the
+		 * generator object. */
 		flags |= PT_FRAME_GEN_CREATE;
+	} else if (kind == PT_REC_RETURN && f.code == f.init_shim) {
+		flags |= PT_FRAME_SHIM;
 	}
-	describe_code(pid_tgid, info, &f, (__u64)filename, (__u64)funcname);
+	/* A return can be the first sight of a code object (attach by pid). */
+	describe_code(pid_tgid, info, &f, filename, funcname);
 
 	seq = take_seq(info);
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
@@ -340,9 +348,10 @@ int BPF_USDT(on_function_entry, const char *filename, const char *funcname, int 
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
 		return 0;
 	}
-	fill_header(&rec->h, PT_REC_CALL, flags, pid_tgid, seq);
+	fill_header(&rec->h, kind, flags, pid_tgid, seq);
 	rec->code = f.code;
 	rec->frame = f.frame;
+	rec->caller_frame = f.caller_frame;
 	rec->caller_code = f.caller_code;
 	rec->caller_instr = f.caller_instr;
 	rec->lineno = lineno;
@@ -351,41 +360,15 @@ int BPF_USDT(on_function_entry, const char *filename, const char *funcname, int 
 }
 
 SEC("usdt")
+int BPF_USDT(on_function_entry, const char *filename, const char *funcname, int lineno)
+{
+	return emit_frame(ctx, PT_REC_CALL, (__u64)filename, (__u64)funcname, lineno);
+}
+
+SEC("usdt")
 int BPF_USDT(on_function_return, const char *filename, const char *funcname, int lineno)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct thread_info *info = thread_info_for(tid);
-	struct frame_facts f = {};
-	struct pt_return_record *rec;
-	__u16 flags = 0;
-	__u64 seq;
-
-	if (!info)
-		return 0;
-	read_frame(ctx, info, tid, (__u64)funcname, &f);
-	if (!f.read) {
-		f.code = synthetic_code_key((__u64)filename, (__u64)funcname);
-		flags |= PT_FRAME_UNREAD;
-	} else if (f.code == f.init_shim) {
-		flags |= PT_FRAME_SHIM;
-	}
-	/* A return can be the first sight of a code object (attach by pid). */
-	describe_code(pid_tgid, info, &f, (__u64)filename, (__u64)funcname);
-
-	seq = take_seq(info);
-	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-	if (!rec) {
-		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
-		return 0;
-	}
-	fill_header(&rec->h, PT_REC_RETURN, flags, pid_tgid, seq);
-	rec->code = f.code;
-	rec->frame = f.frame;
-	rec->lineno = lineno;
-	rec->_pad = 0;
-	submit(rec);
-	return 0;
+	return emit_frame(ctx, PT_REC_RETURN, (__u64)filename, (__u64)funcname, lineno);
 }
 
 static __always_inline int emit_import(__u16 kind, const char *module, int found)

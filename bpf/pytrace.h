@@ -74,21 +74,20 @@ struct pt_code_record {
 	char qualname[PT_QUALNAME_MAX]; /* empty when unknown */
 };
 
-struct pt_call_record {
+/*
+ * A call (PT_REC_CALL) or a return (PT_REC_RETURN). Both carry the caller,
+ * because a frame can run without an entry probe (a generator resumed by
+ * throw() or close() fires only its return), and userspace then has to put
+ * it back under the right frame.
+ */
+struct pt_frame_record {
 	struct pt_header h;
-	__u64 code;	   /* key of a previously sent pt_code_record */
-	__u64 frame;	   /* _PyInterpreterFrame address, 0 when unread */
-	__u64 caller_code; /* code of frame->previous, 0 when unread or none */
-	__u32 caller_instr; /* caller's current instruction, in code units */
-	__s32 lineno;	   /* the probe's lineno: current line, -1 if none */
-};
-
-struct pt_return_record {
-	struct pt_header h;
-	__u64 code;
-	__u64 frame;
-	__s32 lineno;
-	__u32 _pad;
+	__u64 code;	    /* key of a previously sent pt_code_record */
+	__u64 frame;	    /* _PyInterpreterFrame address, 0 when unread */
+	__u64 caller_frame; /* the calling Python frame, 0 when unread or none */
+	__u64 caller_code;  /* its code object */
+	__u32 caller_instr; /* its current instruction, in code units: the call */
+	__s32 lineno;	    /* the probe's lineno: current line, -1 if none */
 };
 
 struct pt_import_record {

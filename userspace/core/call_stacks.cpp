@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "core/call_stacks.h"
 
-#include <type_traits>
+#include <algorithm>
 
 #include "core/linetable.h"
 
@@ -10,38 +10,38 @@ extern "C" {
 }
 
 namespace pytrace {
+namespace {
+
+constexpr uint32_t kGeneratorLike = PT_CO_GENERATOR | PT_CO_COROUTINE | PT_CO_ASYNC_GENERATOR;
+
+}  // namespace
 
 void CallStackBuilder::add(const Record& record) {
   ++stats_.records;
-  if (const auto* code = std::get_if<CodeRecord>(&record)) {
-    thread_for(code->header);
-    on_code(*code);
-    return;
-  }
   ThreadState& thread = thread_for(header_of(record));
-  std::visit(
-      [&](const auto& r) {
-        using T = std::decay_t<decltype(r)>;
-        if constexpr (std::is_same_v<T, CallRecord>) {
-          on_call(thread, r);
-        } else if constexpr (std::is_same_v<T, ReturnRecord>) {
-          on_return(thread, r);
-        } else if constexpr (std::is_same_v<T, ImportRecord>) {
-          sink_.on_import(
-              ImportEvent{r.header.pid, r.header.tid, r.header.ts_ns, r.done, r.found != 0, r.module});
-        }
-      },
-      record);
+  if (const auto* code = std::get_if<CodeRecord>(&record)) {
+    on_code(*code);
+  } else if (const auto* frame = std::get_if<FrameRecord>(&record)) {
+    if (frame->is_return) {
+      on_return(thread, *frame);
+    } else {
+      on_call(thread, *frame);
+    }
+  } else if (const auto* import = std::get_if<ImportRecord>(&record)) {
+    emit(thread, ImportEvent{import->header.pid, import->header.tid, import->header.ts_ns, import->done,
+                             import->found != 0, import->module});
+  }
 }
 
 CallStackBuilder::ThreadState& CallStackBuilder::thread_for(const RecordHeader& header) {
   ThreadState& thread = threads_[header.tid];
   thread.pid = header.pid;
+  thread.tid = header.tid;
   if (thread.last_seq != 0 && header.seq > thread.last_seq + 1) {
     stats_.lost_records += header.seq - thread.last_seq - 1;
   }
-  if (header.seq > thread.last_seq) thread.last_seq = header.seq;
-  if (header.ts_ns > thread.last_ts) thread.last_ts = header.ts_ns;
+  thread.last_seq = std::max(thread.last_seq, header.seq);
+  thread.last_ts = std::max(thread.last_ts, header.ts_ns);
   return thread;
 }
 
@@ -64,13 +64,78 @@ const CodeInfo* CallStackBuilder::code_for(uint64_t key) {
   return codes_.unknown();
 }
 
-void CallStackBuilder::on_call(ThreadState& thread, const CallRecord& record) {
+std::optional<CallSite> CallStackBuilder::caller_site(const FrameRecord& record) const {
+  if (record.caller_code == 0) return std::nullopt;
+  const CodeInfo* caller = codes_.find(record.caller_code);
+  if (!caller) return std::nullopt;
+  CallSite site{caller, 0, 0};
+  if (auto span = line_for_instruction(caller->linetable, caller->first_lineno, record.caller_instr)) {
+    site.line = span->line;
+    site.end_line = span->end_line;
+  }
+  return site;
+}
+
+void CallStackBuilder::emit(ThreadState& thread, Event event) {
+  if (thread.waiting > 0) {
+    thread.queue.push_back(std::move(event));
+    return;
+  }
+  std::visit(
+      [&](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, FrameEnter>) sink_.on_enter(e);
+        if constexpr (std::is_same_v<T, FrameExit>) sink_.on_exit(e);
+        if constexpr (std::is_same_v<T, ImportEvent>) sink_.on_import(e);
+      },
+      event);
+}
+
+// Frames run on the thread's stack in call order, so the record's caller
+// must be the innermost open frame. If it is further out, the frames above
+// it ended without a return we saw. If it is not open at all, it is running
+// without an entry probe: a generator resumed by throw() or close().
+void CallStackBuilder::place_under_caller(ThreadState& thread, const FrameRecord& record) {
+  if (record.caller_frame == 0) return;
+  for (size_t i = thread.stack.size(); i-- > 0;) {
+    if (thread.stack[i].frame != record.caller_frame) continue;
+    while (thread.stack.size() > i + 1) {
+      ++stats_.closed_without_return;
+      close_top(thread, record.header.ts_ns, false);
+    }
+    return;
+  }
+  const CodeInfo* code = code_for(record.caller_code);
+  auto yielded = suspended_.find(record.caller_frame);
+  int line = yielded != suspended_.end() ? yielded->second : caller_site(record).value_or(CallSite{}).line;
+  restore_frame(thread, record.caller_frame, code, line, record.header.ts_ns, std::nullopt);
+}
+
+void CallStackBuilder::restore_frame(ThreadState& thread, uint64_t frame, const CodeInfo* code, int line,
+                                     uint64_t ts, std::optional<CallSite> site) {
+  ++stats_.restored_resumes;
+  suspended_.erase(frame);
+  FrameEnter enter{thread.pid, thread.tid, ts, code, line, site};
+  OpenFrame open{frame, code, std::nullopt};
+  if (!site) {
+    // Hold this and everything after it until the frame's return, which
+    // carries its caller.
+    ++thread.waiting;
+    open.queued_enter = thread.queue.size();
+    thread.queue.push_back(enter);
+  } else {
+    emit(thread, enter);
+  }
+  thread.stack.push_back(open);
+}
+
+void CallStackBuilder::on_call(ThreadState& thread, const FrameRecord& record) {
   if (record.header.flags & PT_FRAME_GEN_CREATE) {
     ++stats_.generator_creations;
     return;
   }
+  place_under_caller(thread, record);
   const CodeInfo* code = code_for(record.code);
-
   FrameEnter enter;
   enter.pid = record.header.pid;
   enter.tid = record.header.tid;
@@ -80,60 +145,79 @@ void CallStackBuilder::on_call(ThreadState& thread, const CallRecord& record) {
   // resume line for a generator. It is -1 for frames that begin with
   // MAKE_CELL or COPY_FREE_VARS, which have no line; co_firstlineno then.
   enter.line = record.lineno > 0 ? record.lineno : std::max(code->first_lineno, 0);
-
-  if (record.caller_code != 0) {
-    if (const CodeInfo* caller = codes_.find(record.caller_code)) {
-      CallSite site{caller, 0, 0};
-      if (auto span = line_for_instruction(caller->linetable, caller->first_lineno, record.caller_instr)) {
-        site.line = span->line;
-        site.end_line = span->end_line;
-      }
-      enter.call_site = site;
-    }
-  } else if (!thread.stack.empty() && (record.header.flags & PT_FRAME_UNREAD)) {
+  enter.call_site = caller_site(record);
+  if (!enter.call_site && record.caller_code == 0 && (record.header.flags & PT_FRAME_UNREAD) &&
+      !thread.stack.empty()) {
     // The frame was not read, so neither was its caller: name the caller
     // from the stack, without a line.
     enter.call_site = CallSite{thread.stack.back().code, 0, 0};
   }
-
-  thread.stack.push_back(OpenFrame{record.frame, code});
-  sink_.on_enter(enter);
+  if (record.frame != 0) suspended_.erase(record.frame);
+  thread.stack.push_back(OpenFrame{record.frame, code, std::nullopt});
+  emit(thread, enter);
 }
 
-void CallStackBuilder::on_return(ThreadState& thread, const ReturnRecord& record) {
+void CallStackBuilder::on_return(ThreadState& thread, const FrameRecord& record) {
   if (record.header.flags & PT_FRAME_SHIM) {
     ++stats_.shim_returns;
     return;
   }
+  const CodeInfo* code = codes_.find(record.code);
   // The frame this return closes: by address when both sides were read,
   // else by code object.
-  const CodeInfo* code = codes_.find(record.code);
   auto closes = [&](const OpenFrame& open) {
     if (record.frame != 0 && open.frame != 0) return open.frame == record.frame;
     return code != nullptr && open.code->filename == code->filename && open.code->name == code->name;
   };
-  for (size_t i = thread.stack.size(); i-- > 0;) {
-    if (!closes(thread.stack[i])) continue;
-    while (thread.stack.size() > i + 1) {
-      ++stats_.closed_without_return;
-      close_top(thread, record.header.tid, record.header.ts_ns, false);
+  auto open = std::find_if(thread.stack.rbegin(), thread.stack.rend(), closes);
+  if (open == thread.stack.rend()) {
+    if (record.frame == 0 || !suspended_.count(record.frame)) {
+      ++stats_.unmatched_returns;
+      return;
     }
-    close_top(thread, record.header.tid, record.header.ts_ns, true);
-    return;
+    // A suspended generator ran without an entry probe (throw(), close())
+    // and made no call on the way: restore its run here.
+    place_under_caller(thread, record);
+    restore_frame(thread, record.frame, code, suspended_[record.frame], record.header.ts_ns,
+                  caller_site(record));
+  } else {
+    size_t index = thread.stack.size() - 1 - (open - thread.stack.rbegin());
+    while (thread.stack.size() > index + 1) {
+      ++stats_.closed_without_return;
+      close_top(thread, record.header.ts_ns, false);
+    }
   }
-  ++stats_.unmatched_returns;
+  close_top(thread, record.header.ts_ns, true, caller_site(record));
+  if (code && (code->flags & kGeneratorLike) && record.frame != 0) suspended_[record.frame] = record.lineno;
 }
 
-void CallStackBuilder::close_top(ThreadState& thread, uint32_t tid, uint64_t ts, bool returned) {
+void CallStackBuilder::close_top(ThreadState& thread, uint64_t ts, bool returned,
+                                 std::optional<CallSite> site) {
+  OpenFrame top = thread.stack.back();
   thread.stack.pop_back();
-  sink_.on_exit(FrameExit{thread.pid, tid, ts, returned});
+  if (top.queued_enter) {
+    auto& enter = std::get<FrameEnter>(thread.queue[*top.queued_enter]);
+    if (site) enter.call_site = site;
+    --thread.waiting;
+  }
+  FrameExit exit{thread.pid, thread.tid, ts, returned};
+  if (thread.queue.empty()) {
+    emit(thread, exit);
+    return;
+  }
+  thread.queue.push_back(exit);
+  if (thread.waiting == 0) {
+    std::vector<Event> held = std::move(thread.queue);
+    thread.queue.clear();
+    for (auto& event : held) emit(thread, std::move(event));
+  }
 }
 
 void CallStackBuilder::finish() {
   for (auto& [tid, thread] : threads_) {
     while (!thread.stack.empty()) {
       ++stats_.open_at_end;
-      close_top(thread, tid, thread.last_ts, false);
+      close_top(thread, thread.last_ts, false);
     }
   }
 }

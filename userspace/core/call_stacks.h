@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: MIT
 // Raw records -> a balanced stream of frame enters and exits, per thread.
 //
-// The probes do not pair up by themselves (see docs/probes.md): creating a
+// The probes do not pair up by themselves (docs/probes.md): creating a
 // generator fires an entry that never returns, the interpreter's __init__
-// shim fires returns without entries, an exception fires one return per
-// frame it unwinds, and records can be lost. Returns are therefore matched
-// to the open frame they close (by frame address), never by counting;
-// whatever cannot be matched is counted in StackStats.
+// shim fires returns without entries, a generator resumed by throw() or
+// close() fires its return but no entry, an exception fires one return per
+// frame it unwinds, and records can be lost. So every call is placed under
+// the frame that made it (the caller's frame address comes with each
+// record), returns close the frame they name, and what cannot be matched is
+// counted in StackStats, never guessed.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "core/frames.h"
@@ -27,6 +32,7 @@ struct StackStats {
   uint64_t open_at_end = 0;            // frames still open when the trace ended
   uint64_t generator_creations = 0;    // creation entries, not calls: ignored
   uint64_t shim_returns = 0;           // returns of the __init__ shim: ignored
+  uint64_t restored_resumes = 0;       // generator resumes without an entry probe, restored
 };
 
 class CallStackBuilder {
@@ -41,28 +47,43 @@ class CallStackBuilder {
   const StackStats& stats() const { return stats_; }
 
  private:
+  using Event = std::variant<FrameEnter, FrameExit, ImportEvent>;
   struct OpenFrame {
     uint64_t frame;  // interpreter frame address, 0 if unread
     const CodeInfo* code;
+    std::optional<size_t> queued_enter;  // restored frame whose call site is not known yet
   };
   struct ThreadState {
     uint32_t pid = 0;
+    uint32_t tid = 0;
     uint64_t last_seq = 0;
     uint64_t last_ts = 0;
     std::vector<OpenFrame> stack;
+    // Events held back while a restored frame waits for its call site,
+    // which only its own return brings.
+    std::vector<Event> queue;
+    size_t waiting = 0;
   };
 
   ThreadState& thread_for(const RecordHeader& header);
   void on_code(const CodeRecord& record);
-  void on_call(ThreadState& thread, const CallRecord& record);
-  void on_return(ThreadState& thread, const ReturnRecord& record);
-  void close_top(ThreadState& thread, uint32_t tid, uint64_t ts, bool returned);
+  void on_call(ThreadState& thread, const FrameRecord& record);
+  void on_return(ThreadState& thread, const FrameRecord& record);
+  void place_under_caller(ThreadState& thread, const FrameRecord& record);
+  void restore_frame(ThreadState& thread, uint64_t frame, const CodeInfo* code, int line, uint64_t ts,
+                     std::optional<CallSite> site);
+  void close_top(ThreadState& thread, uint64_t ts, bool returned, std::optional<CallSite> site = {});
+  void emit(ThreadState& thread, Event event);
+  std::optional<CallSite> caller_site(const FrameRecord& record) const;
   const CodeInfo* code_for(uint64_t key);
 
   CodeTable& codes_;
   FrameSink& sink_;
   StackStats stats_;
   std::map<uint32_t, ThreadState> threads_;  // by tid; ordered for a stable finish()
+  // Generator frames by address -> the line they last yielded at, which is
+  // where a throw() resumes them.
+  std::unordered_map<uint64_t, int> suspended_;
 };
 
 }  // namespace pytrace

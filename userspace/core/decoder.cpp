@@ -60,19 +60,14 @@ DecodeResult decode_record(std::span<const std::byte> bytes) {
   switch (header.kind) {
     case PT_REC_CODE:
       return decode_code(bytes);
-    case PT_REC_CALL: {
-      pt_call_record wire{};
-      if (bytes.size() != sizeof(wire) || !read_fixed(bytes, wire))
-        return fail("call record has size " + std::to_string(bytes.size()));
-      return DecodeResult{CallRecord{to_header(wire.h), wire.code, wire.frame, wire.caller_code,
-                                     wire.caller_instr, wire.lineno},
-                          {}};
-    }
+    case PT_REC_CALL:
     case PT_REC_RETURN: {
-      pt_return_record wire{};
+      pt_frame_record wire{};
       if (bytes.size() != sizeof(wire) || !read_fixed(bytes, wire))
-        return fail("return record has size " + std::to_string(bytes.size()));
-      return DecodeResult{ReturnRecord{to_header(wire.h), wire.code, wire.frame, wire.lineno}, {}};
+        return fail("call or return record has size " + std::to_string(bytes.size()));
+      return DecodeResult{FrameRecord{to_header(wire.h), header.kind == PT_REC_RETURN, wire.code, wire.frame,
+                                      wire.caller_frame, wire.caller_code, wire.caller_instr, wire.lineno},
+                          {}};
     }
     case PT_REC_IMPORT_START:
     case PT_REC_IMPORT_DONE: {

@@ -29,19 +29,15 @@ struct CodeRecord {
   bool linetable_cut = false;  // the interpreter's table was longer
 };
 
-struct CallRecord {
+// A call or a return, with the calling frame.
+struct FrameRecord {
   RecordHeader header;
+  bool is_return = false;
   uint64_t code = 0;
   uint64_t frame = 0;
+  uint64_t caller_frame = 0;
   uint64_t caller_code = 0;
   uint32_t caller_instr = 0;
-  int32_t lineno = -1;
-};
-
-struct ReturnRecord {
-  RecordHeader header;
-  uint64_t code = 0;
-  uint64_t frame = 0;
   int32_t lineno = -1;
 };
 
@@ -52,7 +48,7 @@ struct ImportRecord {
   std::string module;
 };
 
-using Record = std::variant<CodeRecord, CallRecord, ReturnRecord, ImportRecord>;
+using Record = std::variant<CodeRecord, FrameRecord, ImportRecord>;
 
 inline const RecordHeader& header_of(const Record& record) {
   return std::visit([](const auto& r) -> const RecordHeader& { return r.header; }, record);

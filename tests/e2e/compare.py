@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: MIT
+"""Normalised call trees, from a trace_program JSON file or an oracle file,
+and their comparison.
+
+A normalised tree node is
+  {"name", "file", "line", "external", "call_type", "parent_location", "children"}
+and a trace is a list of threads, each a list of top-level nodes.
+"""
+
+import difflib
+import json
+
+KEYS = ("name", "file", "line", "external", "call_type", "parent_location")
+
+
+def trees_from_trace(document):
+    """The trees of a trace_program JSON document, rebuilt from parent_id."""
+    threads = {}
+    nodes = {}
+    for entry in document["trace_data"]:
+        node = {
+            "name": entry["name"],
+            "file": entry["file"],
+            "line": entry["line"],
+            "external": entry["is_external"],
+            "call_type": entry["call_type"],
+            "parent_location": entry["parent_location"],
+            "children": [],
+        }
+        nodes[entry["id"]] = node
+        parent = entry["parent_id"]
+        if parent is None:
+            threads.setdefault(entry["thread_id"], []).append(node)
+        else:
+            nodes[parent]["children"].append(node)
+    return list(threads.values())
+
+
+def render(threads):
+    """One line per call, indented by depth; threads in a stable order."""
+    lines = []
+    for index, thread in enumerate(sorted(threads, key=lambda t: json.dumps(t, sort_keys=True))):
+        lines.append("== thread %d ==" % index)
+
+        def walk(nodes, depth):
+            for node in nodes:
+                lines.append("%s%s  %s:%s  %s%s  <- %s" % (
+                    "    " * depth, node["name"], node["file"], node["line"],
+                    node["call_type"], " [external]" if node["external"] else "",
+                    node["parent_location"]))
+                walk(node["children"], depth + 1)
+        walk(thread, 0)
+    return lines
+
+
+def diff(expected, actual, expected_name="oracle", actual_name="trace"):
+    """A unified diff of the rendered trees; empty when they are equal."""
+    return list(difflib.unified_diff(render(expected), render(actual),
+                                     expected_name, actual_name, lineterm="", n=3))
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)

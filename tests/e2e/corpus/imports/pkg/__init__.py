@@ -1,0 +1,3 @@
+from .greeting import greet
+
+__all__ = ["greet"]

@@ -1,0 +1,6 @@
+def value():
+    return 7
+
+
+class Loaded:
+    pass

@@ -1,0 +1,301 @@
+# SPDX-License-Identifier: MIT
+"""Reference call trees from the interpreter itself.
+
+Runs a script under sys.monitoring (PEP 669) in the same interpreter the
+tracer uses and writes the call trees that the tracer should report, in the
+normalised form of compare.py. It shares no code with the tracer: the
+frame stream comes from the interpreter's own events, and the seed's rules
+(scope, external calls, transparent frames, imports, call types) are
+implemented again here from docs/json-format.md.
+
+usage: python3.15 oracle.py --out FILE --scope DIR [--no-external-calls]
+                            [--no-imports] [--show-dunders] SCRIPT [ARGS...]
+
+The script's exit code is this program's exit code.
+"""
+
+# Only built-in modules before the script runs: anything imported here would
+# be missing from the script's own imports and change what importlib runs.
+import sys
+import _thread
+
+MON = sys.monitoring
+TOOL = MON.PROFILER_ID
+CO_OPTIMIZED = 0x1
+
+
+class Frame:
+    __slots__ = ("code", "line", "site", "first_arg", "children", "observer_effect")
+
+    def __init__(self, code, line, site, first_arg):
+        self.observer_effect = False
+        self.code = code
+        self.line = line
+        self.site = site  # (filename, line) of the caller, or None
+        # What the first argument was: "class", the qualified names of its
+        # type's MRO, or None. Never the object: holding it would keep it
+        # alive and move its weakref callbacks, which are calls too.
+        self.first_arg = first_arg
+        self.children = []
+
+
+roots = {}   # native thread id -> [Frame]
+stacks = {}  # native thread id -> [Frame]
+thread_order = []
+
+
+def line_at(code, offset):
+    for start, end, line in code.co_lines():
+        if start <= offset < end:
+            return line if line is not None else 0
+    return 0
+
+
+def open_frame(code, line):
+    tid = _thread.get_native_id()
+    stack = stacks.get(tid)
+    if stack is None:
+        stack = stacks[tid] = []
+        roots[tid] = []
+        thread_order.append(tid)
+    # Frame 0 is this callback, frame 1 the frame the event is about.
+    frame = sys._getframe(2)
+    caller = frame.f_back
+    site = (caller.f_code.co_filename, caller.f_lineno or 0) if caller else None
+    first_arg = None
+    if code.co_flags & CO_OPTIMIZED and code.co_argcount:
+        value = frame.f_locals.get(code.co_varnames[0])
+        if isinstance(value, type):
+            first_arg = "class"
+        elif value is not None:
+            first_arg = tuple(c.__qualname__ for c in type(value).__mro__)
+        del value
+    del frame, caller
+    node = Frame(code, line, site, first_arg)
+    (stack[-1].children if stack else roots[tid]).append(node)
+    stack.append(node)
+    return node
+
+
+def on_start(code, offset):
+    open_frame(code, code.co_firstlineno)
+
+
+def on_resume(code, offset):
+    open_frame(code, line_at(code, offset))
+
+
+RESUME_OPARG_DEPTH1_MASK = 0x8
+
+
+def on_throw(code, offset, exception):
+    node = open_frame(code, line_at(code, offset))
+    # Observer effect: a generator finalized while suspended at a yield
+    # outside any try block is closed without running its frame in a plain
+    # run (gen_close's fast path; the RESUME after such a yield has the
+    # DEPTH1 bit), but under sys.monitoring the close runs the frame. The
+    # probes see the plain run, so this run is not a call of the program's.
+    if isinstance(exception, GeneratorExit) and code.co_code[offset + 1] & RESUME_OPARG_DEPTH1_MASK:
+        node.observer_effect = True
+
+
+def on_close(code, offset, value):
+    stack = stacks.get(_thread.get_native_id())
+    if stack:
+        stack.pop()
+
+
+def run_script(path, args):
+    sys.argv = [path] + args
+    sys.path[0] = path.rsplit("/", 1)[0]
+    main = type(sys)("__main__")
+    main.__file__ = path
+    main.__builtins__ = __builtins__
+    sys.modules["__main__"] = main
+    with open(path, "rb") as source:
+        code = compile(source.read(), path, "exec")
+    exit_code = 0
+    events = MON.events
+    MON.use_tool_id(TOOL, "pytrace-oracle")
+    for event, callback in ((events.PY_START, on_start), (events.PY_RESUME, on_resume),
+                            (events.PY_THROW, on_throw), (events.PY_RETURN, on_close),
+                            (events.PY_YIELD, on_close), (events.PY_UNWIND, on_close)):
+        MON.register_callback(TOOL, event, callback)
+    MON.set_events(TOOL, events.PY_START | events.PY_RESUME | events.PY_THROW |
+                   events.PY_RETURN | events.PY_YIELD | events.PY_UNWIND)
+    try:
+        exec(code, main.__dict__)
+    except SystemExit as e:
+        exit_code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except BaseException:
+        MON.set_events(TOOL, 0)
+        import traceback
+        traceback.print_exc()
+        exit_code = 1
+    finally:
+        MON.set_events(TOOL, 0)
+        MON.free_tool_id(TOOL)
+    return exit_code
+
+
+# ---- the seed's rules, after the run -----------------------------------
+
+class Rules:
+    def __init__(self, scope, main_file, external_calls, imports, show_dunders):
+        import os
+        import sysconfig
+        self.os = os
+        self.scope = os.path.normpath(scope)
+        self.main_file = main_file
+        self.external_calls = external_calls
+        self.imports = imports
+        self.show_dunders = show_dunders
+        self.library = [os.path.normpath(sysconfig.get_path(k)) for k in ("stdlib", "platstdlib")]
+        self.oracle_file = os.path.normpath(__file__)
+
+    def under(self, path, directory):
+        return path.startswith(directory.rstrip("/") + "/")
+
+    def in_scope(self, filename):
+        if not filename.startswith("/"):
+            return False
+        path = self.os.path.normpath(filename)
+        if not self.under(path, self.scope):
+            return False
+        if any(self.under(path, d) for d in self.library):
+            return False
+        inner = path[len(self.scope) + 1:].split("/")[:-1]
+        return not any(d in ("site-packages", "dist-packages") for d in inner)
+
+    def location(self, filename, line, module=False):
+        path = self.os.path.normpath(filename) if filename.startswith("/") else filename
+        if self.under(path, self.scope):
+            path = path[len(self.scope) + 1:]
+        return path if module or not line else "%s:%d" % (path, line)
+
+    @staticmethod
+    def hidden(name):
+        dunder = len(name) > 4 and name.startswith("__") and name.endswith("__")
+        return (dunder and name not in ("__init__", "__call__")) or \
+            name in ("<genexpr>", "<listcomp>", "<dictcomp>", "<setcomp>")
+
+    def call_type(self, frame, external, importing):
+        code = frame.code
+        name = code.co_name
+        caller_file = frame.site[0] if frame.site else ""
+        if name == "<module>":
+            main = self.os.path.normpath(code.co_filename) == self.main_file and not importing
+            return "module_execution" if main else "import"
+        parts = code.co_filename.split("/")
+        if code.co_filename.startswith("<frozen importlib.") or \
+                any(p.startswith("importlib") for p in parts[:-1]) or \
+                "<frozen importlib._bootstrap" in caller_file:
+            return "import"
+        if not code.co_flags & CO_OPTIMIZED:
+            return "class_declaration"
+        if name == "__init__":
+            return "class_instantiation"
+        if name == "__call__":
+            return "callable_object"
+        if self.hidden(name) and name not in ("<genexpr>",):
+            return "special_method"
+        if name == "<lambda>":
+            return "lambda_function"
+        if name == "<genexpr>":
+            return "comprehension"
+        if external:
+            return "external_call"
+        owner = code.co_qualname.rsplit(".", 1)[0] if "." in code.co_qualname else None
+        if owner and owner.rsplit(".", 1)[-1] != "<locals>":
+            # Defined in a class body: what it was called with tells the kind.
+            arg = frame.first_arg
+            if arg == "class":
+                return "class_method"
+            if arg is not None and owner in arg:
+                return "method"
+            return "function_call"
+        return "function_call"
+
+    def project(self, frames, out, caller_in_scope, importing, outer_site=None):
+        """Appends the logged calls among `frames` (siblings) to `out`.
+
+        `outer_site` is the call site inside the nearest in-scope ancestor,
+        which --no-external-calls reports as the parent location of calls
+        made below out-of-scope frames (None: there is no such ancestor).
+        """
+        for frame in frames:
+            if frame.observer_effect and not frame.children:
+                continue
+            code = frame.code
+            inside = self.in_scope(code.co_filename)
+            hidden = not self.show_dunders and self.hidden(code.co_name)
+            logged = (inside or (self.external_calls and caller_in_scope)) and not hidden
+            # An import is running when the module body or importlib runs it.
+            now_importing = importing or code.co_filename.startswith("<frozen importlib.")
+            kind = self.call_type(frame, not inside, importing) if logged else None
+            if kind == "import" and not self.imports:
+                logged = False
+            site = frame.site if self.external_calls or caller_in_scope else outer_site
+            children_out = out
+            if logged:
+                node = {
+                    "name": code.co_name,
+                    "file": self.os.path.normpath(code.co_filename)
+                    if code.co_filename.startswith("/") else code.co_filename,
+                    "line": 0 if code.co_name == "<module>" else frame.line,
+                    "external": not inside,
+                    "call_type": kind,
+                    "parent_location": self.site_location(site),
+                    "children": [],
+                }
+                out.append(node)
+                if inside:
+                    children_out = node["children"]
+            self.project(frame.children, children_out, inside, now_importing, site)
+
+    def site_location(self, site):
+        if not site or self.os.path.normpath(site[0]) == self.oracle_file:
+            return None  # the oracle's own exec: no Python caller in a plain run
+        return self.location(site[0], site[1])
+
+
+def main():
+    argv = sys.argv[1:]
+    options = {"external_calls": True, "imports": True, "show_dunders": False}
+    out = scope = None
+    while argv and argv[0].startswith("--"):
+        flag = argv.pop(0)
+        if flag == "--out":
+            out = argv.pop(0)
+        elif flag == "--scope":
+            scope = argv.pop(0)
+        elif flag == "--no-external-calls":
+            options["external_calls"] = False
+        elif flag == "--no-imports":
+            options["imports"] = False
+        elif flag == "--show-dunders":
+            options["show_dunders"] = True
+        else:
+            raise SystemExit("oracle.py: unknown option " + flag)
+    if not out or not scope or not argv:
+        raise SystemExit(__doc__)
+    import os
+    script = os.path.abspath(argv[0])
+    exit_code = run_script(script, argv[1:])
+
+    import json
+    rules = Rules(os.path.abspath(scope), os.path.normpath(script), **options)
+    threads = []
+    for tid in thread_order:
+        calls = []
+        rules.project(roots[tid], calls, False, False)
+        if calls:
+            threads.append(calls)
+    with open(out, "w") as f:
+        json.dump({"exit_code": exit_code, "threads": threads}, f, indent=1)
+    sys.stdout.flush()
+    os._exit(exit_code)
+
+
+if __name__ == "__main__":
+    main()
