@@ -78,7 +78,8 @@ void write_console_tree(const TraceModel& model, const Scope& scope, std::ostrea
   for (size_t t = 0; t < model.threads.size(); ++t) {
     const ThreadTrace& thread = model.threads[t];
     if (headings) {
-      out << (t ? "\n" : "") << "── thread " << thread.tid << (t == 0 ? " (first)" : "") << " ──\n";
+      out << (t ? "\n" : "") << "── thread " << thread.tid << (thread.tid == thread.pid ? " (main)" : "")
+          << " ──\n";
     }
     write_thread(thread, scope, out);
   }

@@ -70,7 +70,8 @@ std::string Scope::display_path(std::string_view raw_file) const {
 }
 
 std::string Scope::location(std::string_view file, int line, bool is_module) const {
-  std::string out = file.empty() ? "unknown" : display_path(file);
+  if (file.empty()) return "unknown";
+  std::string out = display_path(file);
   if (!is_module && line > 0) {
     out += ':';
     out += std::to_string(line);

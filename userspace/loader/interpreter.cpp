@@ -106,23 +106,25 @@ Interpreter inspect_interpreter(const std::string& requested) {
   }
 
   // The probes live in the executable, or in libpython for shared builds.
-  std::string exe_file = std::filesystem::canonical(path).string();
-  PythonElf exe = read_python_elf(exe_file);
-  if (has_function_probes(exe)) {
-    interp.probe_elf = std::move(exe);
-  } else if (info.value("shared", false) && !info.value("soname", std::string()).empty()) {
-    std::string lib = info.value("libdir", std::string()) + "/" + info.value("soname", std::string());
+  std::vector<std::string> candidates{std::filesystem::canonical(path).string()};
+  if (info.value("shared", false) && !info.value("soname", std::string()).empty()) {
     std::error_code ec;
-    std::string lib_file = std::filesystem::canonical(lib, ec).string();
-    if (ec) throw Error(path + " is a shared build, but its library " + lib + " is missing");
-    interp.probe_elf = read_python_elf(lib_file);
-  } else {
-    interp.probe_elf = std::move(exe);
+    auto lib = std::filesystem::canonical(
+        info.value("libdir", std::string()) + "/" + info.value("soname", std::string()), ec);
+    if (!ec) candidates.push_back(lib.string());
   }
-  if (!has_function_probes(interp.probe_elf)) {
-    throw Error(path + " (Python " + interp.version +
-                ") was built without DTrace/SystemTap probes: " + interp.probe_elf.path +
-                " has no python:function__entry note (configure --with-dtrace). " + kHowToGetOne);
+  std::string checked;
+  for (const auto& file : candidates) {
+    PythonElf elf = read_python_elf(file);
+    if (has_function_probes(elf)) {
+      interp.probe_elf = std::move(elf);
+      break;
+    }
+    checked += (checked.empty() ? "" : " or ") + file;
+  }
+  if (interp.probe_elf.path.empty()) {
+    throw Error(path + " (Python " + interp.version + ") was built without DTrace/SystemTap probes: no " +
+                "python:function__entry note in " + checked + " (configure --with-dtrace). " + kHowToGetOne);
   }
   interp.offsets = parse_debug_offsets(interp.probe_elf.runtime_head);
   const PythonElf& elf = interp.probe_elf;

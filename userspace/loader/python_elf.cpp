@@ -37,7 +37,11 @@ void read_stapsdt_notes(Elf_Data* data, std::optional<uint64_t> base_section, st
   GElf_Nhdr nhdr;
   size_t name_offset, desc_offset;
   while ((offset = gelf_getnote(data, offset, &nhdr, &name_offset, &desc_offset)) > 0) {
-    if (nhdr.n_type != 3 || nhdr.n_descsz < 3 * 8) continue;
+    const char* owner = static_cast<const char*>(data->d_buf) + name_offset;
+    if (nhdr.n_type != 3 || nhdr.n_namesz != sizeof("stapsdt") || std::strcmp(owner, "stapsdt") != 0 ||
+        nhdr.n_descsz < 3 * 8) {
+      continue;
+    }
     const char* desc = static_cast<const char*>(data->d_buf) + desc_offset;
     uint64_t pc, base, semaphore;
     std::memcpy(&pc, desc, 8);

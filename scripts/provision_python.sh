@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs a CPython 3.15 whose USDT function probes fire, with pytest.
+#
+# usage: scripts/provision_python.sh PREFIX        (as root)
+#
+# Debian 12 has no python3.15. Debian's own python3.15 (suite sid) is built
+# --with-dtrace but needs a newer glibc, so it is unpacked with its runtime
+# libraries into PREFIX and its ELF interpreter and RPATH are pointed there
+# (see docs/probes.md). The system's apt sources are never changed: the
+# packages are fetched with a private apt configuration. Versions are
+# whatever sid has today. Idempotent: a working PREFIX is left alone.
+set -euo pipefail
+
+PREFIX=${1:?usage: provision_python.sh PREFIX}
+PYTHON="$PREFIX/usr/bin/python3.15"
+MARKER="$PREFIX/.pytrace-provisioned"
+MIRROR=${PYTRACE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+PACKAGES=(
+  python3.15-minimal libpython3.15-minimal libpython3.15-stdlib
+  # what the interpreter and its extension modules link
+  libc6 zlib1g libexpat1 libzstd1 libgcc-s1 libffi8 libssl3t64 libsqlite3-0
+  liblzma5 libbz2-1.0 libncursesw6 libtinfo6 libreadline8t64 libuuid1
+  # pytest, for trace_pytest
+  python3-pytest python3-pluggy python3-iniconfig python3-packaging python3-pygments
+)
+
+works() {
+  [ -f "$MARKER" ] && [ -x "$PYTHON" ] &&
+    "$PYTHON" -c 'import ssl, sqlite3, lzma, bz2, ctypes, json, pytest' 2>/dev/null &&
+    readelf -n "$PYTHON" 2>/dev/null | grep -q 'Name: function__entry'
+}
+
+if works; then
+  echo "python3.15 is ready in $PREFIX ($("$PYTHON" -c 'import sys; print(sys.version.split()[0])'))"
+  exit 0
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/state/lists/partial" "$work/cache/archives/partial" "$work/debs"
+touch "$work/state/status"
+echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR sid main" > "$work/sources.list"
+apt_private=(
+  -o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
+  -o "Dir::State=$work/state" -o "Dir::State::status=$work/state/status"
+  -o "Dir::Cache=$work/cache" -o APT::Sandbox::User=root -o Debug::NoLocking=1
+  -o Acquire::Retries=3
+)
+
+echo "fetching Debian sid's python3.15 and its runtime libraries from $MIRROR"
+apt-get -q "${apt_private[@]}" update >/dev/null
+(cd "$work/debs" && apt-get -q "${apt_private[@]}" download "${PACKAGES[@]}" >/dev/null)
+
+staging="$PREFIX.partial"
+rm -rf "$staging"
+mkdir -p "$staging"
+for deb in "$work"/debs/*.deb; do
+  dpkg-deb -x "$deb" "$staging"
+done
+
+# --force-rpath writes DT_RPATH, which (unlike DT_RUNPATH) also applies to
+# the libraries of extension modules loaded later: _ssl must find this
+# prefix's libcrypto, not the system's older one.
+patchelf --set-interpreter "$PREFIX/usr/lib64/ld-linux-x86-64.so.2" \
+  --force-rpath --set-rpath "$PREFIX/usr/lib/x86_64-linux-gnu" \
+  "$staging/usr/bin/python3.15"
+
+rm -rf "$PREFIX"
+mv "$staging" "$PREFIX"
+if ! "$PYTHON" -c 'import ssl, sqlite3, lzma, bz2, ctypes, json, pytest'; then
+  echo "provision_python.sh: the unpacked interpreter does not work" >&2
+  exit 1
+fi
+if ! readelf -n "$PYTHON" | grep -q 'Name: function__entry'; then
+  echo "provision_python.sh: $PYTHON has no function probes" >&2
+  exit 1
+fi
+"$PYTHON" -c 'import sys, pytest; print("python", sys.version.split()[0], "pytest", pytest.__version__)' > "$MARKER"
+echo "python3.15 installed in $PREFIX: $(cat "$MARKER")"

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Sets up pytrace on Debian 12 and traces the bundled example.
+#
+# usage: sudo scripts/setup.sh [--deps-only]
+#
+#   1. installs the Debian packages the build and the tests need
+#   2. installs a CPython 3.15 whose probes fire, in /opt/pytrace/python3.15
+#      (or uses the distribution's own python3.15 where it has one)
+#   3. builds pytrace in Release and installs trace_program in /usr/local/bin
+#   4. traces examples/demo.py and prints its call tree
+#
+# --deps-only stops after step 2. Every step is idempotent.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PYTHON_PREFIX=${PYTRACE_PYTHON_PREFIX:-/opt/pytrace/python3.15}
+BUILD_DIR=${PYTRACE_BUILD_DIR:-$ROOT/build}
+DEPS_ONLY=0
+for arg in "$@"; do
+  case "$arg" in
+    --deps-only) DEPS_ONLY=1 ;;
+    -h|--help) sed -n '3,15p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup.sh: run as root (sudo scripts/setup.sh): it installs packages and loads BPF programs" >&2
+  exit 1
+fi
+
+PACKAGES=(
+  build-essential cmake pkg-config clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool
+  nlohmann-json3-dev libgtest-dev googletest patchelf python3 binutils
+)
+step "Debian packages"
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "all ${#PACKAGES[@]} packages are installed"
+fi
+
+step "CPython 3.15 with working probes"
+native=$(command -v python3.15 || true)
+if [ -n "$native" ] && readelf -n "$(readlink -f "$native")" 2>/dev/null | grep -q 'Name: function__entry'; then
+  echo "using the distribution's $native"
+  PYTHON=$native
+elif apt-cache show python3.15-minimal >/dev/null 2>&1; then
+  apt-get install -y -q python3.15 python3-pytest
+  PYTHON=$(command -v python3.15)
+else
+  "$ROOT/scripts/provision_python.sh" "$PYTHON_PREFIX"
+  PYTHON="$PYTHON_PREFIX/usr/bin/python3.15"
+fi
+echo "$PYTHON" > "$ROOT/.pytrace-python"
+
+[ "$DEPS_ONLY" = 1 ] && exit 0
+
+step "Build (Release) and install"
+cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+  -DPYTRACE_DEFAULT_PYTHON="$PYTHON" >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"
+cmake --install "$BUILD_DIR" --prefix /usr/local >/dev/null
+echo "installed $(command -v trace_program || echo /usr/local/bin/trace_program)"
+
+step "Tracing the bundled example: trace_program examples/demo.py"
+/usr/local/bin/trace_program "$ROOT/examples/demo.py"
+cat <<MSG
+
+Done. Next:
+  sudo trace_program your_script.py [args...]          # call tree on the terminal
+  sudo trace_program your_script.py -o trace.json      # the JSON document (docs/json-format.md)
+MSG

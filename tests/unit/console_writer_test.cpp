@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+#include "core/console_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "pipeline.h"
+
+namespace pytrace {
+namespace {
+
+using testing::Pipeline;
+using testing::RecordStream;
+
+std::string render(Pipeline& pipeline, const TraceModel& model) {
+  std::ostringstream out;
+  write_console_tree(model, pipeline.scope, out);
+  return out.str();
+}
+
+TEST(ConsoleWriter, DrawsTheTreeWithGuides) {
+  RecordStream s;
+  auto main = s.code("/p/a.py", "main", 1);
+  auto a = s.code("/p/a.py", "a", 5);
+  auto b = s.code("/p/a.py", "b", 9);
+  auto lib = s.code("/lib/x.py", "x", 2);
+  s.enter(main, 1).enter(a, 5).enter(b, 9).leave().enter(lib, 2).leave().leave().enter(b, 9).leave().leave();
+  Pipeline pipeline;
+  auto model = pipeline.run(s);
+  EXPECT_EQ(render(pipeline, *model),
+            "main  a.py:1  (90 ns)\n"
+            "├── a  a.py:5  (50 ns)\n"
+            "│   ├── b  a.py:9  (10 ns)\n"
+            "│   └── x  /lib/x.py:2  (10 ns)  [external_call]\n"
+            "└── b  a.py:9  (10 ns)\n");
+}
+
+TEST(ConsoleWriter, SaysWhenACallDidNotReturnAndHeadsThreads) {
+  RecordStream s(7);
+  auto f = s.code("/p/a.py", "f", 1);
+  s.on_thread(7).enter(f, 1);
+  s.on_thread(8).enter(f, 1).leave();
+  Pipeline pipeline;
+  auto model = pipeline.run(s);
+  EXPECT_EQ(render(pipeline, *model),
+            "── thread 7 (main) ──\n"
+            "f  a.py:1  (did not return)\n"
+            "\n── thread 8 ──\n"
+            "f  a.py:1  (10 ns)\n");
+}
+
+TEST(ConsoleWriter, EmptyTraceSaysSo) {
+  Pipeline pipeline;
+  auto model = pipeline.run(RecordStream{});
+  EXPECT_EQ(render(pipeline, *model), "(no calls in scope /p)\n");
+}
+
+TEST(ConsoleWriter, Durations) {
+  EXPECT_EQ(format_duration(999), "999 ns");
+  EXPECT_EQ(format_duration(1500), "1.5 us");
+  EXPECT_EQ(format_duration(2500000), "2.5 ms");
+  EXPECT_EQ(format_duration(3210000000ULL), "3.21 s");
+}
+
+}  // namespace
+}  // namespace pytrace

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+#include "core/debug_offsets.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+namespace pytrace {
+namespace {
+
+// A _Py_DebugOffsets table as CPython 3.15.2 (x86-64, GIL build) has it,
+// with field values read from the real interpreter; unset fields are 0.
+std::vector<uint8_t> table_315() {
+  std::vector<uint64_t> fields(110, 0);
+  fields[0] = 0x030F02F0;  // version 3.15.2 final
+  fields[4] = 0x3a8;       // runtime_state.interpreters_head
+  fields[7] = 0x1c60;      // interpreter_state.next
+  fields[8] = 0x1ca8;      // interpreter_state.threads_head
+  fields[23] = 0x8;        // thread_state.next
+  fields[25] = 0x48;       // thread_state.current_frame
+  fields[30] = 0xb8;       // thread_state.native_thread_id
+  fields[38] = 0x58;       // interpreter_frame.size
+  fields[39] = 0x8;        // interpreter_frame.previous
+  fields[40] = 0x0;        // interpreter_frame.executable
+  fields[41] = 0x38;       // interpreter_frame.instr_ptr
+  fields[43] = 0x4a;       // interpreter_frame.owner
+  fields[46] = 0xd8;       // code_object.size
+  fields[48] = 0x78;       // code_object.name
+  fields[49] = 0x80;       // code_object.qualname
+  fields[50] = 0x88;       // code_object.linetable
+  fields[51] = 0x44;       // code_object.firstlineno
+  fields[52] = 0x34;       // code_object.argcount
+  fields[55] = 0xd0;       // code_object.co_code_adaptive
+  fields[86] = 0x10;       // bytes_object.ob_size
+  fields[87] = 0x20;       // bytes_object.ob_sval
+  fields[89] = 0x20;       // unicode_object.state
+  fields[91] = 0x28;       // unicode_object.asciiobject_size
+  fields[92] = 0x38;       // unicode_object.compactunicodeobject_size
+  std::vector<uint8_t> table(8 + fields.size() * 8);
+  std::memcpy(table.data(), "xdebugpy", 8);
+  std::memcpy(table.data() + 8, fields.data(), fields.size() * 8);
+  return table;
+}
+
+TEST(DebugOffsets, Reads315Layout) {
+  DebugOffsets d = parse_debug_offsets(table_315());
+  EXPECT_TRUE(d.problem.empty()) << d.problem;
+  EXPECT_EQ(d.offsets.enabled, 1u);
+  EXPECT_EQ(d.version_hex, 0x030F02F0u);
+  EXPECT_EQ(d.offsets.tstate_current_frame, 0x48u);
+  EXPECT_EQ(d.offsets.tstate_native_thread_id, 0xb8u);
+  EXPECT_EQ(d.offsets.frame_owner, 0x4au);
+  EXPECT_EQ(d.offsets.frame_instr_ptr, 0x38u);
+  EXPECT_EQ(d.offsets.code_flags, 0x30u);  // the int before co_argcount
+  EXPECT_EQ(d.offsets.code_firstlineno, 0x44u);
+  EXPECT_EQ(d.offsets.code_adaptive, 0xd0u);
+  EXPECT_EQ(d.offsets.unicode_ascii_data, 0x28u);
+  EXPECT_EQ(d.offsets.unicode_compact_utf8, 0x30u);
+  EXPECT_EQ(d.offsets.bytes_data, 0x20u);
+}
+
+TEST(DebugOffsets, RefusesWhatItCannotRead) {
+  EXPECT_FALSE(parse_debug_offsets({}).offsets.enabled);
+
+  auto wrong_cookie = table_315();
+  wrong_cookie[0] = 'X';
+  EXPECT_FALSE(parse_debug_offsets(wrong_cookie).offsets.enabled);
+
+  auto other_version = table_315();
+  uint64_t v314 = 0x030E00F0;
+  std::memcpy(other_version.data() + 8, &v314, 8);
+  DebugOffsets d = parse_debug_offsets(other_version);
+  EXPECT_FALSE(d.offsets.enabled);
+  EXPECT_NE(d.problem.find("3.15"), std::string::npos);
+
+  auto free_threaded = table_315();
+  uint64_t one = 1;
+  std::memcpy(free_threaded.data() + 16, &one, 8);
+  EXPECT_FALSE(parse_debug_offsets(free_threaded).offsets.enabled);
+
+  auto inconsistent = table_315();
+  uint64_t huge = 0x1000;
+  std::memcpy(inconsistent.data() + 8 + 43 * 8, &huge, 8);  // owner past the frame's size
+  EXPECT_FALSE(parse_debug_offsets(inconsistent).offsets.enabled);
+}
+
+}  // namespace
+}  // namespace pytrace

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+#include "core/decoder.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+extern "C" {
+#include "pytrace.h"
+}
+
+namespace pytrace {
+namespace {
+
+template <typename Wire>
+std::vector<std::byte> bytes_of(const Wire& wire, size_t extra = 0) {
+  std::vector<std::byte> bytes(sizeof(wire) + extra);
+  std::memcpy(bytes.data(), &wire, sizeof(wire));
+  return bytes;
+}
+
+TEST(Decoder, FrameRecord) {
+  pt_frame_record wire{};
+  wire.h.kind = PT_REC_RETURN;
+  wire.h.flags = PT_FRAME_SHIM;
+  wire.h.pid = 7;
+  wire.h.tid = 8;
+  wire.h.seq = 9;
+  wire.h.ts_ns = 10;
+  wire.code = 0x1000;
+  wire.frame = 0x2000;
+  wire.caller_frame = 0x3000;
+  wire.caller_code = 0x4000;
+  wire.caller_instr = 12;
+  wire.lineno = -1;
+  DecodeResult result = decode_record(bytes_of(wire));
+  ASSERT_TRUE(result.record) << result.error;
+  const auto& rec = std::get<FrameRecord>(*result.record);
+  EXPECT_TRUE(rec.is_return);
+  EXPECT_EQ(rec.header.flags, PT_FRAME_SHIM);
+  EXPECT_EQ(rec.header.pid, 7u);
+  EXPECT_EQ(rec.header.tid, 8u);
+  EXPECT_EQ(rec.header.seq, 9u);
+  EXPECT_EQ(rec.header.ts_ns, 10u);
+  EXPECT_EQ(rec.code, 0x1000u);
+  EXPECT_EQ(rec.frame, 0x2000u);
+  EXPECT_EQ(rec.caller_frame, 0x3000u);
+  EXPECT_EQ(rec.caller_code, 0x4000u);
+  EXPECT_EQ(rec.caller_instr, 12u);
+  EXPECT_EQ(rec.lineno, -1);
+}
+
+TEST(Decoder, CodeRecordWithLineTable) {
+  pt_code_record wire{};
+  wire.h.kind = PT_REC_CODE;
+  wire.code = 0x10;
+  wire.first_lineno = 3;
+  wire.code_flags = 0x23;
+  wire.linetable_len = 3;
+  wire.linetable_full_len = 5;
+  std::strcpy(wire.filename, "/p/a.py");
+  std::strcpy(wire.name, "f");
+  std::strcpy(wire.qualname, "C.f");
+  auto bytes = bytes_of(wire, 3);
+  bytes[sizeof(wire)] = std::byte{0x80};
+  bytes[sizeof(wire) + 2] = std::byte{0x7f};
+  DecodeResult result = decode_record(bytes);
+  ASSERT_TRUE(result.record) << result.error;
+  const auto& rec = std::get<CodeRecord>(*result.record);
+  EXPECT_EQ(rec.filename, "/p/a.py");
+  EXPECT_EQ(rec.name, "f");
+  EXPECT_EQ(rec.qualname, "C.f");
+  EXPECT_EQ(rec.first_lineno, 3);
+  EXPECT_EQ(rec.code_flags, 0x23u);
+  EXPECT_EQ(rec.linetable, (std::vector<uint8_t>{0x80, 0x00, 0x7f}));
+  EXPECT_TRUE(rec.linetable_cut);
+}
+
+TEST(Decoder, StringWithoutTerminatorIsCutAtItsField) {
+  pt_code_record wire{};
+  wire.h.kind = PT_REC_CODE;
+  std::memset(wire.name, 'x', sizeof(wire.name));
+  DecodeResult result = decode_record(bytes_of(wire));
+  ASSERT_TRUE(result.record) << result.error;
+  EXPECT_EQ(std::get<CodeRecord>(*result.record).name.size(), sizeof(wire.name));
+}
+
+TEST(Decoder, ImportRecords) {
+  pt_import_record wire{};
+  wire.h.kind = PT_REC_IMPORT_DONE;
+  wire.found = 1;
+  std::strcpy(wire.module, "json.decoder");
+  DecodeResult result = decode_record(bytes_of(wire));
+  ASSERT_TRUE(result.record) << result.error;
+  const auto& rec = std::get<ImportRecord>(*result.record);
+  EXPECT_TRUE(rec.done);
+  EXPECT_EQ(rec.found, 1);
+  EXPECT_EQ(rec.module, "json.decoder");
+}
+
+TEST(Decoder, RejectsWhatIsNotARecord) {
+  EXPECT_FALSE(decode_record({}).record);
+
+  pt_frame_record frame{};
+  frame.h.kind = PT_REC_CALL;
+  auto shorter = bytes_of(frame);
+  shorter.pop_back();
+  EXPECT_FALSE(decode_record(shorter).record);
+  EXPECT_FALSE(decode_record(bytes_of(frame, 1)).record);
+
+  frame.h.kind = 99;
+  DecodeResult unknown = decode_record(bytes_of(frame));
+  EXPECT_FALSE(unknown.record);
+  EXPECT_NE(unknown.error.find("unknown record kind 99"), std::string::npos);
+
+  pt_code_record code{};
+  code.h.kind = PT_REC_CODE;
+  code.linetable_len = 10;  // more than follows
+  EXPECT_FALSE(decode_record(bytes_of(code, 4)).record);
+  code.linetable_len = PT_LINETABLE_MAX + 1;
+  EXPECT_FALSE(decode_record(bytes_of(code, PT_LINETABLE_MAX + 1)).record);
+}
+
+}  // namespace
+}  // namespace pytrace

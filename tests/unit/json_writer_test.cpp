@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+#include "core/json_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "pipeline.h"
+
+namespace pytrace {
+namespace {
+
+using testing::Pipeline;
+using testing::RecordStream;
+
+nlohmann::ordered_json write(Pipeline& pipeline, const TraceModel& model) {
+  std::ostringstream out;
+  write_json(model, pipeline.scope, pipeline.sources, out);
+  return nlohmann::ordered_json::parse(out.str());
+}
+
+std::vector<std::string> keys(const nlohmann::ordered_json& object) {
+  std::vector<std::string> names;
+  for (const auto& item : object.items()) names.push_back(item.key());
+  return names;
+}
+
+TEST(JsonWriter, SeedKeysInTheSeedsOrderThenAdditiveOnes) {
+  RecordStream s;
+  auto module = s.code("/p/main.py", "<module>", 1, 0);
+  auto f = s.code("/p/main.py", "f", 3, kCoOptimized, "f");
+  s.enter(module, 0).enter(f, 3).leave().leave();
+  FilterOptions options;
+  options.main_file = "/p/main.py";
+  Pipeline pipeline("/p", options);
+  auto model = pipeline.run(s);
+  model->session.original_command = "trace_program main.py";
+  model->session.scope_path = "/p";
+  model->session.main_file = "/p/main.py";
+  model->session.exit_code = 0;
+  auto doc = write(pipeline, *model);
+
+  EXPECT_EQ(keys(doc), (std::vector<std::string>{"metadata", "trace_data"}));
+  auto meta_keys = keys(doc["metadata"]);
+  std::vector<std::string> seed_meta{"original_command", "scope_path", "timestamp", "main_file",
+                                     "total_frames"};
+  EXPECT_EQ(std::vector<std::string>(meta_keys.begin(), meta_keys.begin() + 5), seed_meta);
+  EXPECT_EQ(doc["metadata"]["total_frames"], 2);
+  EXPECT_EQ(doc["metadata"]["schema_version"], kSchemaVersion);
+  EXPECT_EQ(doc["metadata"]["loss"]["unmatched_returns"], 0);
+
+  const auto& module_entry = doc["trace_data"][0];
+  const auto& call = doc["trace_data"][1];
+  std::vector<std::string> seed_entry{"event",     "location",  "parent_location", "parent_call",
+                                      "name",      "arguments", "depth",           "is_external",
+                                      "call_type", "args",      "kwargs",          "number_of_calls"};
+  auto call_keys = keys(call);
+  EXPECT_EQ(std::vector<std::string>(call_keys.begin(), call_keys.begin() + 12), seed_entry);
+  EXPECT_FALSE(module_entry.contains("number_of_calls"));  // only counted call types carry it
+  EXPECT_EQ(module_entry["location"], "main.py");
+  EXPECT_EQ(module_entry["parent_location"], nullptr);
+  EXPECT_EQ(module_entry["call_type"], "module_execution");
+  EXPECT_EQ(call["location"], "main.py:3");
+  EXPECT_EQ(call["depth"], 1);
+  EXPECT_EQ(call["id"], 1);
+  EXPECT_EQ(call["parent_id"], 0);
+  EXPECT_EQ(call["file"], "/p/main.py");
+  EXPECT_EQ(call["line"], 3);
+  EXPECT_EQ(call["duration_ns"], 10);
+  EXPECT_EQ(call["arguments"], nlohmann::json::object());
+}
+
+TEST(JsonWriter, InvalidUtf8IsReplacedNotFatal) {
+  RecordStream s;
+  // A name cut inside a UTF-8 sequence, as the probe's fixed buffers can.
+  auto f = s.code("/p/a.py", std::string("caf\xc3", 4), 1);
+  s.enter(f, 1).leave();
+  Pipeline pipeline;
+  auto model = pipeline.run(s);
+  auto doc = write(pipeline, *model);
+  EXPECT_EQ(doc["trace_data"][0]["name"], "caf\xef\xbf\xbd");
+}
+
+TEST(JsonWriter, EmptyTraceIsAValidDocument) {
+  Pipeline pipeline;
+  auto model = pipeline.run(RecordStream{});
+  auto doc = write(pipeline, *model);
+  EXPECT_TRUE(doc["trace_data"].empty());
+  EXPECT_EQ(doc["metadata"]["total_frames"], 0);
+}
+
+TEST(JsonWriter, IdsRunAcrossThreadsAndParentsStayInTheirThread) {
+  RecordStream s;
+  auto f = s.code("/p/a.py", "f", 1);
+  s.on_thread(1).enter(f, 1).enter(f, 1);
+  s.on_thread(2).enter(f, 1).enter(f, 1).leave().leave();
+  s.on_thread(1).leave().leave();
+  Pipeline pipeline;
+  auto model = pipeline.run(s);
+  auto doc = write(pipeline, *model);
+  ASSERT_EQ(doc["trace_data"].size(), 4u);
+  EXPECT_EQ(doc["trace_data"][1]["parent_id"], 0);
+  EXPECT_EQ(doc["trace_data"][2]["thread_id"], 2);
+  EXPECT_EQ(doc["trace_data"][3]["parent_id"], 2);
+  EXPECT_EQ(doc["metadata"]["threads"].size(), 2u);
+}
+
+}  // namespace
+}  // namespace pytrace

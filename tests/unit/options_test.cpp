@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+#include "options.h"
+
+#include <gtest/gtest.h>
+
+namespace pytrace {
+namespace {
+
+using Args = std::vector<std::string>;
+
+TEST(ProgramOptions, OptionsBeforeAndAfterTheScript) {
+  auto o = parse_program_options({"--scope", "/s", "my_script.py", "--arg1", "value1", "-o", "trace.json"});
+  EXPECT_EQ(o.script, "my_script.py");
+  EXPECT_EQ(o.script_args, (Args{"--arg1", "value1"}));
+  EXPECT_EQ(o.output, "trace.json");
+  EXPECT_EQ(o.scope, "/s");
+}
+
+TEST(ProgramOptions, ScriptArgumentsKeepTheirOrder) {
+  auto o = parse_program_options({"a.py", "x", "--flag", "y", "-x", "1", "pos"});
+  EXPECT_EQ(o.script_args, (Args{"x", "--flag", "y", "-x", "1", "pos"}));
+}
+
+TEST(ProgramOptions, DoubleDashEndsTracerOptions) {
+  auto o = parse_program_options({"a.py", "x", "--", "-o", "foo", "--help"});
+  EXPECT_EQ(o.script_args, (Args{"x", "-o", "foo", "--help"}));
+  EXPECT_FALSE(o.output);
+  EXPECT_FALSE(o.help);
+  auto first = parse_program_options({"--no-imports", "--", "-weird.py", "-o"});
+  EXPECT_EQ(first.script, "-weird.py");
+  EXPECT_EQ(first.script_args, (Args{"-o"}));
+}
+
+TEST(ProgramOptions, NoAbbreviations) {
+  auto o = parse_program_options({"a.py", "--out", "q", "--no-imp", "--sc"});
+  EXPECT_EQ(o.script_args, (Args{"--out", "q", "--no-imp", "--sc"}));
+  EXPECT_FALSE(o.output);
+  EXPECT_TRUE(o.imports);
+}
+
+TEST(ProgramOptions, FlagsAndValues) {
+  auto o =
+      parse_program_options({"--no-external-calls", "--no-imports", "--show-dunders", "--python=/py",
+                             "--output=t.json", "--ring-buffer-mb", "8", "-v", "--no-arg-values", "a.py"});
+  EXPECT_FALSE(o.external_calls);
+  EXPECT_FALSE(o.imports);
+  EXPECT_TRUE(o.show_dunders);
+  EXPECT_TRUE(o.verbose);
+  EXPECT_EQ(o.python, "/py");
+  EXPECT_EQ(o.output, "t.json");
+  EXPECT_EQ(o.ring_buffer_mb, 8u);
+}
+
+TEST(ProgramOptions, HelpAndVersionNeedNoScript) {
+  EXPECT_TRUE(parse_program_options({"-h"}).help);
+  EXPECT_TRUE(parse_program_options({"a.py", "--help"}).help);
+  EXPECT_TRUE(parse_program_options({"--version"}).version);
+}
+
+TEST(ProgramOptions, UsageErrors) {
+  EXPECT_THROW(parse_program_options({}), UsageError);
+  EXPECT_THROW(parse_program_options({"-o"}), UsageError);
+  EXPECT_THROW(parse_program_options({"--bogus", "a.py"}), UsageError);
+  EXPECT_THROW(parse_program_options({"a.py", "--ring-buffer-mb", "0"}), UsageError);
+  EXPECT_THROW(parse_program_options({"a.py", "--ring-buffer-mb", "x"}), UsageError);
+  EXPECT_THROW(parse_program_options({"a.py", "--no-imports=1"}), UsageError);
+  try {
+    parse_program_options({"a.py", "--track-executed-lines"});
+    FAIL() << "expected a usage error";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("not supported"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace pytrace

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+// Builds record streams as the BPF program would send them, for unit tests.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/frames.h"
+#include "core/records.h"
+
+extern "C" {
+#include "pytrace.h"
+}
+
+namespace pytrace::testing {
+
+class RecordStream {
+ public:
+  explicit RecordStream(uint32_t pid = 100) : pid_(pid) {}
+
+  // Switches the thread that the following records come from.
+  RecordStream& on_thread(uint32_t tid) {
+    tid_ = tid;
+    return *this;
+  }
+
+  // Describes a code object; returns its key.
+  uint64_t code(const std::string& file, const std::string& name, int first_lineno,
+                uint32_t flags = kCoOptimized, const std::string& qualname = "",
+                std::vector<uint8_t> linetable = {}) {
+    CodeRecord rec;
+    rec.header = next_header();
+    rec.code = next_code_ += 0x100;
+    rec.first_lineno = first_lineno;
+    rec.code_flags = flags;
+    rec.filename = file;
+    rec.name = name;
+    rec.qualname = qualname.empty() ? name : qualname;
+    rec.linetable = std::move(linetable);
+    records.push_back(rec);
+    return rec.code;
+  }
+
+  // A call made by the innermost open frame of the current thread.
+  RecordStream& enter(uint64_t code, int lineno, uint16_t flags = 0) {
+    auto& stack = stacks_[tid_];
+    FrameRecord rec = frame_record(false, code, next_frame_ += 0x40, lineno, flags);
+    records.push_back(rec);
+    if (!(flags & PT_FRAME_GEN_CREATE)) stack.push_back({rec.frame, code});
+    return *this;
+  }
+
+  // The innermost open frame returns.
+  RecordStream& leave(int lineno = 0) {
+    auto& stack = stacks_[tid_];
+    Open top = stack.back();
+    stack.pop_back();
+    records.push_back(frame_record(true, top.code, top.frame, lineno, 0));
+    return *this;
+  }
+
+  // A return of a frame the stream never entered.
+  RecordStream& stray_return(uint64_t code, uint64_t frame, uint16_t flags = 0) {
+    records.push_back(frame_record(true, code, frame, 0, flags));
+    return *this;
+  }
+
+  // Re-enters a frame by address (a generator resume), under the innermost frame.
+  RecordStream& resume(uint64_t code, uint64_t frame, int lineno) {
+    auto& stack = stacks_[tid_];
+    records.push_back(frame_record(false, code, frame, lineno, 0));
+    stack.push_back({frame, code});
+    return *this;
+  }
+
+  // A frame starts running without an entry probe (a generator resumed by
+  // throw() or close()): later records see it as the innermost frame.
+  RecordStream& run_without_entry(uint64_t code, uint64_t frame) {
+    stacks_[tid_].push_back({frame, code});
+    return *this;
+  }
+
+  // The innermost frame's return is lost.
+  RecordStream& lose_return() {
+    stacks_[tid_].pop_back();
+    return lose(1);
+  }
+
+  RecordStream& import(const std::string& module, bool done) {
+    ImportRecord rec;
+    rec.header = next_header();
+    rec.done = done;
+    rec.found = 1;
+    rec.module = module;
+    records.push_back(rec);
+    return *this;
+  }
+
+  // Makes the next record of this thread look as if `count` were lost.
+  RecordStream& lose(uint64_t count) {
+    seq_[tid_] += count;
+    return *this;
+  }
+
+  uint64_t top_frame() const { return stacks_.at(tid_).back().frame; }
+  uint64_t last_frame() const { return next_frame_; }
+
+  // The time origin the builder should count from.
+  static constexpr uint64_t kOrigin = 1000;
+
+  std::vector<Record> records;
+
+ private:
+  struct Open {
+    uint64_t frame;
+    uint64_t code;
+  };
+
+  RecordHeader next_header() {
+    ts_ += 10;
+    return RecordHeader{0, pid_, tid_, ++seq_[tid_], ts_};
+  }
+
+  FrameRecord frame_record(bool is_return, uint64_t code, uint64_t frame, int lineno, uint16_t flags) {
+    FrameRecord rec;
+    rec.header = next_header();
+    rec.header.flags = flags;
+    rec.is_return = is_return;
+    rec.code = code;
+    rec.frame = frame;
+    rec.lineno = lineno;
+    const auto& stack = stacks_[tid_];
+    // The caller is the innermost open frame; for a return that is the
+    // frame below the returning one, which has already been popped.
+    if (!stack.empty()) {
+      rec.caller_frame = stack.back().frame;
+      rec.caller_code = stack.back().code;
+    }
+    return rec;
+  }
+
+  uint32_t pid_;
+  uint32_t tid_ = 100;
+  uint64_t ts_ = kOrigin;
+  uint64_t next_code_ = 0x10000;
+  uint64_t next_frame_ = 0x7f0000;
+  std::map<uint32_t, uint64_t> seq_;
+  std::map<uint32_t, std::vector<Open>> stacks_;
+};
+
+}  // namespace pytrace::testing
