@@ -26,8 +26,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* Set by userspace before load. */
 const volatile struct pt_python_offsets py = {};
-/* Wake the consumer only when this much data is waiting (bytes). */
-const volatile __u64 wakeup_bytes = 1 << 20;
 
 /* How many thread states to visit when looking for the current thread's. */
 #define MAX_TSTATE_WALK 256
@@ -135,18 +133,11 @@ static __always_inline void fill_header(struct pt_header *h, __u16 kind, __u16 f
 	h->ts_ns = bpf_ktime_get_ns();
 }
 
-/* Wake the consumer only past a fill threshold: a wake-up per record would
- * double the cost of tracing. The consumer also polls on a short timer. */
-static __always_inline __u64 wakeup_flag(void)
-{
-	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-
-	return waiting >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
+/* Never wake the consumer: a wake-up per record doubles the cost of tracing,
+ * and the consumer reads the ring buffer on a short timer instead. */
 static __always_inline void submit(void *record)
 {
-	bpf_ringbuf_submit(record, wakeup_flag());
+	bpf_ringbuf_submit(record, BPF_RB_NO_WAKEUP);
 }
 
 /* Walks the interpreters' thread lists for the thread state of `tid`. */
@@ -305,7 +296,7 @@ static __always_inline void describe_code(__u64 pid_tgid, struct thread_info *in
 	rec->linetable_len = len;
 	rec->linetable_full_len = full_len;
 
-	if (bpf_ringbuf_output(&events, rec, sizeof(*rec) + len, wakeup_flag())) {
+	if (bpf_ringbuf_output(&events, rec, sizeof(*rec) + len, BPF_RB_NO_WAKEUP)) {
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
 		return;
 	}

@@ -156,11 +156,13 @@ int run_launch_session(const LaunchSpec& spec) {
   g_child_pid = 0;
 
   info.duration_ns = monotonic_ns() - filter.origin_ns;
+  ProbeStats probe_stats = probes.stats();
+  probes.detach_in_background();
   info.end_time = iso_time_now();
   info.exit_code = exit_code;
   std::unique_ptr<TraceModel> model = builder->finish();
   model->session = info;
-  model->probe_stats = probes.stats();
+  model->probe_stats = probe_stats;
 
   if (model->stack_stats.records == 0) {
     throw Error("no probe of " + python.probe_elf.path +

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "core/json_writer.h"
 
+#include "core/json_text.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -104,6 +106,38 @@ TEST(JsonWriter, IdsRunAcrossThreadsAndParentsStayInTheirThread) {
   EXPECT_EQ(doc["trace_data"][2]["thread_id"], 2);
   EXPECT_EQ(doc["trace_data"][3]["parent_id"], 2);
   EXPECT_EQ(doc["metadata"]["threads"].size(), 2u);
+}
+
+}  // namespace
+}  // namespace pytrace
+
+namespace pytrace {
+namespace {
+
+std::string json_literal(std::string_view text) {
+  std::string out;
+  append_json_string(out, text);
+  return out;
+}
+
+TEST(JsonText, EscapesWhatJsonRequires) {
+  EXPECT_EQ(json_literal("plain"), "\"plain\"");
+  EXPECT_EQ(json_literal("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(json_literal("\n\t\r\b\f"), "\"\\n\\t\\r\\b\\f\"");
+  EXPECT_EQ(json_literal(std::string("\x01\x1f", 2)), "\"\\u0001\\u001f\"");
+  EXPECT_EQ(json_literal("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x8d"),
+            "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x8d\"");
+}
+
+TEST(JsonText, ReplacesInvalidUtf8) {
+  const std::string replacement = "\xef\xbf\xbd";
+  EXPECT_EQ(json_literal("a\xc3"), "\"a" + replacement + "\"");                  // cut sequence
+  EXPECT_EQ(json_literal("\x80"), "\"" + replacement + "\"");                    // lone continuation byte
+  EXPECT_EQ(json_literal("\xc0\xaf"), "\"" + replacement + replacement + "\"");  // overlong
+  EXPECT_EQ(json_literal("\xed\xa0\x80"), "\"" + replacement + replacement + replacement + "\"");  // surrogate
+  EXPECT_EQ(json_literal("\xf0\x9f\x90"), "\"" + replacement + replacement + replacement + "\"");  // cut 4-byte
+  auto parsed = nlohmann::json::parse(json_literal("x\xff\xfe"));  // still a valid document
+  EXPECT_EQ(parsed, "x" + replacement + replacement);
 }
 
 }  // namespace

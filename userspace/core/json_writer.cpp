@@ -3,7 +3,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+#include <tuple>
+#include <unordered_map>
+
 #include "core/call_text.h"
+#include "core/json_text.h"
 #include "version.h"
 
 namespace pytrace {
@@ -51,47 +56,113 @@ Json metadata_json(const TraceModel& model) {
                   {"open_at_end", st.open_at_end},
                   {"thread_state_misses", ps.tstate_misses},
                   {"frame_mismatches", ps.frame_mismatches}};
-  meta["ignored"] = {{"generator_creations", st.generator_creations}, {"init_shim_returns", st.shim_returns}};
+  meta["quirks"] = {{"generator_creations", st.generator_creations},
+                    {"init_shim_returns", st.shim_returns},
+                    {"restored_resumes", st.restored_resumes}};
   meta["records"] = st.records;
   return meta;
 }
 
-Json entry_json(const TraceModel& model, const ThreadTrace& thread, const TraceEntry& entry, size_t id,
-                size_t first_id, const Scope& scope, SourceCache& sources) {
-  const CodeInfo& code = *entry.code;
-  const bool is_module = code.name == "<module>";
-  Json j;
-  // The seed's keys, in the seed's order.
-  j["event"] = "function_call";
-  j["location"] = scope.location(code.filename, entry.line, is_module);
-  if (entry.parent_site) {
-    j["parent_location"] = scope.location(entry.parent_site->code->filename, entry.parent_site->line, false);
-    j["parent_call"] = call_source_text(*entry.parent_site, sources);
-  } else {
-    j["parent_location"] = nullptr;
-    j["parent_call"] = nullptr;
+// Writes entries as JSON text; strings that repeat (paths, names, call
+// sites) are rendered once.
+class EntryWriter {
+ public:
+  EntryWriter(const TraceModel& model, const Scope& scope, SourceCache& sources)
+      : model_(model), scope_(scope), sources_(sources) {}
+
+  void write(std::string& out, const ThreadTrace& thread, const TraceEntry& entry, size_t id,
+             size_t first_id) {
+    const CodeInfo& code = *entry.code;
+    const CodeText& text = code_text(code);
+    const bool is_module = code.name == "<module>";
+    // The seed's keys, in the seed's order.
+    out += R"({"event":"function_call","location":)";
+    if (is_module || entry.line <= 0) {
+      append_json_string(out, text.display);
+    } else {
+      append_json_string(out, text.display + ":" + std::to_string(entry.line));
+    }
+    out += ",";
+    out += entry.parent_site ? site_text(*entry.parent_site) : R"("parent_location":null,"parent_call":null)";
+    out += R"(,"name":)";
+    out += text.name;
+    out += R"(,"arguments":{},"depth":)";
+    out += std::to_string(entry.depth);
+    out += entry.is_external ? R"(,"is_external":true)" : R"(,"is_external":false)";
+    out += R"(,"call_type":")";
+    out += call_type_name(entry.call_type);
+    out += R"(","args":{},"kwargs":{})";
+    if (entry.number_of_calls) {
+      out += R"(,"number_of_calls":)";
+      out += std::to_string(entry.number_of_calls);
+    }
+    // Additive keys.
+    out += R"(,"id":)";
+    out += std::to_string(id);
+    out += R"(,"parent_id":)";
+    out += entry.parent >= 0 ? std::to_string(first_id + entry.parent) : "null";
+    out += R"(,"thread_id":)";
+    out += std::to_string(thread.tid);
+    out += R"(,"pid":)";
+    out += std::to_string(thread.pid);
+    out += R"(,"file":)";
+    out += text.file;
+    out += R"(,"line":)";
+    out += std::to_string(entry.line);
+    out += R"(,"qualname":)";
+    out += text.qualname;
+    out += R"(,"start_ns":)";
+    out += std::to_string(entry.start_ns);
+    out += R"(,"duration_ns":)";
+    out += entry.duration_ns ? std::to_string(*entry.duration_ns) : "null";
+    out += R"(,"importing":)";
+    if (entry.importing >= 0) {
+      append_json_string(out, model_.modules[entry.importing]);
+    } else {
+      out += "null";
+    }
+    out += "}";
   }
-  j["name"] = code.name;
-  j["arguments"] = Json::object();
-  j["depth"] = entry.depth;
-  j["is_external"] = entry.is_external;
-  j["call_type"] = call_type_name(entry.call_type);
-  j["args"] = Json::object();
-  j["kwargs"] = Json::object();
-  if (entry.number_of_calls) j["number_of_calls"] = entry.number_of_calls;
-  // Additive keys.
-  j["id"] = id;
-  j["parent_id"] = entry.parent >= 0 ? Json(first_id + entry.parent) : Json(nullptr);
-  j["thread_id"] = thread.tid;
-  j["pid"] = thread.pid;
-  j["file"] = normalize_path(code.filename);
-  j["line"] = entry.line;
-  j["qualname"] = code.qualname.empty() ? code.name : code.qualname;
-  j["start_ns"] = entry.start_ns;
-  j["duration_ns"] = entry.duration_ns ? Json(*entry.duration_ns) : Json(nullptr);
-  j["importing"] = entry.importing >= 0 ? Json(model.modules[entry.importing]) : Json(nullptr);
-  return j;
-}
+
+ private:
+  struct CodeText {
+    std::string display;  // location path, not yet JSON
+    std::string file;     // JSON literals from here on
+    std::string name;
+    std::string qualname;
+  };
+
+  const CodeText& code_text(const CodeInfo& code) {
+    auto [it, inserted] = code_text_.try_emplace(&code);
+    if (inserted) {
+      CodeText& t = it->second;
+      t.display = scope_.location(code.filename, 0, true);
+      append_json_string(t.file, normalize_path(code.filename));
+      append_json_string(t.name, code.name);
+      append_json_string(t.qualname, code.qualname.empty() ? code.name : code.qualname);
+    }
+    return it->second;
+  }
+
+  // "parent_location":...,"parent_call":... for a call site.
+  const std::string& site_text(const CallSite& site) {
+    auto [it, inserted] = site_text_.try_emplace({site.code, site.line, site.end_line});
+    if (inserted) {
+      std::string& t = it->second;
+      t += R"("parent_location":)";
+      append_json_string(t, scope_.location(site.code->filename, site.line, false));
+      t += R"(,"parent_call":)";
+      append_json_string(t, call_source_text(site, sources_));
+    }
+    return it->second;
+  }
+
+  const TraceModel& model_;
+  const Scope& scope_;
+  SourceCache& sources_;
+  std::unordered_map<const CodeInfo*, CodeText> code_text_;
+  std::map<std::tuple<const CodeInfo*, int, int>, std::string> site_text_;
+};
 
 }  // namespace
 
@@ -104,18 +175,22 @@ void write_json(const TraceModel& model, const Scope& scope, SourceCache& source
     if (c == '\n') indented += "  ";
   }
   out << "{\n  \"metadata\": " << indented << ",\n  \"trace_data\": [";
+  EntryWriter writer(model, scope, sources);
+  std::string buffer;
   size_t id = 0;
-  bool first = true;
   for (const auto& thread : model.threads) {
     size_t first_id = id;
     for (const auto& entry : thread.entries) {
-      out << (first ? "\n    " : ",\n    ")
-          << dump(entry_json(model, thread, entry, id, first_id, scope, sources));
-      first = false;
+      buffer += id == 0 ? "\n    " : ",\n    ";
+      writer.write(buffer, thread, entry, id, first_id);
       ++id;
+      if (buffer.size() > (1 << 16)) {
+        out << buffer;
+        buffer.clear();
+      }
     }
   }
-  out << (first ? "]\n}\n" : "\n  ]\n}\n");
+  out << buffer << (id == 0 ? "]\n}\n" : "\n  ]\n}\n");
 }
 
 }  // namespace pytrace

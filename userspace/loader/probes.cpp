@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include "loader/probes.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -74,6 +78,57 @@ Probes::Probes(const pt_python_offsets& offsets, size_t ring_buffer_bytes, Recor
 
 Probes::~Probes() = default;
 
+// Detaching a uprobe waits for an RCU grace period (about 100 ms here, one
+// after another for the six probe sites), and whoever closes the last
+// descriptor of a probe waits. Once the traced program is gone the probes
+// can fire no more, so a forked child keeps copies of the descriptors,
+// waits until this process has closed its own, and closes the last ones
+// while the tool exits.
+void Probes::detach_in_background() {
+  if (links_.empty()) return;
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) return;  // the destructor detaches instead
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(ready[0]);
+    close(ready[1]);
+    return;
+  }
+  if (pid == 0) {
+    close(ready[1]);
+    // Let go of the terminal and of any pipe the tool writes into, so that
+    // nobody waits for this process.
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd <= 2; ++fd) dup2(null_fd, fd);
+    setsid();
+    char byte;
+    while (read(ready[0], &byte, 1) < 0 && errno == EINTR) {
+    }
+    links_.clear();  // the last descriptors: this is where the waiting happens
+    _exit(0);
+  }
+  close(ready[0]);
+  // A USDT link holds a perf event and a BPF link per probe site and does
+  // not expose their descriptors: close every such descriptor of this
+  // process (all of them are the links'), then free the links without
+  // detaching.
+  if (DIR* fds = opendir("/proc/self/fd")) {
+    while (dirent* entry = readdir(fds)) {
+      char target[64];
+      std::string path = std::string("/proc/self/fd/") + entry->d_name;
+      ssize_t length = readlink(path.c_str(), target, sizeof(target));
+      std::string_view kind(target, length > 0 ? length : 0);
+      if (kind == "anon_inode:[perf_event]" || kind == "anon_inode:bpf_link") {
+        close(std::atoi(entry->d_name));
+      }
+    }
+    closedir(fds);
+  }
+  for (auto& link : links_) bpf_link__disconnect(link.get());
+  links_.clear();
+  close(ready[1]);  // the child goes on
+}
+
 int Probes::on_record(void* ctx, void* data, size_t size) {
   auto* self = static_cast<Probes*>(ctx);
   self->handler_(std::span<const std::byte>(static_cast<const std::byte*>(data), size));
@@ -115,9 +170,9 @@ void Probes::attach(pid_t pid, const PythonElf& elf) {
   }
 }
 
-void Probes::poll(int timeout_ms, int extra_fd) {
-  pollfd fds[2] = {{ring_buffer__epoll_fd(ring_.get()), POLLIN, 0}, {extra_fd, POLLIN, 0}};
-  if (::poll(fds, extra_fd >= 0 ? 2 : 1, timeout_ms) < 0 && errno != EINTR) {
+void Probes::poll(int timeout_ms, int wake_fd) {
+  pollfd wake{wake_fd, POLLIN, 0};
+  if (::poll(&wake, wake_fd >= 0 ? 1 : 0, timeout_ms) < 0 && errno != EINTR) {
     throw Error(std::string("poll: ") + std::strerror(errno));
   }
   drain();

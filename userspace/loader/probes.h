@@ -37,13 +37,19 @@ class Probes {
   // Attaches the function and import probes of `elf` for process `pid` only.
   void attach(pid_t pid, const PythonElf& elf);
 
-  // Waits up to `timeout_ms` for a wake-up from the BPF side (or a readable
-  // `extra_fd`, e.g. the child's exit), then consumes what is waiting.
-  void poll(int timeout_ms, int extra_fd = -1);
+  // Waits `timeout_ms`, or less if `wake_fd` (e.g. the child's pidfd)
+  // becomes readable, then consumes what is waiting. The ring buffer itself
+  // is not waited on: it is readable whenever it holds data, and the BPF
+  // side never sends wake-ups (one per record would double the cost).
+  void poll(int timeout_ms, int wake_fd);
   // Consumes everything left in the ring buffer.
   void drain();
 
   ProbeStats stats() const;
+
+  // Detaches the probes in a short-lived child process instead of making
+  // the caller wait. Only for when the traced process has exited.
+  void detach_in_background();
 
   // Sends libbpf's debug messages to stderr too (the verifier log is always shown).
   static void set_verbose(bool verbose);

@@ -1,0 +1,1 @@
+"""Nothing: measures the fixed cost of each configuration."""
