@@ -52,10 +52,13 @@ struct {
 	__type(value, struct thread_info);
 } threads SEC(".maps");
 
-/* What was last sent for a code key: resend when the address is reused. */
+/* What was last sent for a code key: resend when the address is reused.
+ * A hit also stands for the check that the frame read is the probe's. */
 struct code_seen {
-	__u64 filename;
+	__u64 filename; /* the probe's string pointers */
 	__u64 name;
+	__u32 flags;	/* co_flags */
+	__u32 _pad;
 };
 
 struct {
@@ -87,11 +90,8 @@ struct frame_facts {
 	__u64 caller_frame;
 	__u64 caller_code;
 	__u32 caller_instr;
-	__u64 qualname_obj;
-	__s32 first_lineno;
 	__u32 code_flags;
-	__u8 owner;
-	__u8 read; /* 1 when the frame was read and matched the probe */
+	__u8 read; /* 1 when the frame was read and is the probe's */
 };
 
 static __always_inline __u64 read_u64(__u64 addr)
@@ -203,14 +203,11 @@ static __always_inline void read_caller(__u64 frame, struct frame_facts *f)
 	}
 }
 
-/*
- * Reads the current frame of this thread and checks that it is the frame the
- * probe describes (its code's co_name text is the probe's funcname pointer).
- */
-static __always_inline void read_frame(struct pt_regs *ctx, struct thread_info *info,
-				       __u32 tid, __u64 funcname, struct frame_facts *f)
+/* Reads the current frame of this thread and its code object. */
+static __always_inline void read_current_frame(struct pt_regs *ctx, struct thread_info *info,
+					       __u32 tid, struct frame_facts *f)
 {
-	__u64 runtime, tstate, frame, code = 0;
+	__u64 runtime, tstate;
 
 	if (!py.enabled)
 		return;
@@ -227,25 +224,25 @@ static __always_inline void read_frame(struct pt_regs *ctx, struct thread_info *
 			return;
 		}
 	}
+	f->frame = read_u64(tstate + py.tstate_current_frame);
+	if (f->frame)
+		f->code = read_u64(f->frame + py.frame_executable) & ~STACKREF_TAG_MASK;
+}
 
-	frame = read_u64(tstate + py.tstate_current_frame);
-	if (frame)
-		code = read_u64(frame + py.frame_executable) & ~STACKREF_TAG_MASK;
-	if (!code || unicode_utf8(read_u64(code + py.code_name)) != funcname) {
-		__sync_fetch_and_add(&stats.frame_mismatches, 1);
-		return;
-	}
+/* The code object the probe describes has the probe's funcname as co_name text. */
+static __always_inline bool code_is_the_probes(__u64 code, __u64 funcname)
+{
+	return unicode_utf8(read_u64(code + py.code_name)) == funcname;
+}
 
-	f->code = code;
-	f->frame = frame;
-	read_caller(frame, f);
-	f->qualname_obj = read_u64(code + py.code_qualname);
-	bpf_probe_read_user(&f->first_lineno, sizeof(f->first_lineno),
-			    (const void *)(code + py.code_firstlineno));
-	bpf_probe_read_user(&f->code_flags, sizeof(f->code_flags),
-			    (const void *)(code + py.code_flags));
-	bpf_probe_read_user(&f->owner, sizeof(f->owner), (const void *)(frame + py.frame_owner));
-	f->read = 1;
+/* The entry for a code key if it was described with these strings. */
+static __always_inline struct code_seen *described(__u64 code, __u64 filename, __u64 funcname)
+{
+	struct code_seen *seen = bpf_map_lookup_elem(&codes, &code);
+
+	if (seen && seen->filename == filename && seen->name == funcname)
+		return seen;
+	return 0;
 }
 
 /* A key for frames that could not be read; odd, so never an object address. */
@@ -254,19 +251,16 @@ static __always_inline __u64 synthetic_code_key(__u64 filename, __u64 funcname)
 	return (filename ^ (funcname << 1)) | 1;
 }
 
-/* Sends a code record unless this code key was already described. */
+/* Sends a code record for f->code and remembers that it was sent. */
 static __always_inline void describe_code(__u64 pid_tgid, struct thread_info *info,
 					  struct frame_facts *f, __u64 filename, __u64 funcname)
 {
-	struct code_seen *seen = bpf_map_lookup_elem(&codes, &f->code);
-	struct code_seen now = { .filename = filename, .name = funcname };
+	struct code_seen now = { .filename = filename, .name = funcname, .flags = f->code_flags };
 	struct pt_code_record *rec;
 	__u8 *linetable_out;
 	__u32 zero = 0, len = 0;
 	__u64 full_len = 0;
 
-	if (seen && seen->filename == filename && seen->name == funcname)
-		return;
 	rec = bpf_map_lookup_elem(&scratch, &zero);
 	if (!rec)
 		return;
@@ -274,15 +268,17 @@ static __always_inline void describe_code(__u64 pid_tgid, struct thread_info *in
 
 	fill_header(&rec->h, PT_REC_CODE, 0, pid_tgid, take_seq(info));
 	rec->code = f->code;
-	rec->first_lineno = f->read ? f->first_lineno : -1;
-	rec->code_flags = f->read ? f->code_flags : 0;
+	rec->first_lineno = -1;
+	rec->code_flags = f->code_flags;
 	bpf_probe_read_user_str(rec->filename, sizeof(rec->filename), (const void *)filename);
 	bpf_probe_read_user_str(rec->name, sizeof(rec->name), (const void *)funcname);
 	rec->qualname[0] = 0;
 	if (f->read) {
-		__u64 qualname = unicode_utf8(f->qualname_obj);
+		__u64 qualname = unicode_utf8(read_u64(f->code + py.code_qualname));
 		__u64 linetable = read_u64(f->code + py.code_linetable);
 
+		bpf_probe_read_user(&rec->first_lineno, sizeof(rec->first_lineno),
+				    (const void *)(f->code + py.code_firstlineno));
 		if (qualname)
 			bpf_probe_read_user_str(rec->qualname, sizeof(rec->qualname),
 						(const void *)qualname);
@@ -300,7 +296,6 @@ static __always_inline void describe_code(__u64 pid_tgid, struct thread_info *in
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
 		return;
 	}
-	__sync_fetch_and_add(&stats.code_records, 1);
 	bpf_map_update_elem(&codes, &f->code, &now, BPF_ANY);
 }
 
@@ -312,26 +307,60 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind, __u64 fil
 	struct thread_info *info = thread_info_for(tid);
 	struct frame_facts f = {};
 	struct pt_frame_record *rec;
+	struct code_seen *seen;
 	__u16 flags = 0;
 	__u64 seq;
+	__u8 owner;
+	bool generator_like;
 
 	if (!info)
 		return 0;
-	read_frame(ctx, info, tid, funcname, &f);
+
+	read_current_frame(ctx, info, tid, &f);
+	if (f.code) {
+		seen = described(f.code, filename, funcname);
+		if (seen) {
+			f.read = 1;
+			f.code_flags = seen->flags;
+		} else if (code_is_the_probes(f.code, funcname)) {
+			f.read = 1;
+			bpf_probe_read_user(&f.code_flags, sizeof(f.code_flags),
+					    (const void *)(f.code + py.code_flags));
+			describe_code(pid_tgid, info, &f, filename, funcname);
+		} else {
+			__sync_fetch_and_add(&stats.frame_mismatches, 1);
+		}
+	}
+
 	if (!f.read) {
 		f.code = synthetic_code_key(filename, funcname);
+		f.frame = 0;
 		flags |= PT_FRAME_UNREAD;
-	} else if (kind == PT_REC_CALL && f.owner == PT_FRAME_OWNED_BY_THREAD &&
-		   (f.code_flags & (PT_CO_GENERATOR | PT_CO_COROUTINE | PT_CO_ASYNC_GENERATOR))) {
-		/* Calling a generator function runs its frame only up to
-		 * RETURN_GENERATOR, on the thread: later runs are owned by the
-		 * generator object. */
-		flags |= PT_FRAME_GEN_CREATE;
-	} else if (kind == PT_REC_RETURN && f.code == f.init_shim) {
-		flags |= PT_FRAME_SHIM;
+		if (!described(f.code, filename, funcname))
+			describe_code(pid_tgid, info, &f, filename, funcname);
+	} else {
+		generator_like = f.code_flags &
+				 (PT_CO_GENERATOR | PT_CO_COROUTINE | PT_CO_ASYNC_GENERATOR);
+		if (kind == PT_REC_CALL) {
+			/* Calling a generator function runs its frame only up
+			 * to RETURN_GENERATOR, on the thread: later runs are
+			 * owned by the generator object. */
+			owner = PT_FRAME_OWNED_BY_THREAD;
+			if (generator_like)
+				bpf_probe_read_user(&owner, sizeof(owner),
+						    (const void *)(f.frame + py.frame_owner));
+			if (generator_like && owner == PT_FRAME_OWNED_BY_THREAD)
+				flags |= PT_FRAME_GEN_CREATE;
+			else
+				read_caller(f.frame, &f);
+		} else if (f.code == f.init_shim) {
+			flags |= PT_FRAME_SHIM;
+		} else if (generator_like) {
+			/* Userspace may have to restore this run, which had no
+			 * entry probe if a throw() or close() started it. */
+			read_caller(f.frame, &f);
+		}
 	}
-	/* A return can be the first sight of a code object (attach by pid). */
-	describe_code(pid_tgid, info, &f, filename, funcname);
 
 	seq = take_seq(info);
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);

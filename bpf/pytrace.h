@@ -137,7 +137,6 @@ struct pt_stats {
 	__u64 ringbuf_drops;	 /* records lost because the ring buffer was full */
 	__u64 tstate_misses;	 /* thread state of the current thread not found */
 	__u64 frame_mismatches;	 /* current frame did not match the probe's code */
-	__u64 code_records;	 /* code records sent */
 };
 
 /* CPython constants the BPF side tests against (stable across 3.x). */

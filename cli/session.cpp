@@ -103,7 +103,6 @@ void report_losses(const std::string& tool, const TraceModel& model) {
 }  // namespace
 
 int run_launch_session(const LaunchSpec& spec) {
-  namespace fs = std::filesystem;
   std::optional<RunAs> user = invoking_user();
   std::optional<OutputFile> output;
   if (spec.output) output.emplace(*spec.output, user);

@@ -60,7 +60,6 @@ struct ProbeStats {
   uint64_t ringbuf_drops = 0;
   uint64_t tstate_misses = 0;
   uint64_t frame_mismatches = 0;
-  uint64_t code_records = 0;
 };
 
 struct SessionInfo {

@@ -185,7 +185,7 @@ void Probes::drain() {
 
 ProbeStats Probes::stats() const {
   const pt_stats& s = skeleton_->bss->stats;
-  return ProbeStats{s.ringbuf_drops, s.tstate_misses, s.frame_mismatches, s.code_records};
+  return ProbeStats{s.ringbuf_drops, s.tstate_misses, s.frame_mismatches};
 }
 
 }  // namespace pytrace
