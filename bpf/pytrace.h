@@ -5,7 +5,7 @@
  * This is the only definition of these structures: the BPF program writes
  * them into the ring buffer and userspace/core/decoder.cpp reads them back.
  * Record kinds are append-only; a change to a layout bumps
- * PYTRACE_WIRE_VERSION (raw captures carry it).
+ * PYTRACE_WIRE_VERSION.
  */
 #ifndef PYTRACE_WIRE_H
 #define PYTRACE_WIRE_H
