@@ -33,7 +33,28 @@ WORKLOADS = [
 ]
 
 
+def wait_for_detach(timeout=10.0):
+    """trace_program leaves a short-lived child that detaches its uprobes
+    (docs/probes.md); attaching waits for it, so let it finish first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = False
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    fields = f.read().split(") ")
+            except OSError:
+                continue
+            if fields[0].endswith("(trace_program") and not fields[1].startswith("Z"):
+                busy = True
+                break
+        if not busy:
+            return
+        time.sleep(0.02)
+
+
 def timed(command, stdout=subprocess.DEVNULL):
+    wait_for_detach()
     start = time.perf_counter()
     result = subprocess.run(command, stdout=stdout, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
