@@ -174,6 +174,16 @@ TEST(CallStacks, ThrowThatOnlyYieldsIsRestoredFromItsReturn) {
   EXPECT_EQ(r.sink.log, (Log{"100+main:1", "100+gen:10@main", "100-", "100+gen:12@main", "100-", "100-"}));
 }
 
+TEST(CallStacks, ACallerThatIsNeitherOpenNorSuspendedIsNotInvented) {
+  RecordStream s;
+  auto main = s.code("/p/a.py", "main", 1);
+  auto f = s.code("/p/a.py", "f", 5);
+  s.enter(main, 1).run_without_entry(main, 0xbad0).enter(f, 5).leave().forget_frame().leave();
+  StackRun r = run(s);
+  EXPECT_EQ(r.sink.log, (Log{"100+main:1", "100+f:5@main", "100-", "100-"}));
+  EXPECT_EQ(r.stats.restored_resumes, 0u);
+}
+
 TEST(CallStacks, ThreadsKeepTheirOwnStacks) {
   RecordStream s;
   auto f = s.code("/p/a.py", "f", 1);

@@ -82,11 +82,14 @@ class RecordStream {
     return *this;
   }
 
-  // The innermost frame's return is lost.
-  RecordStream& lose_return() {
+  // The innermost frame ends without a record of it.
+  RecordStream& forget_frame() {
     stacks_[tid_].pop_back();
-    return lose(1);
+    return *this;
   }
+
+  // The innermost frame's return is lost.
+  RecordStream& lose_return() { return forget_frame().lose(1); }
 
   RecordStream& import(const std::string& module, bool done) {
     ImportRecord rec;

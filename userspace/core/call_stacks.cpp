@@ -93,8 +93,9 @@ void CallStackBuilder::emit(ThreadState& thread, Event event) {
 
 // Frames run on the thread's stack in call order, so the record's caller
 // must be the innermost open frame. If it is further out, the frames above
-// it ended without a return we saw. If it is not open at all, it is running
-// without an entry probe: a generator resumed by throw() or close().
+// it ended without a return we saw. If it is a suspended generator, it is
+// running without an entry probe: resumed by throw() or close(). Any other
+// caller that is not open (its entry was lost or not read) is left alone.
 void CallStackBuilder::place_under_caller(ThreadState& thread, const FrameRecord& record) {
   if (record.caller_frame == 0) return;
   for (size_t i = thread.stack.size(); i-- > 0;) {
@@ -105,10 +106,10 @@ void CallStackBuilder::place_under_caller(ThreadState& thread, const FrameRecord
     }
     return;
   }
-  const CodeInfo* code = code_for(record.caller_code);
   auto yielded = suspended_.find(record.caller_frame);
-  int line = yielded != suspended_.end() ? yielded->second : caller_site(record).value_or(CallSite{}).line;
-  restore_frame(thread, record.caller_frame, code, line, record.header.ts_ns, std::nullopt);
+  if (yielded == suspended_.end()) return;
+  restore_frame(thread, record.caller_frame, code_for(record.caller_code), yielded->second,
+                record.header.ts_ns, std::nullopt);
 }
 
 void CallStackBuilder::restore_frame(ThreadState& thread, uint64_t frame, const CodeInfo* code, int line,
@@ -146,8 +147,7 @@ void CallStackBuilder::on_call(ThreadState& thread, const FrameRecord& record) {
   // MAKE_CELL or COPY_FREE_VARS, which have no line; co_firstlineno then.
   enter.line = record.lineno > 0 ? record.lineno : std::max(code->first_lineno, 0);
   enter.call_site = caller_site(record);
-  if (!enter.call_site && record.caller_code == 0 && (record.header.flags & PT_FRAME_UNREAD) &&
-      !thread.stack.empty()) {
+  if (!enter.call_site && (record.header.flags & PT_FRAME_UNREAD) && !thread.stack.empty()) {
     // The frame was not read, so neither was its caller: name the caller
     // from the stack, without a line.
     enter.call_site = CallSite{thread.stack.back().code, 0, 0};
