@@ -41,8 +41,9 @@ struct {
 } events SEC(".maps");
 
 struct thread_info {
-	__u64 seq;    /* last sequence number given to this thread */
-	__u64 tstate; /* cached PyThreadState address, 0 if unknown */
+	__u64 seq;	   /* last sequence number given to this thread */
+	__u64 tstate;	   /* cached PyThreadState address, 0 if unknown */
+	__u64 stack_sent;  /* the thread's running frames have been sent */
 };
 
 struct {
@@ -79,6 +80,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct code_scratch);
 } scratch SEC(".maps");
+
+/* Per-CPU space to build a stack record in before sending it: the code
+ * records of its frames have to go into the ring buffer first. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pt_stack_record);
+} stack_scratch SEC(".maps");
 
 struct pt_stats stats = {};
 
@@ -251,11 +261,12 @@ static __always_inline __u64 synthetic_code_key(__u64 filename, __u64 funcname)
 	return (filename ^ (funcname << 1)) | 1;
 }
 
-/* Sends a code record for f->code and remembers that it was sent. */
-static __always_inline void describe_code(__u64 pid_tgid, struct thread_info *info,
-					  struct frame_facts *f, __u64 filename, __u64 funcname)
+/* Sends a code record for `code` and remembers that it was sent. `read`
+ * says that `code` is a real code object (not a synthetic key). */
+static __always_inline void describe_code(__u64 pid_tgid, struct thread_info *info, __u64 code,
+					  __u32 code_flags, bool read, __u64 filename, __u64 funcname)
 {
-	struct code_seen now = { .filename = filename, .name = funcname, .flags = f->code_flags };
+	struct code_seen now = { .filename = filename, .name = funcname, .flags = code_flags };
 	struct pt_code_record *rec;
 	__u8 *linetable_out;
 	__u32 zero = 0, len = 0;
@@ -267,18 +278,18 @@ static __always_inline void describe_code(__u64 pid_tgid, struct thread_info *in
 	linetable_out = (__u8 *)(rec + 1);
 
 	fill_header(&rec->h, PT_REC_CODE, 0, pid_tgid, take_seq(info));
-	rec->code = f->code;
+	rec->code = code;
 	rec->first_lineno = -1;
-	rec->code_flags = f->code_flags;
+	rec->code_flags = code_flags;
 	bpf_probe_read_user_str(rec->filename, sizeof(rec->filename), (const void *)filename);
 	bpf_probe_read_user_str(rec->name, sizeof(rec->name), (const void *)funcname);
 	rec->qualname[0] = 0;
-	if (f->read) {
-		__u64 qualname = unicode_utf8(read_u64(f->code + py.code_qualname));
-		__u64 linetable = read_u64(f->code + py.code_linetable);
+	if (read) {
+		__u64 qualname = unicode_utf8(read_u64(code + py.code_qualname));
+		__u64 linetable = read_u64(code + py.code_linetable);
 
 		bpf_probe_read_user(&rec->first_lineno, sizeof(rec->first_lineno),
-				    (const void *)(f->code + py.code_firstlineno));
+				    (const void *)(code + py.code_firstlineno));
 		if (qualname)
 			bpf_probe_read_user_str(rec->qualname, sizeof(rec->qualname),
 						(const void *)qualname);
@@ -296,7 +307,81 @@ static __always_inline void describe_code(__u64 pid_tgid, struct thread_info *in
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
 		return;
 	}
-	bpf_map_update_elem(&codes, &f->code, &now, BPF_ANY);
+	bpf_map_update_elem(&codes, &code, &now, BPF_ANY);
+}
+
+struct stack_walk {
+	__u64 frame; /* next frame to look at */
+	__u64 init_shim;
+	__u64 pid_tgid;
+	struct thread_info *info;
+	struct pt_stack_record *rec;
+};
+
+/* One frame of a stack snapshot (a bpf_loop callback: verified once, not
+ * once per frame). Returns 1 to stop. */
+static long stack_walk_step(__u32 index, struct stack_walk *w)
+{
+	__u64 frame = w->frame, code, filename, name;
+	__u32 depth, code_flags = 0;
+	__u8 owner = PT_FRAME_OWNED_BY_INTERPRETER;
+
+	if (!frame)
+		return 1;
+	w->frame = read_u64(frame + py.frame_previous);
+	bpf_probe_read_user(&owner, sizeof(owner), (const void *)(frame + py.frame_owner));
+	if (owner == PT_FRAME_OWNED_BY_INTERPRETER)
+		return 0;
+	code = read_u64(frame + py.frame_executable) & ~STACKREF_TAG_MASK;
+	if (!code || code == w->init_shim)
+		return 0;
+
+	depth = w->rec->depth;
+	if (depth >= PT_STACK_MAX) {
+		w->rec->truncated = 1;
+		return 1;
+	}
+	w->rec->frames[depth].frame = frame;
+	w->rec->frames[depth].code = code;
+	w->rec->frames[depth].instr =
+		(read_u64(frame + py.frame_instr_ptr) - (code + py.code_adaptive)) / 2;
+	w->rec->frames[depth]._pad = 0;
+	w->rec->depth = depth + 1;
+
+	filename = unicode_utf8(read_u64(code + py.code_filename));
+	name = unicode_utf8(read_u64(code + py.code_name));
+	if (filename && name && !described(code, filename, name)) {
+		bpf_probe_read_user(&code_flags, sizeof(code_flags),
+				    (const void *)(code + py.code_flags));
+		describe_code(w->pid_tgid, w->info, code, code_flags, true, filename, name);
+	}
+	return 0;
+}
+
+/*
+ * Sends the frames this thread was already running, from `frame` outwards,
+ * the first time the thread is seen (attaching to a running process: their
+ * returns must find them open).
+ */
+static __always_inline void send_running_stack(__u64 pid_tgid, struct thread_info *info,
+					       __u64 frame, __u64 init_shim)
+{
+	struct stack_walk w = { .frame = frame, .init_shim = init_shim, .pid_tgid = pid_tgid,
+				.info = info };
+	__u32 zero = 0;
+
+	info->stack_sent = 1;
+	w.rec = bpf_map_lookup_elem(&stack_scratch, &zero);
+	if (!w.rec)
+		return;
+	w.rec->depth = 0;
+	w.rec->truncated = 0;
+	bpf_loop(2 * PT_STACK_MAX, stack_walk_step, &w, 0);
+	if (!w.rec->depth)
+		return; /* a thread that starts under the probes: nothing was running */
+	fill_header(&w.rec->h, PT_REC_STACK, 0, pid_tgid, take_seq(info));
+	if (bpf_ringbuf_output(&events, w.rec, sizeof(*w.rec), BPF_RB_NO_WAKEUP))
+		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
 }
 
 static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind, __u64 filename,
@@ -326,10 +411,17 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind, __u64 fil
 			f.read = 1;
 			bpf_probe_read_user(&f.code_flags, sizeof(f.code_flags),
 					    (const void *)(f.code + py.code_flags));
-			describe_code(pid_tgid, info, &f, filename, funcname);
+			describe_code(pid_tgid, info, f.code, f.code_flags, true, filename, funcname);
 		} else {
 			__sync_fetch_and_add(&stats.frame_mismatches, 1);
 		}
+	}
+
+	if (f.read && !info->stack_sent) {
+		/* A new frame's callers, or a returning frame and its callers. */
+		send_running_stack(pid_tgid, info,
+				   kind == PT_REC_CALL ? read_u64(f.frame + py.frame_previous) : f.frame,
+				   f.init_shim);
 	}
 
 	if (!f.read) {
@@ -337,7 +429,7 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind, __u64 fil
 		f.frame = 0;
 		flags |= PT_FRAME_UNREAD;
 		if (!described(f.code, filename, funcname))
-			describe_code(pid_tgid, info, &f, filename, funcname);
+			describe_code(pid_tgid, info, f.code, 0, false, filename, funcname);
 	} else {
 		generator_like = f.code_flags &
 				 (PT_CO_GENERATOR | PT_CO_COROUTINE | PT_CO_ASYNC_GENERATOR);

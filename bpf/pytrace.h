@@ -23,6 +23,8 @@
  * A code record and its table are built in a per-CPU map value, which the
  * kernel limits to 32 KiB. */
 #define PT_LINETABLE_MAX (31 * 1024)
+/* Frames kept in a stack record; deeper stacks are cut at the outer end. */
+#define PT_STACK_MAX 128
 
 enum pt_record_kind {
 	PT_REC_CODE = 1,	 /* describes a code object; precedes its first call */
@@ -30,6 +32,7 @@ enum pt_record_kind {
 	PT_REC_RETURN = 3,	 /* python:function__return */
 	PT_REC_IMPORT_START = 4, /* python:import__find__load__start */
 	PT_REC_IMPORT_DONE = 5,	 /* python:import__find__load__done */
+	PT_REC_STACK = 6,	 /* the frames a thread was already running */
 };
 
 /* pt_header.flags on call and return records. */
@@ -90,6 +93,26 @@ struct pt_frame_record {
 	__s32 lineno;	    /* the probe's lineno: current line, -1 if none */
 };
 
+/*
+ * Sent before the first call or return record of each thread: the Python
+ * frames the thread was already running when it was first seen (none for a
+ * thread that starts under the probes; the running stack when attaching to
+ * a process). Their code objects are described before this record.
+ */
+struct pt_stack_frame {
+	__u64 frame;
+	__u64 code;
+	__u32 instr; /* current instruction, in code units */
+	__u32 _pad;
+};
+
+struct pt_stack_record {
+	struct pt_header h;
+	__u32 depth;	 /* frames used, innermost first */
+	__u32 truncated; /* 1 when older frames did not fit */
+	struct pt_stack_frame frames[PT_STACK_MAX];
+};
+
 struct pt_import_record {
 	struct pt_header h;
 	__s32 found; /* import__find__load__done only */
@@ -116,6 +139,7 @@ struct pt_python_offsets {
 	__u64 code_flags;
 	__u64 code_firstlineno;
 	__u64 code_name;
+	__u64 code_filename;
 	__u64 code_qualname;
 	__u64 code_linetable;
 	__u64 code_adaptive; /* offsetof(PyCodeObject, co_code_adaptive) */

@@ -6,9 +6,11 @@
 namespace pytrace {
 
 const char* const kProgramUsage = R"(usage: trace_program [options] SCRIPT [script arguments...] [options]
+       trace_program --pid PID [--duration SECONDS] [options]
 
-Runs a Python script under CPython's USDT probes and records which functions
-it calls, in what order, from where, how deep and for how long. Needs root.
+Runs a Python script under CPython's USDT probes, or attaches to a running
+Python process, and records which functions it calls, in what order, from
+where, how deep and for how long. Needs root.
 
 Tracer options may stand before or after the script; `--` ends them, and
 every other argument goes to the script unchanged.
@@ -23,6 +25,9 @@ options:
   --show-dunders         also log dunder methods other than __init__/__call__
                          and generator-expression frames (hidden by default)
   --python PATH          interpreter to run (default: the one setup.sh installed)
+  -p, --pid PID          attach to this running Python process instead; stop at
+                         Ctrl-C, after --duration, or when it exits; it runs on
+  --duration SECONDS     with --pid: stop tracing after this long
   --ring-buffer-mb N     size of the kernel ring buffer (default: 64)
   --no-arg-values        accepted for compatibility; argument values are not
                          recorded by this version
@@ -37,6 +42,15 @@ struct ValueOption {
   const char* long_name;
   const char* short_name;  // may be null
 };
+
+double parse_seconds(const std::string& option, const std::string& text) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || !(value > 0)) {
+    throw UsageError(option + " needs a positive number of seconds, not '" + text + "'");
+  }
+  return value;
+}
 
 size_t parse_size(const std::string& option, const std::string& text) {
   size_t value = 0;
@@ -92,6 +106,10 @@ ProgramOptions parse_program_options(const std::vector<std::string>& args) {
       options.scope = value();
     } else if (name == "--python") {
       options.python = value();
+    } else if (name == "-p" || name == "--pid") {
+      options.pid = static_cast<int>(parse_size(name, value()));
+    } else if (name == "--duration") {
+      options.duration = parse_seconds(name, value());
     } else if (name == "--ring-buffer-mb") {
       options.ring_buffer_mb = parse_size(name, value());
     } else if (name == "--no-external-calls") {
@@ -120,7 +138,11 @@ ProgramOptions parse_program_options(const std::vector<std::string>& args) {
       take(arg);
     }
   }
-  if (!have_script && !options.help && !options.version) throw UsageError("no script given");
+  if (options.help || options.version) return options;
+  if (options.pid && have_script) throw UsageError("give a script or --pid, not both");
+  if (!options.pid && !have_script) throw UsageError("no script given (or --pid PID to attach)");
+  if (options.duration && !options.pid) throw UsageError("--duration goes with --pid");
+  if (options.pid && options.python) throw UsageError("--python does not apply to --pid: the process has its own");
   return options;
 }
 

@@ -24,6 +24,8 @@ struct ProgramOptions {
   std::optional<std::string> output;
   std::optional<std::string> scope;
   std::optional<std::string> python;
+  std::optional<int> pid;          // attach to this running process instead of starting a script
+  std::optional<double> duration;  // with pid: stop after this many seconds
   bool external_calls = true;
   bool imports = true;
   bool show_dunders = false;

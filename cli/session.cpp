@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: MIT
 #include "session.h"
 
+#include <poll.h>
+#include <pwd.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -27,23 +32,28 @@ namespace {
 
 constexpr int kPollMs = 50;
 
-volatile sig_atomic_t g_child_pid = 0;
+// Set by the signal handler, read by the polling loops.
+volatile sig_atomic_t g_child_pid = 0;       // launch: the program, to pass stop requests on to
+volatile sig_atomic_t g_interrupted = 0;     // the user pressed Ctrl-C (or sent SIGINT)
+volatile sig_atomic_t g_stop_requested = 0;  // SIGTERM or SIGHUP
 
-// Terminal signals reach the program directly (same process group); the
-// tracer outlives it to write the trace. Other stop requests are passed on.
-void forward_signal(int sig) {
-  if (g_child_pid > 0) kill(g_child_pid, sig);
+void on_signal(int sig, siginfo_t* info, void*) {
+  if (sig == SIGINT) g_interrupted = 1;
+  if (sig != SIGINT) g_stop_requested = 1;
+  // A Ctrl-C at the terminal reaches the program too (same process group);
+  // a signal sent to the tool alone is passed on.
+  if (g_child_pid > 0 && !(sig == SIGINT && info->si_code == SI_KERNEL)) kill(g_child_pid, sig);
 }
 
 void install_signal_handlers() {
+  struct sigaction action {};
+  action.sa_sigaction = on_signal;
+  action.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &action, nullptr);
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
-  sigaction(SIGINT, &ignore, nullptr);
   sigaction(SIGQUIT, &ignore, nullptr);
-  struct sigaction forward {};
-  forward.sa_handler = forward_signal;
-  sigaction(SIGTERM, &forward, nullptr);
-  sigaction(SIGHUP, &forward, nullptr);
 }
 
 uint64_t monotonic_ns() {
@@ -66,13 +76,29 @@ std::string iso_time_now() {
   return out;
 }
 
-std::vector<std::string> child_environment() {
+// The program's environment: the tool's, with the JIT off (JIT-compiled
+// code does not fire the probes) and, when it runs as the sudo user, that
+// user's HOME and names.
+std::vector<std::string> child_environment(const std::optional<RunAs>& user,
+                                           const std::vector<std::string>& extra) {
+  std::vector<std::string> replaced{"PYTHON_JIT=0"};
+  if (user) {
+    if (struct passwd* pw = getpwuid(user->uid)) {
+      replaced.push_back(std::string("HOME=") + pw->pw_dir);
+      replaced.push_back(std::string("USER=") + pw->pw_name);
+      replaced.push_back(std::string("LOGNAME=") + pw->pw_name);
+    }
+  }
+  replaced.insert(replaced.end(), extra.begin(), extra.end());
+  auto name_of = [](const std::string& var) { return var.substr(0, var.find('=') + 1); };
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) {
     std::string var = *e;
-    if (var.rfind("PYTHON_JIT=", 0) != 0) env.push_back(var);
+    bool overridden = false;
+    for (const auto& r : replaced) overridden |= name_of(r) == name_of(var);
+    if (!overridden) env.push_back(var);
   }
-  env.push_back("PYTHON_JIT=0");  // JIT-compiled code does not fire the probes
+  env.insert(env.end(), replaced.begin(), replaced.end());
   return env;
 }
 
@@ -92,12 +118,111 @@ void report_losses(const std::string& tool, const TraceModel& model) {
   }
   if (p.tstate_misses || p.frame_mismatches) {
     std::cerr << tool << ": warning: " << p.tstate_misses + p.frame_mismatches
-              << " probe hits could not read their frame; their lines and returns are "
-                 "matched by name\n";
+              << " probe hits could not read their frame; their lines and returns are matched by name\n";
   }
   if (s.open_at_end) {
-    std::cerr << tool << ": note: " << s.open_at_end << " calls were still running when the program ended\n";
+    std::cerr << tool << ": note: " << s.open_at_end << " calls were still running when tracing ended\n";
   }
+}
+
+// What the launching and attaching sessions share once the interpreter is
+// known: the probes, the pure pipeline behind them, and writing the result.
+class Recorder {
+ public:
+  Recorder(const SessionSpec& spec, const Interpreter& python, const std::string& scope_root,
+           const std::string& main_file)
+      : spec_(spec),
+        scope_(scope_root, python.library_dirs),
+        probes_(python.offsets.offsets, spec.ring_buffer_mb << 20,
+                [this](std::span<const std::byte> bytes) { builder_->add_bytes(bytes); }) {
+    if (!python.offsets.offsets.enabled) {
+      std::cerr << spec.tool << ": warning: cannot read " << python.executable << "'s frames ("
+                << python.offsets.problem << "); returns are matched by name and some lines are unknown\n";
+    }
+    info_.original_command = spec.original_command;
+    info_.scope_path = scope_.root();
+    info_.main_file = main_file;
+    info_.python_executable = python.executable;
+    info_.python_version = python.version;
+    info_.external_calls = spec.external_calls;
+    info_.imports = spec.imports;
+    info_.show_dunders = spec.show_dunders;
+    Probes::set_verbose(spec.verbose);
+  }
+
+  Probes& probes() { return probes_; }
+  SessionInfo& info() { return info_; }
+
+  // From here on records are expected; times count from now.
+  void start(uint32_t pid) {
+    info_.pid = pid;
+    info_.start_time = iso_time_now();
+    origin_ns_ = monotonic_ns();
+    FilterOptions filter{spec_.external_calls, spec_.imports, spec_.show_dunders, info_.main_file, origin_ns_};
+    builder_ = std::make_unique<TraceBuilder>(scope_, filter, sources_);
+  }
+
+  // Reads what is left, detaches the probes and builds the model.
+  std::unique_ptr<TraceModel> stop() {
+    probes_.drain();
+    info_.duration_ns = monotonic_ns() - origin_ns_;
+    info_.end_time = iso_time_now();
+    ProbeStats probe_stats = probes_.stats();
+    probes_.detach_in_background();
+    std::unique_ptr<TraceModel> model = builder_->finish();
+    model->session = info_;
+    model->probe_stats = probe_stats;
+    return model;
+  }
+
+  void write(const TraceModel& model, std::optional<OutputFile>& output) {
+    report_losses(spec_.tool, model);
+    if (output) {
+      output->commit([&](std::ostream& out) { write_json(model, scope_, sources_, out); });
+    } else {
+      std::cout.flush();
+      write_console_tree(model, scope_, std::cout);
+      std::cout.flush();
+    }
+    std::cerr << spec_.tool << ": traced " << model.total_entries() << " calls in " << model.threads.size()
+              << (model.threads.size() == 1 ? " thread" : " threads") << " ("
+              << format_duration(model.session.duration_ns) << ")\n";
+    if (output) std::cerr << spec_.tool << ": trace written to " << output->path() << "\n";
+  }
+
+ private:
+  const SessionSpec& spec_;
+  Scope scope_;
+  SourceCache sources_;
+  std::unique_ptr<TraceBuilder> builder_;  // created by start(), when the time origin is known
+  Probes probes_;
+  SessionInfo info_;
+  uint64_t origin_ns_ = 0;
+};
+
+std::string signal_name(int code) {
+  if (code <= 128) return "";
+  const char* abbrev = sigabbrev_np(code - 128);
+  return abbrev ? std::string("SIG") + abbrev : "";
+}
+
+// The program in `pid`'s script, as its command line names it, or "".
+std::string script_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::vector<std::string> args;
+  for (std::string arg; std::getline(in, arg, '\0');) args.push_back(arg);
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path cwd = fs::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec);
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i].empty() || args[i][0] == '-') {
+      if (args[i] == "-m" || args[i] == "-c") return "";
+      continue;
+    }
+    fs::path script = fs::path(args[i]).is_absolute() ? fs::path(args[i]) : cwd / args[i];
+    return fs::is_regular_file(script, ec) ? script.lexically_normal().string() : "";
+  }
+  return "";
 }
 
 }  // namespace
@@ -109,80 +234,92 @@ int run_launch_session(const LaunchSpec& spec) {
 
   require_bpf_privileges(spec.tool);
   Interpreter python = inspect_interpreter(spec.python);
-  if (!python.offsets.offsets.enabled) {
-    std::cerr << spec.tool << ": warning: cannot read " << python.executable << "'s frames ("
-              << python.offsets.problem << "); returns are matched by name and some lines are unknown\n";
-  }
-
-  Scope scope(spec.scope, python.library_dirs);
-  SourceCache sources;
-  FilterOptions filter{spec.external_calls, spec.imports, spec.show_dunders, spec.main_file, 0};
-  // The builder is created once the time origin is known; records that
-  // arrive earlier cannot exist (the program has not started).
-  std::unique_ptr<TraceBuilder> builder;
-  Probes::set_verbose(spec.verbose);
-  Probes probes(python.offsets.offsets, spec.ring_buffer_mb << 20,
-                [&](std::span<const std::byte> bytes) { builder->add_bytes(bytes); });
+  Recorder recorder(spec, python, spec.scope, spec.main_file);
 
   std::vector<std::string> argv{python.executable};
   argv.insert(argv.end(), spec.python_args.begin(), spec.python_args.end());
-  GatedChild child(argv, child_environment(), user);
+  GatedChild child(argv, child_environment(user, spec.extra_env), user);
   g_child_pid = child.pid();
   install_signal_handlers();
-  probes.attach(child.pid(), python.probe_elf);
+  recorder.probes().attach(child.pid(), python.probe_elf);
 
   std::cerr << spec.tool << ": tracing "
             << (spec.main_file.empty() ? spec.python_args.front() : spec.main_file) << " with Python "
-            << python.version << " (scope " << scope.root() << ")\n";
-  SessionInfo info;
-  info.original_command = spec.original_command;
-  info.scope_path = scope.root();
-  info.main_file = spec.main_file;
-  info.python_executable = python.executable;
-  info.python_version = python.version;
-  info.pid = static_cast<uint32_t>(child.pid());
-  info.start_time = iso_time_now();
-  info.external_calls = spec.external_calls;
-  info.imports = spec.imports;
-  info.show_dunders = spec.show_dunders;
-  filter.origin_ns = monotonic_ns();
-  builder = std::make_unique<TraceBuilder>(scope, filter, sources);
-
+            << python.version << " (scope " << recorder.info().scope_path << ")\n";
+  recorder.start(static_cast<uint32_t>(child.pid()));
   child.release();
-  while (!child.poll_exit()) probes.poll(kPollMs, child.exit_fd());
-  probes.drain();
+  while (!child.poll_exit()) recorder.probes().poll(kPollMs, child.exit_fd());
   int exit_code = *child.poll_exit();
   g_child_pid = 0;
 
-  info.duration_ns = monotonic_ns() - filter.origin_ns;
-  ProbeStats probe_stats = probes.stats();
-  probes.detach_in_background();
-  info.end_time = iso_time_now();
+  SessionInfo& info = recorder.info();
   info.exit_code = exit_code;
-  std::unique_ptr<TraceModel> model = builder->finish();
-  model->session = info;
-  model->probe_stats = probe_stats;
-
+  info.signal = signal_name(exit_code);
+  info.interrupted = g_interrupted != 0;
+  std::unique_ptr<TraceModel> model = recorder.stop();
   if (model->stack_stats.records == 0) {
     throw Error("no probe of " + python.probe_elf.path +
                 " fired while the program ran, so nothing was traced. Its probes do not work "
                 "on this system (is the JIT forced on, or are uprobes disabled?)");
   }
-  report_losses(spec.tool, *model);
-
-  size_t calls = model->total_entries();
-  if (output) {
-    output->commit([&](std::ostream& out) { write_json(*model, scope, sources, out); });
-  } else {
-    std::cout.flush();
-    write_console_tree(*model, scope, std::cout);
-    std::cout.flush();
-  }
-  std::cerr << spec.tool << ": traced " << calls << " calls in " << model->threads.size()
-            << (model->threads.size() == 1 ? " thread" : " threads") << " ("
-            << format_duration(info.duration_ns) << ", exit code " << exit_code << ")\n";
-  if (output) std::cerr << spec.tool << ": trace written to " << output->path() << "\n";
+  recorder.write(*model, output);
+  std::cerr << spec.tool << ": the program exited with " << exit_code
+            << (info.signal.empty() ? "" : " (" + info.signal + ")") << "\n";
   return exit_code;
+}
+
+int run_attach_session(const AttachSpec& spec) {
+  std::optional<RunAs> user = invoking_user();
+  std::optional<OutputFile> output;
+  if (spec.output) output.emplace(*spec.output, user);
+
+  require_bpf_privileges(spec.tool);
+  Interpreter python = inspect_running_interpreter(spec.pid);
+  std::string main_file = script_of(spec.pid);
+  std::string scope = spec.scope;
+  if (scope.empty()) {
+    std::error_code ec;
+    scope = main_file.empty()
+                ? std::filesystem::read_symlink("/proc/" + std::to_string(spec.pid) + "/cwd", ec).string()
+                : std::filesystem::path(main_file).parent_path().string();
+    if (scope.empty()) throw Error("cannot tell pid " + std::to_string(spec.pid) + "'s directory: use --scope");
+  }
+  Recorder recorder(spec, python, scope, main_file);
+  int target_exit = static_cast<int>(syscall(SYS_pidfd_open, spec.pid, 0));
+  if (target_exit < 0) throw Error("cannot watch pid " + std::to_string(spec.pid) + ": " + std::strerror(errno));
+  install_signal_handlers();
+  recorder.probes().attach(spec.pid, python.probe_elf);
+  recorder.start(static_cast<uint32_t>(spec.pid));
+
+  std::cerr << spec.tool << ": attached to pid " << spec.pid << " (Python " << python.version << ", scope "
+            << recorder.info().scope_path << "); "
+            << (spec.duration_s ? "tracing for " + format_duration(static_cast<uint64_t>(*spec.duration_s * 1e9)) +
+                                      " or until Ctrl-C"
+                                : std::string("tracing until Ctrl-C or until it exits"))
+            << "\n";
+  uint64_t deadline = spec.duration_s ? monotonic_ns() + static_cast<uint64_t>(*spec.duration_s * 1e9) : 0;
+  std::string end_reason;
+  while (end_reason.empty()) {
+    recorder.probes().poll(kPollMs, target_exit);
+    pollfd exited{target_exit, POLLIN, 0};
+    if (poll(&exited, 1, 0) > 0) end_reason = "exited";
+    else if (g_interrupted) end_reason = "interrupted";
+    else if (g_stop_requested) end_reason = "stopped";
+    else if (deadline && monotonic_ns() >= deadline) end_reason = "duration";
+  }
+  close(target_exit);
+
+  SessionInfo& info = recorder.info();
+  info.attached = true;
+  info.end_reason = end_reason;
+  info.interrupted = end_reason == "interrupted";
+  std::unique_ptr<TraceModel> model = recorder.stop();
+  recorder.write(*model, output);
+  std::cerr << spec.tool << ": "
+            << (end_reason == "exited" ? "pid " + std::to_string(spec.pid) + " exited"
+                                       : "detached from pid " + std::to_string(spec.pid) + ", which runs on")
+            << "\n";
+  return 0;
 }
 
 }  // namespace pytrace

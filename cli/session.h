@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-// One tracing session of a program the tool starts itself: check the
-// inputs, load the probes, start the program gated, attach, run, collect,
-// write. Shared by the launching front ends.
+// One tracing session: check the inputs, load the probes, attach them to
+// the program (started here, gated, or already running), collect until it
+// ends or the user stops, write. Shared by the front ends.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstddef>
 #include <optional>
@@ -11,14 +13,11 @@
 
 namespace pytrace {
 
-struct LaunchSpec {
-  std::string tool;                      // name used in messages
-  std::string original_command;          // as the user typed it
-  std::vector<std::string> python_args;  // after the interpreter: SCRIPT ARGS..., or -m pytest ...
-  std::string main_file;                 // the script, absolute; empty if none
-  std::string scope;                     // absolute directory
-  std::optional<std::string> output;     // JSON file; none: console tree
-  std::string python;                    // interpreter asked for
+struct SessionSpec {
+  std::string tool;                   // name used in messages
+  std::string original_command;       // as the user typed it
+  std::string scope;                  // absolute directory; attach: empty means decide from the target
+  std::optional<std::string> output;  // JSON file; none: console tree
   bool external_calls = true;
   bool imports = true;
   bool show_dunders = false;
@@ -26,8 +25,24 @@ struct LaunchSpec {
   size_t ring_buffer_mb = 64;
 };
 
-// Runs the session and returns the traced program's exit code. Throws Error
+struct LaunchSpec : SessionSpec {
+  std::vector<std::string> python_args;  // after the interpreter: SCRIPT ARGS..., or -m pytest ...
+  std::vector<std::string> extra_env;    // NAME=VALUE added to the program's environment
+  std::string main_file;                 // the script, absolute; empty if none
+  std::string python;                    // interpreter asked for
+};
+
+struct AttachSpec : SessionSpec {
+  pid_t pid = 0;
+  std::optional<double> duration_s;  // stop after this long; else at Ctrl-C or the process's exit
+};
+
+// Runs the program under the probes and returns its exit code. Throws Error
 // when tracing cannot start or its result cannot be written.
 int run_launch_session(const LaunchSpec& spec);
+
+// Traces a running process until it exits, the duration is over or the
+// user presses Ctrl-C, then detaches and leaves it running. Returns 0.
+int run_attach_session(const AttachSpec& spec);
 
 }  // namespace pytrace

@@ -25,6 +25,18 @@ std::string join_command(int argc, char** argv) {
   return command;
 }
 
+void fill_common(pytrace::SessionSpec& spec, const pytrace::ProgramOptions& options, int argc, char** argv) {
+  spec.tool = kTool;
+  spec.original_command = join_command(argc, argv);
+  if (options.scope) spec.scope = std::filesystem::absolute(*options.scope).lexically_normal().string();
+  spec.output = options.output;
+  spec.external_calls = options.external_calls;
+  spec.imports = options.imports;
+  spec.show_dunders = options.show_dunders;
+  spec.verbose = options.verbose;
+  spec.ring_buffer_mb = options.ring_buffer_mb;
+}
+
 int run(int argc, char** argv) {
   namespace fs = std::filesystem;
   using namespace pytrace;
@@ -39,6 +51,17 @@ int run(int argc, char** argv) {
   }
 
   std::error_code ec;
+  if (options.scope && !fs::is_directory(*options.scope, ec)) {
+    throw Error("scope directory does not exist: " + *options.scope);
+  }
+  if (options.pid) {
+    AttachSpec spec;
+    fill_common(spec, options, argc, argv);
+    spec.pid = *options.pid;
+    spec.duration_s = options.duration;
+    return run_attach_session(spec);
+  }
+
   fs::path script = fs::absolute(options.script).lexically_normal();
   if (!fs::exists(script, ec)) throw Error("script not found: " + options.script);
   if (!fs::is_regular_file(script, ec)) throw Error("not a regular file: " + options.script);
@@ -46,25 +69,13 @@ int run(int argc, char** argv) {
     throw Error("cannot read script " + options.script + ": " + std::strerror(errno));
   }
 
-  fs::path scope = options.scope ? fs::absolute(*options.scope).lexically_normal() : script.parent_path();
-  if (!fs::is_directory(scope, ec)) {
-    throw Error("scope directory does not exist: " + (options.scope ? *options.scope : scope.string()));
-  }
-
   LaunchSpec spec;
-  spec.tool = kTool;
-  spec.original_command = join_command(argc, argv);
+  fill_common(spec, options, argc, argv);
+  if (!options.scope) spec.scope = script.parent_path().string();
   spec.python_args.push_back(script.string());
   spec.python_args.insert(spec.python_args.end(), options.script_args.begin(), options.script_args.end());
   spec.main_file = script.string();
-  spec.scope = scope.string();
-  spec.output = options.output;
   spec.python = options.python.value_or(PYTRACE_DEFAULT_PYTHON);
-  spec.external_calls = options.external_calls;
-  spec.imports = options.imports;
-  spec.show_dunders = options.show_dunders;
-  spec.verbose = options.verbose;
-  spec.ring_buffer_mb = options.ring_buffer_mb;
   return run_launch_session(spec);
 }
 

@@ -69,6 +69,7 @@ void CallFilter::on_enter(const FrameEnter& enter) {
       entry.start_ns = enter.ts_ns >= options_.origin_ns ? enter.ts_ns - options_.origin_ns : 0;
       entry.parent = thread.open_scope_entries.empty() ? -1 : thread.open_scope_entries.back();
       entry.importing = thread.imports.empty() ? -1 : thread.imports.back();
+      entry.started_before_trace = enter.started_before_trace;
 
       ThreadTrace& trace = trace_of(thread, enter);
       frame.entry = static_cast<int64_t>(trace.entries.size());

@@ -27,6 +27,8 @@ void CallStackBuilder::add(const Record& record) {
     } else {
       on_call(thread, *frame);
     }
+  } else if (const auto* stack = std::get_if<StackRecord>(&record)) {
+    on_stack(thread, *stack);
   } else if (const auto* import = std::get_if<ImportRecord>(&record)) {
     emit(thread, ImportEvent{import->header.pid, import->header.tid, import->header.ts_ns, import->done,
                              import->found != 0, import->module});
@@ -64,12 +66,12 @@ const CodeInfo* CallStackBuilder::code_for(uint64_t key) {
   return codes_.unknown();
 }
 
-std::optional<CallSite> CallStackBuilder::caller_site(const FrameRecord& record) const {
-  if (record.caller_code == 0) return std::nullopt;
-  const CodeInfo* caller = codes_.find(record.caller_code);
+std::optional<CallSite> CallStackBuilder::site_at(uint64_t code_key, uint32_t instr) const {
+  if (code_key == 0) return std::nullopt;
+  const CodeInfo* caller = codes_.find(code_key);
   if (!caller) return std::nullopt;
   CallSite site{caller, 0, 0};
-  if (auto span = line_for_instruction(caller->linetable, caller->first_lineno, record.caller_instr)) {
+  if (auto span = line_for_instruction(caller->linetable, caller->first_lineno, instr)) {
     site.line = span->line;
     site.end_line = span->end_line;
   }
@@ -155,6 +157,23 @@ void CallStackBuilder::on_call(ThreadState& thread, const FrameRecord& record) {
   if (record.frame != 0) suspended_.erase(record.frame);
   thread.stack.push_back(OpenFrame{record.frame, code, std::nullopt});
   emit(thread, enter);
+}
+
+// The frames a thread was running before its first record (only when
+// attaching to a running process) open its stack, outermost first, each
+// called from the line its parent is on.
+void CallStackBuilder::on_stack(ThreadState& thread, const StackRecord& record) {
+  if (record.truncated) ++stats_.truncated_stacks;
+  std::optional<CallSite> site;  // the outermost frame's caller is not known
+  for (auto frame = record.frames.rbegin(); frame != record.frames.rend(); ++frame) {
+    const CodeInfo* code = code_for(frame->code);
+    ++stats_.running_frames;
+    suspended_.erase(frame->frame);
+    thread.stack.push_back(OpenFrame{frame->frame, code, std::nullopt});
+    emit(thread, FrameEnter{thread.pid, thread.tid, record.header.ts_ns, code, std::max(code->first_lineno, 0),
+                            site, true});
+    site = site_at(frame->code, frame->instr);
+  }
 }
 
 void CallStackBuilder::on_return(ThreadState& thread, const FrameRecord& record) {

@@ -33,6 +33,8 @@ struct StackStats {
   uint64_t generator_creations = 0;    // creation entries, not calls: ignored
   uint64_t shim_returns = 0;           // returns of the __init__ shim: ignored
   uint64_t restored_resumes = 0;       // generator resumes without an entry probe, restored
+  uint64_t running_frames = 0;         // frames already running when their thread was first seen
+  uint64_t truncated_stacks = 0;       // threads whose running frames were too many to send
 };
 
 class CallStackBuilder {
@@ -69,12 +71,16 @@ class CallStackBuilder {
   void on_code(const CodeRecord& record);
   void on_call(ThreadState& thread, const FrameRecord& record);
   void on_return(ThreadState& thread, const FrameRecord& record);
+  void on_stack(ThreadState& thread, const StackRecord& record);
   void place_under_caller(ThreadState& thread, const FrameRecord& record);
   void restore_frame(ThreadState& thread, uint64_t frame, const CodeInfo* code, int line, uint64_t ts,
                      std::optional<CallSite> site);
   void close_top(ThreadState& thread, uint64_t ts, bool returned, std::optional<CallSite> site = {});
   void emit(ThreadState& thread, Event event);
-  std::optional<CallSite> caller_site(const FrameRecord& record) const;
+  std::optional<CallSite> site_at(uint64_t code_key, uint32_t instr) const;
+  std::optional<CallSite> caller_site(const FrameRecord& record) const {
+    return site_at(record.caller_code, record.caller_instr);
+  }
   const CodeInfo* code_for(uint64_t key);
 
   CodeTable& codes_;

@@ -61,6 +61,7 @@ void write_thread(const ThreadTrace& thread, const Scope& scope, std::ostream& o
     } else {
       line += "  (did not return)";
     }
+    if (entry.started_before_trace) line += "  [running before the trace]";
     if (shows_type(entry.call_type)) {
       line += "  [";
       line += call_type_name(entry.call_type);

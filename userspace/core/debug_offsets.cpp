@@ -23,6 +23,7 @@ enum Field : size_t {
   kFrameInstrPtr = 41,
   kFrameOwner = 43,
   kCodeSize = 46,
+  kCodeFilename = 47,
   kCodeName = 48,
   kCodeQualname = 49,
   kCodeLinetable = 50,
@@ -80,6 +81,7 @@ DebugOffsets parse_debug_offsets(std::span<const uint8_t> table) {
   o.code_flags = field(kCodeArgcount) - 4;
   o.code_firstlineno = field(kCodeFirstlineno);
   o.code_name = field(kCodeName);
+  o.code_filename = field(kCodeFilename);
   o.code_qualname = field(kCodeQualname);
   o.code_linetable = field(kCodeLinetable);
   o.code_adaptive = field(kCodeAdaptive);

@@ -78,6 +78,17 @@ DecodeResult decode_record(std::span<const std::byte> bytes) {
                                        field_string(wire.module)},
                           {}};
     }
+    case PT_REC_STACK: {
+      pt_stack_record wire;
+      if (bytes.size() != sizeof(wire) || !read_fixed(bytes, wire))
+        return fail("stack record has size " + std::to_string(bytes.size()));
+      if (wire.depth > PT_STACK_MAX) return fail("stack record of depth " + std::to_string(wire.depth));
+      StackRecord record{to_header(wire.h), {}, wire.truncated != 0};
+      for (uint32_t i = 0; i < wire.depth; ++i) {
+        record.frames.push_back({wire.frames[i].frame, wire.frames[i].code, wire.frames[i].instr});
+      }
+      return DecodeResult{Record{std::move(record)}, {}};
+    }
     default:
       return fail("unknown record kind " + std::to_string(header.kind));
   }

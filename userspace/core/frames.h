@@ -58,6 +58,7 @@ struct FrameEnter {
   const CodeInfo* code = nullptr;
   int line = 0;                       // first line for a fresh call, the resume line for a generator
   std::optional<CallSite> call_site;  // empty for a frame without a Python caller
+  bool started_before_trace = false;  // already running when its thread was first seen
 };
 
 struct FrameExit {

@@ -38,6 +38,10 @@ Json metadata_json(const TraceModel& model) {
   meta["start_time"] = s.start_time;
   meta["duration_ns"] = s.duration_ns;
   meta["exit_code"] = s.exit_code ? Json(*s.exit_code) : Json(nullptr);
+  meta["signal"] = s.signal.empty() ? Json(nullptr) : Json(s.signal);
+  meta["interrupted"] = s.interrupted;
+  meta["attached"] = s.attached;
+  if (s.attached) meta["end_reason"] = s.end_reason;
   meta["options"] = {
       {"external_calls", s.external_calls}, {"imports", s.imports}, {"show_dunders", s.show_dunders}};
   Json threads = Json::array();
@@ -58,7 +62,9 @@ Json metadata_json(const TraceModel& model) {
                   {"frame_mismatches", ps.frame_mismatches}};
   meta["quirks"] = {{"generator_creations", st.generator_creations},
                     {"init_shim_returns", st.shim_returns},
-                    {"restored_resumes", st.restored_resumes}};
+                    {"restored_resumes", st.restored_resumes},
+                    {"running_frames", st.running_frames},
+                    {"truncated_stacks", st.truncated_stacks}};
   meta["records"] = st.records;
   return meta;
 }
@@ -121,6 +127,7 @@ class EntryWriter {
     } else {
       out += "null";
     }
+    if (entry.started_before_trace) out += R"(,"started_before_trace":true)";
     out += "}";
   }
 

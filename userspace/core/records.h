@@ -48,7 +48,19 @@ struct ImportRecord {
   std::string module;
 };
 
-using Record = std::variant<CodeRecord, FrameRecord, ImportRecord>;
+// The frames a thread was running when it was first seen.
+struct StackRecord {
+  struct Frame {
+    uint64_t frame = 0;
+    uint64_t code = 0;
+    uint32_t instr = 0;
+  };
+  RecordHeader header;
+  std::vector<Frame> frames;  // innermost first
+  bool truncated = false;     // older frames did not fit
+};
+
+using Record = std::variant<CodeRecord, FrameRecord, ImportRecord, StackRecord>;
 
 inline const RecordHeader& header_of(const Record& record) {
   return std::visit([](const auto& r) -> const RecordHeader& { return r.header; }, record);

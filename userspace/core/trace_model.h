@@ -47,6 +47,7 @@ struct TraceEntry {
   std::optional<uint64_t> duration_ns;  // empty when the call never returned
   int64_t parent = -1;                  // index in the same thread of the nearest logged in-scope ancestor
   int importing = -1;                   // index into TraceModel::modules, -1 if no import was running
+  bool started_before_trace = false;    // running when tracing began; start_ns is when first seen
 };
 
 struct ThreadTrace {
@@ -72,7 +73,11 @@ struct SessionInfo {
   std::string start_time;  // ISO 8601 with offset
   std::string end_time;
   uint64_t duration_ns = 0;
-  std::optional<int> exit_code;
+  std::optional<int> exit_code;  // of a launched program
+  std::string signal;            // the signal that ended it, e.g. "SIGKILL"; empty if none
+  bool interrupted = false;      // the user stopped the session with Ctrl-C (SIGINT)
+  bool attached = false;         // the process was running before tracing began
+  std::string end_reason;        // attach: "exited", "interrupted", "stopped" or "duration"
   bool external_calls = true;
   bool imports = true;
   bool show_dunders = false;

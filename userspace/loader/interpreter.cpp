@@ -4,7 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -48,6 +52,15 @@ std::string find_on_path(const std::string& name) {
 
 bool has_function_probes(const PythonElf& elf) {
   return !elf.find("python", "function__entry").empty() && !elf.find("python", "function__return").empty();
+}
+
+// Where the __init__ shim's code object is, relative to _PyRuntime.
+void set_init_shim(Interpreter& interp) {
+  const PythonElf& elf = interp.probe_elf;
+  if (elf.runtime_address && elf.init_shim_address) {
+    interp.offsets.offsets.init_shim_from_runtime =
+        static_cast<int64_t>(*elf.init_shim_address - *elf.runtime_address);
+  }
 }
 
 }  // namespace
@@ -127,11 +140,87 @@ Interpreter inspect_interpreter(const std::string& requested) {
                 "python:function__entry note in " + checked + " (configure --with-dtrace). " + kHowToGetOne);
   }
   interp.offsets = parse_debug_offsets(interp.probe_elf.runtime_head);
-  const PythonElf& elf = interp.probe_elf;
-  if (elf.runtime_address && elf.init_shim_address) {
-    interp.offsets.offsets.init_shim_from_runtime =
-        static_cast<int64_t>(*elf.init_shim_address - *elf.runtime_address);
+  set_init_shim(interp);
+  return interp;
+}
+
+Interpreter inspect_running_interpreter(int pid) {
+  namespace fs = std::filesystem;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::error_code ec;
+  if (!fs::exists(proc, ec)) throw Error("no process with pid " + std::to_string(pid));
+  std::string comm = "?";
+  if (std::ifstream in(proc + "/comm"); in) std::getline(in, comm);
+  const std::string who = "pid " + std::to_string(pid) + " (" + comm + ")";
+
+  std::string exe = fs::read_symlink(proc + "/exe", ec).string();
+  if (ec) {
+    throw Error("cannot reach " + who + "'s files (" + proc + "/exe: " + ec.message() +
+                "); it may be a kernel thread or in a namespace this tool cannot see");
   }
+  // The executable and every libpython it maps, as this process can open them.
+  std::vector<std::string> files{exe};
+  std::vector<std::string> library_dirs;
+  std::ifstream maps(proc + "/maps");
+  if (!maps) throw Error("cannot read " + proc + "/maps: " + std::strerror(errno));
+  for (std::string line; std::getline(maps, line);) {
+    size_t slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    std::string path = line.substr(slash);
+    std::string name = fs::path(path).filename().string();
+    if (name.rfind("libpython3", 0) == 0 && std::find(files.begin(), files.end(), path) == files.end()) {
+      files.push_back(path);
+    }
+    // An extension module of the standard library: .../lib/python3.X/lib-dynload/x.so
+    if (size_t dynload = path.find("/lib-dynload/"); dynload != std::string::npos) {
+      std::string dir = path.substr(0, dynload);
+      if (std::find(library_dirs.begin(), library_dirs.end(), dir) == library_dirs.end()) library_dirs.push_back(dir);
+    }
+  }
+
+  Interpreter interp;
+  interp.executable = exe;
+  interp.library_dirs = library_dirs;
+  bool looks_like_python = false;
+  for (const auto& file : files) {
+    looks_like_python |= fs::path(file).filename().string().find("python") != std::string::npos;
+    PythonElf elf;
+    try {
+      elf = read_python_elf(proc + "/root" + file);
+    } catch (const Error&) {
+      continue;
+    }
+    if (has_function_probes(elf)) {
+      interp.probe_elf = std::move(elf);
+      break;
+    }
+  }
+  if (interp.probe_elf.path.empty()) {
+    if (!looks_like_python) throw Error(who + " is not a Python process (it runs " + exe + ")");
+    throw Error(who + " runs " + exe + ", which was built without DTrace/SystemTap probes (no " +
+                "python:function__entry note). " + kHowToGetOne);
+  }
+  interp.offsets = parse_debug_offsets(interp.probe_elf.runtime_head);
+  uint64_t v = interp.offsets.version_hex;
+  if (v == 0) {
+    throw Error(who + " runs a Python without the _Py_DebugOffsets table of CPython 3.13+, so it is older "
+                "than 3.13, whose probes do not fire. " + kHowToGetOne);
+  }
+  interp.major = static_cast<int>((v >> 24) & 0xff);
+  interp.minor = static_cast<int>((v >> 16) & 0xff);
+  interp.version = std::to_string(interp.major) + "." + std::to_string(interp.minor) + "." +
+                   std::to_string((v >> 8) & 0xff);
+  std::string reason = unusable_version_reason(interp.major, interp.minor);
+  if (!reason.empty()) {
+    throw Error(who + " runs Python " + interp.version + ", which cannot be traced: " + reason + ". " +
+                kHowToGetOne);
+  }
+  if (library_dirs.empty()) {
+    // No extension module mapped yet: assume the usual layout, PREFIX/bin/pythonX.Y.
+    interp.library_dirs.push_back(fs::path(exe).parent_path().parent_path().string() + "/lib/python" +
+                                  std::to_string(interp.major) + "." + std::to_string(interp.minor));
+  }
+  set_init_shim(interp);
   return interp;
 }
 

@@ -25,6 +25,12 @@ struct Interpreter {
 // wrong and how to get a usable interpreter.
 Interpreter inspect_interpreter(const std::string& path);
 
+// The same for the interpreter of a running process, from its memory maps
+// and ELF files alone (nothing is run, nothing in the process is touched).
+// Paths point through /proc/PID/root, so a process in another mount
+// namespace works too.
+Interpreter inspect_running_interpreter(int pid);
+
 // Why a CPython version cannot be traced, or empty if it can.
 std::string unusable_version_reason(int major, int minor);
 
