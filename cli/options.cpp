@@ -5,6 +5,31 @@
 
 namespace pytrace {
 
+const char* const kPytestUsage = R"(usage: trace_pytest [pytest arguments...] [options]
+
+Runs `python -m pytest` with the given arguments under CPython's USDT probes
+and records the calls each test makes, one subtree per test, labelled with
+its node id. Needs root. Exits with pytest's exit code.
+
+Tracer options may stand anywhere; `--` ends them, and every other argument
+goes to pytest unchanged (so pytest's -v, -k, -p, -x ... keep their meaning).
+
+options:
+  -o, --output FILE      write the trace as JSON to FILE (default:
+                         pytest_trace_output.json)
+  --scope DIR            directory whose files are the user's code (default:
+                         the current directory)
+  --no-external-calls    do not log calls from the user's code into other code
+  --no-imports           drop import entries (module bodies, importlib frames)
+  --show-dunders         also log dunder methods other than __init__/__call__
+                         and generator-expression frames (hidden by default)
+  --python PATH          interpreter to run pytest with (default: the one
+                         setup.sh installed)
+  --ring-buffer-mb N     size of the kernel ring buffer (default: 64)
+  -h, --help             show this help
+  --version              show the version
+)";
+
 const char* const kProgramUsage = R"(usage: trace_program [options] SCRIPT [script arguments...] [options]
        trace_program --pid PID [--duration SECONDS] [options]
 
@@ -63,9 +88,10 @@ size_t parse_size(const std::string& option, const std::string& text) {
 
 }  // namespace
 
-ProgramOptions parse_program_options(const std::vector<std::string>& args) {
+ProgramOptions parse_options(const std::vector<std::string>& args, Front front) {
+  const bool pytest = front == Front::kPytest;
   ProgramOptions options;
-  bool have_script = false;
+  bool have_script = pytest;  // trace_pytest has no script: everything else is pytest's
   auto take = [&](const std::string& arg) {
     if (!have_script) {
       options.script = arg;
@@ -106,9 +132,9 @@ ProgramOptions parse_program_options(const std::vector<std::string>& args) {
       options.scope = value();
     } else if (name == "--python") {
       options.python = value();
-    } else if (name == "-p" || name == "--pid") {
+    } else if (!pytest && (name == "-p" || name == "--pid")) {  // pytest's -p loads a plugin
       options.pid = static_cast<int>(parse_size(name, value()));
-    } else if (name == "--duration") {
+    } else if (!pytest && name == "--duration") {
       options.duration = parse_seconds(name, value());
     } else if (name == "--ring-buffer-mb") {
       options.ring_buffer_mb = parse_size(name, value());
@@ -125,20 +151,19 @@ ProgramOptions parse_program_options(const std::vector<std::string>& args) {
       throw UsageError(
           "--track-executed-lines is not supported: CPython 3.15 has no line probe "
           "that this tracer uses");
-    } else if (name == "-v" || name == "--verbose") {
+    } else if (!pytest && (name == "-v" || name == "--verbose")) {  // pytest's -v is its verbosity
       flag(options.verbose, true);
     } else if (name == "-h" || name == "--help") {
       flag(options.help, true);
     } else if (name == "--version") {
       flag(options.version, true);
     } else if (!have_script && arg.size() > 1 && arg[0] == '-') {
-      throw UsageError("unknown option " + arg +
-                       " (options for the script go after the script, or after --)");
+      throw UsageError("unknown option " + arg + " (options for the script go after the script, or after --)");
     } else {
       take(arg);
     }
   }
-  if (options.help || options.version) return options;
+  if (options.help || options.version || pytest) return options;
   if (options.pid && have_script) throw UsageError("give a script or --pid, not both");
   if (!options.pid && !have_script) throw UsageError("no script given (or --pid PID to attach)");
   if (options.duration && !options.pid) throw UsageError("--duration goes with --pid");

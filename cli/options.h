@@ -35,9 +35,20 @@ struct ProgramOptions {
   size_t ring_buffer_mb = 64;
 };
 
-// `args` excludes the program name. Throws UsageError.
-ProgramOptions parse_program_options(const std::vector<std::string>& args);
+enum class Front {
+  kProgram,  // trace_program: the first argument that is not an option is the script
+  kPytest,   // trace_pytest: every argument that is not a tracer option is pytest's
+};
+
+// `args` excludes the program name. For kPytest, pytest's arguments are
+// left in script_args. Throws UsageError.
+ProgramOptions parse_options(const std::vector<std::string>& args, Front front);
+
+inline ProgramOptions parse_program_options(const std::vector<std::string>& args) {
+  return parse_options(args, Front::kProgram);
+}
 
 extern const char* const kProgramUsage;
+extern const char* const kPytestUsage;
 
 }  // namespace pytrace

@@ -152,6 +152,7 @@ class Recorder {
 
   Probes& probes() { return probes_; }
   SessionInfo& info() { return info_; }
+  uint64_t origin_ns() const { return origin_ns_; }
 
   // From here on records are expected; times count from now.
   void start(uint32_t pid) {
@@ -225,6 +226,16 @@ std::string script_of(pid_t pid) {
   return "";
 }
 
+void require_module(const Interpreter& python, const std::string& module) {
+  try {
+    run_and_capture({python.executable, "-c", "import " + module}, std::chrono::seconds(60));
+  } catch (const Error& e) {
+    throw Error(module + " is not importable by " + python.executable + " (" + e.what() + "). Install it for " +
+                "that interpreter (`" + python.executable + " -m pip install " + module +
+                "`, or your distribution's python3-" + module + "), or pass --python with one that has it");
+  }
+}
+
 }  // namespace
 
 int run_launch_session(const LaunchSpec& spec) {
@@ -234,6 +245,7 @@ int run_launch_session(const LaunchSpec& spec) {
 
   require_bpf_privileges(spec.tool);
   Interpreter python = inspect_interpreter(spec.python);
+  if (!spec.required_module.empty()) require_module(python, spec.required_module);
   Recorder recorder(spec, python, spec.scope, spec.main_file);
 
   std::vector<std::string> argv{python.executable};
@@ -243,9 +255,8 @@ int run_launch_session(const LaunchSpec& spec) {
   install_signal_handlers();
   recorder.probes().attach(child.pid(), python.probe_elf);
 
-  std::cerr << spec.tool << ": tracing "
-            << (spec.main_file.empty() ? spec.python_args.front() : spec.main_file) << " with Python "
-            << python.version << " (scope " << recorder.info().scope_path << ")\n";
+  std::cerr << spec.tool << ": tracing " << spec.description << " with Python " << python.version << " (scope "
+            << recorder.info().scope_path << ")\n";
   recorder.start(static_cast<uint32_t>(child.pid()));
   child.release();
   while (!child.poll_exit()) recorder.probes().poll(kPollMs, child.exit_fd());
@@ -262,6 +273,7 @@ int run_launch_session(const LaunchSpec& spec) {
                 " fired while the program ran, so nothing was traced. Its probes do not work "
                 "on this system (is the JIT forced on, or are uprobes disabled?)");
   }
+  if (spec.complete_model) spec.complete_model(*model, recorder.origin_ns());
   recorder.write(*model, output);
   std::cerr << spec.tool << ": the program exited with " << exit_code
             << (info.signal.empty() ? "" : " (" + info.signal + ")") << "\n";

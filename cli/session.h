@@ -7,11 +7,15 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace pytrace {
+
+struct TraceModel;
 
 struct SessionSpec {
   std::string tool;                   // name used in messages
@@ -29,7 +33,12 @@ struct LaunchSpec : SessionSpec {
   std::vector<std::string> python_args;  // after the interpreter: SCRIPT ARGS..., or -m pytest ...
   std::vector<std::string> extra_env;    // NAME=VALUE added to the program's environment
   std::string main_file;                 // the script, absolute; empty if none
+  std::string description;               // what runs, for messages: the script, "pytest tests -q"...
   std::string python;                    // interpreter asked for
+  std::string required_module;           // a module the interpreter must import, e.g. "pytest"
+  // Called with the finished model before it is written, and the time its
+  // start_ns count from.
+  std::function<void(TraceModel&, uint64_t origin_ns)> complete_model;
 };
 
 struct AttachSpec : SessionSpec {

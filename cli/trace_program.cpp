@@ -75,6 +75,7 @@ int run(int argc, char** argv) {
   spec.python_args.push_back(script.string());
   spec.python_args.insert(spec.python_args.end(), options.script_args.begin(), options.script_args.end());
   spec.main_file = script.string();
+  spec.description = script.string();
   spec.python = options.python.value_or(PYTRACE_DEFAULT_PYTHON);
   return run_launch_session(spec);
 }

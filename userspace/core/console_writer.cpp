@@ -26,7 +26,8 @@ bool shows_type(CallType type) {
   return type != CallType::kFunctionCall && type != CallType::kMethod;
 }
 
-void write_thread(const ThreadTrace& thread, const Scope& scope, std::ostream& out) {
+void write_thread(const ThreadTrace& thread, const std::vector<TestInfo>& tests, const Scope& scope,
+                  std::ostream& out) {
   const auto& entries = thread.entries;
   // An entry is the last of its siblings when no later entry has its parent;
   // that decides between "├── " and "└── " and whether a guide line
@@ -52,17 +53,21 @@ void write_thread(const ThreadTrace& thread, const Scope& scope, std::ostream& o
     for (size_t k = 1; k < path.size(); ++k) line += has_next_sibling[path[k]] ? "│   " : "    ";
     if (!path.empty()) line += has_next_sibling[i] ? "├── " : "└── ";
 
-    const CodeInfo& code = *entry.code;
-    line += code.name;
-    line += "  ";
-    line += scope.location(code.filename, entry.line, code.name == "<module>");
+    if (entry.test >= 0) {
+      const TestInfo& test = tests[entry.test];
+      line += test.nodeid + "  " + scope.location(test.file, test.line, false);
+    } else {
+      line += entry.code->name + "  " + scope.location(entry.code->filename, entry.line, entry.code->name == "<module>");
+    }
     if (entry.duration_ns) {
       line += "  (" + format_duration(*entry.duration_ns) + ")";
     } else {
       line += "  (did not return)";
     }
     if (entry.started_before_trace) line += "  [running before the trace]";
-    if (shows_type(entry.call_type)) {
+    if (entry.test >= 0) {
+      line += "  [test " + tests[entry.test].outcome + "]";
+    } else if (shows_type(entry.call_type)) {
       line += "  [";
       line += call_type_name(entry.call_type);
       line += "]";
@@ -82,7 +87,7 @@ void write_console_tree(const TraceModel& model, const Scope& scope, std::ostrea
       out << (t ? "\n" : "") << "── thread " << thread.tid << (thread.tid == thread.pid ? " (main)" : "")
           << " ──\n";
     }
-    write_thread(thread, scope, out);
+    write_thread(thread, model.tests, scope, out);
   }
   if (model.threads.empty()) out << "(no calls in scope " << scope.root() << ")\n";
 }

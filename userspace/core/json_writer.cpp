@@ -66,6 +66,21 @@ Json metadata_json(const TraceModel& model) {
                     {"running_frames", st.running_frames},
                     {"truncated_stacks", st.truncated_stacks}};
   meta["records"] = st.records;
+  if (!model.tests.empty()) {
+    // Each test with the id of its entry in trace_data.
+    Json tests = Json::array();
+    size_t id = 0;
+    for (const auto& thread : model.threads) {
+      for (const auto& entry : thread.entries) {
+        if (entry.test >= 0) {
+          const TestInfo& test = model.tests[entry.test];
+          tests.push_back({{"nodeid", test.nodeid}, {"outcome", test.outcome}, {"id", id}});
+        }
+        ++id;
+      }
+    }
+    meta["tests"] = tests;
+  }
   return meta;
 }
 
@@ -78,6 +93,7 @@ class EntryWriter {
 
   void write(std::string& out, const ThreadTrace& thread, const TraceEntry& entry, size_t id,
              size_t first_id) {
+    if (entry.test >= 0) return write_test(out, thread, entry, id);
     const CodeInfo& code = *entry.code;
     const CodeText& text = code_text(code);
     const bool is_module = code.name == "<module>";
@@ -132,6 +148,34 @@ class EntryWriter {
   }
 
  private:
+  // A test of a pytest run: the seed's keys where they have a meaning.
+  void write_test(std::string& out, const ThreadTrace& thread, const TraceEntry& entry, size_t id) {
+    const TestInfo& test = model_.tests[entry.test];
+    out += R"({"event":"test","location":)";
+    append_json_string(out, scope_.location(test.file, test.line, false));
+    out += R"(,"parent_location":null,"parent_call":null,"name":)";
+    append_json_string(out, test.nodeid);
+    out += R"(,"arguments":{},"depth":0,"is_external":false,"call_type":"test","args":{},"kwargs":{},"id":)";
+    out += std::to_string(id);
+    out += R"(,"parent_id":null,"thread_id":)";
+    out += std::to_string(thread.tid);
+    out += R"(,"pid":)";
+    out += std::to_string(thread.pid);
+    out += R"(,"file":)";
+    append_json_string(out, normalize_path(test.file));
+    out += R"(,"line":)";
+    out += std::to_string(test.line);
+    out += R"(,"qualname":)";
+    append_json_string(out, test.nodeid);
+    out += R"(,"start_ns":)";
+    out += std::to_string(entry.start_ns);
+    out += R"(,"duration_ns":)";
+    out += entry.duration_ns ? std::to_string(*entry.duration_ns) : "null";
+    out += R"(,"importing":null,"test_outcome":)";
+    append_json_string(out, test.outcome);
+    out += "}";
+  }
+
   struct CodeText {
     std::string display;  // location path, not yet JSON
     std::string file;     // JSON literals from here on

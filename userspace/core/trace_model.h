@@ -33,7 +33,8 @@ enum class CallType {
 std::string_view call_type_name(CallType type);
 
 struct TraceEntry {
-  const CodeInfo* code = nullptr;
+  const CodeInfo* code = nullptr;  // null for a test entry
+  int test = -1;                   // a test entry: index into TraceModel::tests
   int line = 0;  // 0 for module bodies
   // Where the parent location points: the immediate caller's call site, or
   // with --no-external-calls the nearest in-scope ancestor's. Empty for a
@@ -48,6 +49,14 @@ struct TraceEntry {
   int64_t parent = -1;                  // index in the same thread of the nearest logged in-scope ancestor
   int importing = -1;                   // index into TraceModel::modules, -1 if no import was running
   bool started_before_trace = false;    // running when tracing began; start_ns is when first seen
+};
+
+// A test of a pytest run (trace_pytest), standing over the calls it made.
+struct TestInfo {
+  std::string nodeid;
+  std::string file;
+  int line = 0;
+  std::string outcome;
 };
 
 struct ThreadTrace {
@@ -88,6 +97,7 @@ struct TraceModel {
   CodeTable codes;
   std::vector<ThreadTrace> threads;  // in order of their first logged call
   std::vector<std::string> modules;  // names referenced by TraceEntry::importing
+  std::vector<TestInfo> tests;       // referenced by TraceEntry::test
   StackStats stack_stats;
   ProbeStats probe_stats;
   uint64_t malformed_records = 0;

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+#include "core/test_runs.h"
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace pytrace {
+
+std::vector<TestRun> parse_test_events(std::istream& in, size_t& malformed) {
+  std::vector<TestRun> runs;
+  std::map<std::string, size_t> open;  // nodeid -> index of its run in progress
+  malformed = 0;
+  for (std::string line; std::getline(in, line);) {
+    nlohmann::json event = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!event.is_object() || !event["nodeid"].is_string() || !event["event"].is_string() ||
+        !event["ns"].is_number_unsigned()) {
+      ++malformed;
+      continue;
+    }
+    std::string kind = event["event"];
+    std::string nodeid = event["nodeid"];
+    uint64_t ns = event["ns"];
+    if (kind == "start") {
+      TestRun run;
+      run.nodeid = nodeid;
+      run.file = event.value("file", "");
+      run.line = event.value("line", 0);
+      run.tid = event.value("tid", 0u);
+      run.start_ns = run.end_ns = ns;
+      open[nodeid] = runs.size();
+      runs.push_back(run);
+      continue;
+    }
+    auto it = open.find(nodeid);
+    if (it == open.end()) {
+      ++malformed;
+      continue;
+    }
+    TestRun& run = runs[it->second];
+    if (kind == "end") {
+      run.end_ns = ns;
+      open.erase(it);
+    } else if (kind == "report") {
+      std::string outcome = event.value("outcome", "");
+      if (outcome == "failed" || (outcome == "skipped" && run.outcome == "passed")) run.outcome = outcome;
+    }
+  }
+  // A run that never ended (pytest was killed) lasts to the end of the trace.
+  for (auto& [nodeid, index] : open) runs[index].end_ns = UINT64_MAX;
+  return runs;
+}
+
+namespace {
+
+TraceEntry test_entry(int test, const TestRun& run, uint64_t origin_ns) {
+  TraceEntry entry;
+  entry.test = test;
+  entry.start_ns = run.start_ns > origin_ns ? run.start_ns - origin_ns : 0;
+  if (run.end_ns != UINT64_MAX) entry.duration_ns = run.end_ns - run.start_ns;
+  return entry;
+}
+
+// Rebuilds one thread's entries with each run's calls under its test entry.
+void group_thread(ThreadTrace& thread, std::vector<std::pair<const TestRun*, int>> runs, uint64_t origin_ns) {
+  std::sort(runs.begin(), runs.end(), [](auto& a, auto& b) { return a.first->start_ns < b.first->start_ns; });
+  std::vector<TraceEntry> grouped;
+  std::vector<int64_t> new_index(thread.entries.size());
+  size_t next_run = 0;
+  int64_t open_test = -1;  // index in `grouped` of the test whose run is going on
+  uint64_t open_end = 0;
+  int64_t group = -1;  // the test the current top-level call belongs to
+  auto add_test = [&](size_t r) {
+    const TestRun& run = *runs[r].first;
+    open_test = static_cast<int64_t>(grouped.size());
+    open_end = run.end_ns;
+    grouped.push_back(test_entry(runs[r].second, run, origin_ns));
+  };
+
+  for (size_t i = 0; i < thread.entries.size(); ++i) {
+    TraceEntry entry = thread.entries[i];
+    if (entry.parent < 0) {
+      uint64_t start = entry.start_ns + origin_ns;
+      while (next_run < runs.size() && runs[next_run].first->start_ns <= start) add_test(next_run++);
+      if (open_test >= 0 && start >= open_end) open_test = -1;
+      group = open_test;
+    }
+    if (group >= 0) ++entry.depth;
+    entry.parent = entry.parent >= 0 ? new_index[entry.parent] : group;
+    new_index[i] = static_cast<int64_t>(grouped.size());
+    grouped.push_back(entry);
+  }
+  while (next_run < runs.size()) add_test(next_run++);
+  thread.entries = std::move(grouped);
+}
+
+}  // namespace
+
+void group_calls_by_test(TraceModel& model, const std::vector<TestRun>& runs, uint64_t origin_ns) {
+  std::map<uint32_t, std::vector<std::pair<const TestRun*, int>>> by_thread;
+  for (const TestRun& run : runs) {
+    int index = static_cast<int>(model.tests.size());
+    model.tests.push_back(TestInfo{run.nodeid, run.file, run.line, run.outcome});
+    by_thread[run.tid].emplace_back(&run, index);
+  }
+  for (auto& [tid, thread_runs] : by_thread) {
+    auto thread = std::find_if(model.threads.begin(), model.threads.end(),
+                               [tid = tid](const ThreadTrace& t) { return t.tid == tid; });
+    if (thread == model.threads.end()) {
+      uint32_t pid = model.threads.empty() ? model.session.pid : model.threads.front().pid;
+      model.threads.push_back(ThreadTrace{pid, tid, {}});
+      thread = model.threads.end() - 1;
+    }
+    group_thread(*thread, thread_runs, origin_ns);
+  }
+}
+
+}  // namespace pytrace
