@@ -90,6 +90,15 @@ struct {
 	__type(value, struct pt_stack_record);
 } stack_scratch SEC(".maps");
 
+/* Processes whose forks are followed: the traced process (added by
+ * userspace) and its descendants (added on fork). Value: the parent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u32);
+} traced SEC(".maps");
+
 struct pt_stats stats = {};
 
 /* Facts about the frame behind a probe hit. */
@@ -481,6 +490,81 @@ SEC("usdt")
 int BPF_USDT(on_function_return, const char *filename, const char *funcname, int lineno)
 {
 	return emit_frame(ctx, PT_REC_RETURN, (__u64)filename, (__u64)funcname, lineno);
+}
+
+/* Only what on_fork reads of the kernel's task_struct; CO-RE finds the
+ * offsets in the running kernel's BTF. */
+struct task_struct {
+	int pid;
+	int tgid;
+} __attribute__((preserve_access_index));
+
+enum pid_type { PIDTYPE_PID, PIDTYPE_TGID };
+extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
+				__u64 value) __ksym __weak;
+
+#define SIGSTOP_NUMBER 19
+
+/*
+ * A traced process forks: follow the new process. It is stopped before it
+ * runs (kernel 6.13+), so that userspace can attach the probes to it first,
+ * and userspace is told. New threads need nothing: the probes of a process
+ * cover all its threads.
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 parent_tgid = pid_tgid >> 32, child_tgid = child->tgid;
+	struct thread_info *info;
+	struct pt_process_record *rec;
+	__u64 seq;
+
+	if (child->pid != child_tgid || !bpf_map_lookup_elem(&traced, &parent_tgid))
+		return 0;
+	bpf_map_update_elem(&traced, &child_tgid, &parent_tgid, BPF_ANY);
+	info = thread_info_for((__u32)pid_tgid);
+	if (!info)
+		return 0;
+	seq = take_seq(info);
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
+		return 0; /* the child runs on untraced: nobody will let it go */
+	}
+	fill_header(&rec->h, PT_REC_PROCESS, 0, pid_tgid, seq);
+	rec->child_pid = child_tgid;
+	rec->stopped = bpf_send_signal_task &&
+		       bpf_send_signal_task(child, SIGSTOP_NUMBER, PIDTYPE_TGID, 0) == 0;
+	submit(rec);
+	return 0;
+}
+
+/* A thread of a traced process ends: send its name, the one it ended with. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *task)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct thread_info *info;
+	struct pt_thread_exit_record *rec;
+	__u64 seq;
+
+	if (!bpf_map_lookup_elem(&traced, &tgid))
+		return 0;
+	info = bpf_map_lookup_elem(&threads, &(__u32){ (__u32)pid_tgid });
+	if (!info)
+		return 0; /* it never ran Python code under the probes */
+	seq = take_seq(info);
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
+		return 0;
+	}
+	fill_header(&rec->h, PT_REC_THREAD_EXIT, 0, pid_tgid, seq);
+	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
+	submit(rec);
+	return 0;
 }
 
 static __always_inline int emit_import(__u16 kind, const char *module, int found)

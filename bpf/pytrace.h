@@ -33,6 +33,8 @@ enum pt_record_kind {
 	PT_REC_IMPORT_START = 4, /* python:import__find__load__start */
 	PT_REC_IMPORT_DONE = 5,	 /* python:import__find__load__done */
 	PT_REC_STACK = 6,	 /* the frames a thread was already running */
+	PT_REC_PROCESS = 7,	 /* a traced process forked a new process */
+	PT_REC_THREAD_EXIT = 8,	 /* a thread of a traced process ends */
 };
 
 /* pt_header.flags on call and return records. */
@@ -111,6 +113,20 @@ struct pt_stack_record {
 	__u32 depth;	 /* frames used, innermost first */
 	__u32 truncated; /* 1 when older frames did not fit */
 	struct pt_stack_frame frames[PT_STACK_MAX];
+};
+
+/* The header is the forking thread's; the new process is stopped (SIGSTOP)
+ * until userspace has attached the probes to it and sends SIGCONT. */
+struct pt_process_record {
+	struct pt_header h;
+	__u32 child_pid;
+	__u32 stopped; /* 0 if the kernel could not stop it: its first calls may be missed */
+};
+
+/* The thread's name as it ends: Python names its threads after they start. */
+struct pt_thread_exit_record {
+	struct pt_header h;
+	char comm[16];
 };
 
 struct pt_import_record {

@@ -158,7 +158,8 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
     } else if (name == "--version") {
       flag(options.version, true);
     } else if (!have_script && arg.size() > 1 && arg[0] == '-') {
-      throw UsageError("unknown option " + arg + " (options for the script go after the script, or after --)");
+      throw UsageError("unknown option " + arg +
+                       " (options for the script go after the script, or after --)");
     } else {
       take(arg);
     }
@@ -167,7 +168,8 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
   if (options.pid && have_script) throw UsageError("give a script or --pid, not both");
   if (!options.pid && !have_script) throw UsageError("no script given (or --pid PID to attach)");
   if (options.duration && !options.pid) throw UsageError("--duration goes with --pid");
-  if (options.pid && options.python) throw UsageError("--python does not apply to --pid: the process has its own");
+  if (options.pid && options.python)
+    throw UsageError("--python does not apply to --pid: the process has its own");
   return options;
 }
 

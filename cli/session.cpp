@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "core/console_writer.h"
@@ -132,6 +133,7 @@ class Recorder {
   Recorder(const SessionSpec& spec, const Interpreter& python, const std::string& scope_root,
            const std::string& main_file)
       : spec_(spec),
+        elf_(python.probe_elf),
         scope_(scope_root, python.library_dirs),
         probes_(python.offsets.offsets, spec.ring_buffer_mb << 20,
                 [this](std::span<const std::byte> bytes) { builder_->add_bytes(bytes); }) {
@@ -150,26 +152,57 @@ class Recorder {
     Probes::set_verbose(spec.verbose);
   }
 
+  // A process forked while tracing waits, stopped, until it is attached to:
+  // never leave one stopped.
+  ~Recorder() {
+    if (builder_) release(builder_->take_new_processes());
+  }
+
   Probes& probes() { return probes_; }
   SessionInfo& info() { return info_; }
   uint64_t origin_ns() const { return origin_ns_; }
 
   // From here on records are expected; times count from now.
-  void start(uint32_t pid) {
-    info_.pid = pid;
+  void start(pid_t pid) {
+    info_.pid = static_cast<uint32_t>(pid);
     info_.start_time = iso_time_now();
     origin_ns_ = monotonic_ns();
-    FilterOptions filter{spec_.external_calls, spec_.imports, spec_.show_dunders, info_.main_file, origin_ns_};
+    FilterOptions filter{spec_.external_calls, spec_.imports, spec_.show_dunders, info_.main_file,
+                         origin_ns_};
     builder_ = std::make_unique<TraceBuilder>(scope_, filter, sources_);
+    builder_->set_root_process(info_.pid);
+    probes_.follow(pid);
+    if (!probes_.follows_forks()) {
+      std::cerr << spec_.tool << ": warning: this kernel cannot follow new processes; only pid " << pid
+                << " is traced\n";
+    }
+  }
+
+  // Reads what arrived and attaches the probes to the processes forked
+  // meanwhile (they run the same interpreter), then lets them go on.
+  void poll(int wake_fd) {
+    probes_.poll(kPollMs, wake_fd);
+    std::vector<ProcessRecord> forked = builder_->take_new_processes();
+    for (const ProcessRecord& process : forked) {
+      try {
+        probes_.attach(static_cast<pid_t>(process.child_pid), elf_);
+      } catch (const Error& e) {
+        std::cerr << spec_.tool << ": warning: process " << process.child_pid
+                  << " is not traced: " << e.what() << "\n";
+      }
+    }
+    release(forked);
   }
 
   // Reads what is left, detaches the probes and builds the model.
   std::unique_ptr<TraceModel> stop() {
     probes_.drain();
+    release(builder_->take_new_processes());  // too late to trace them
     info_.duration_ns = monotonic_ns() - origin_ns_;
     info_.end_time = iso_time_now();
     ProbeStats probe_stats = probes_.stats();
     probes_.detach_in_background();
+    name_live_threads();
     std::unique_ptr<TraceModel> model = builder_->finish();
     model->session = info_;
     model->probe_stats = probe_stats;
@@ -192,7 +225,25 @@ class Recorder {
   }
 
  private:
+  // Threads that ended sent their names; those still running are named
+  // by the kernel's record of them.
+  void name_live_threads() {
+    for (const auto& [tid, pid] : builder_->threads_seen()) {
+      if (builder_->has_thread_name(tid)) continue;
+      std::ifstream comm("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/comm");
+      std::string name;
+      if (comm && std::getline(comm, name)) builder_->set_thread_name(tid, name);
+    }
+  }
+
+  static void release(const std::vector<ProcessRecord>& processes) {
+    for (const ProcessRecord& process : processes) {
+      if (process.stopped) kill(static_cast<pid_t>(process.child_pid), SIGCONT);
+    }
+  }
+
   const SessionSpec& spec_;
+  const PythonElf& elf_;
   Scope scope_;
   SourceCache sources_;
   std::unique_ptr<TraceBuilder> builder_;  // created by start(), when the time origin is known
@@ -230,9 +281,10 @@ void require_module(const Interpreter& python, const std::string& module) {
   try {
     run_and_capture({python.executable, "-c", "import " + module}, std::chrono::seconds(60));
   } catch (const Error& e) {
-    throw Error(module + " is not importable by " + python.executable + " (" + e.what() + "). Install it for " +
-                "that interpreter (`" + python.executable + " -m pip install " + module +
-                "`, or your distribution's python3-" + module + "), or pass --python with one that has it");
+    throw Error(module + " is not importable by " + python.executable + " (" + e.what() +
+                "). Install it for " + "that interpreter (`" + python.executable + " -m pip install " +
+                module + "`, or your distribution's python3-" + module +
+                "), or pass --python with one that has it");
   }
 }
 
@@ -255,11 +307,11 @@ int run_launch_session(const LaunchSpec& spec) {
   install_signal_handlers();
   recorder.probes().attach(child.pid(), python.probe_elf);
 
-  std::cerr << spec.tool << ": tracing " << spec.description << " with Python " << python.version << " (scope "
-            << recorder.info().scope_path << ")\n";
-  recorder.start(static_cast<uint32_t>(child.pid()));
+  std::cerr << spec.tool << ": tracing " << spec.description << " with Python " << python.version
+            << " (scope " << recorder.info().scope_path << ")\n";
+  recorder.start(child.pid());
   child.release();
-  while (!child.poll_exit()) recorder.probes().poll(kPollMs, child.exit_fd());
+  while (!child.poll_exit()) recorder.poll(child.exit_fd());
   int exit_code = *child.poll_exit();
   g_child_pid = 0;
 
@@ -294,30 +346,37 @@ int run_attach_session(const AttachSpec& spec) {
     scope = main_file.empty()
                 ? std::filesystem::read_symlink("/proc/" + std::to_string(spec.pid) + "/cwd", ec).string()
                 : std::filesystem::path(main_file).parent_path().string();
-    if (scope.empty()) throw Error("cannot tell pid " + std::to_string(spec.pid) + "'s directory: use --scope");
+    if (scope.empty())
+      throw Error("cannot tell pid " + std::to_string(spec.pid) + "'s directory: use --scope");
   }
   Recorder recorder(spec, python, scope, main_file);
   int target_exit = static_cast<int>(syscall(SYS_pidfd_open, spec.pid, 0));
-  if (target_exit < 0) throw Error("cannot watch pid " + std::to_string(spec.pid) + ": " + std::strerror(errno));
+  if (target_exit < 0)
+    throw Error("cannot watch pid " + std::to_string(spec.pid) + ": " + std::strerror(errno));
   install_signal_handlers();
   recorder.probes().attach(spec.pid, python.probe_elf);
-  recorder.start(static_cast<uint32_t>(spec.pid));
+  recorder.start(spec.pid);
 
   std::cerr << spec.tool << ": attached to pid " << spec.pid << " (Python " << python.version << ", scope "
             << recorder.info().scope_path << "); "
-            << (spec.duration_s ? "tracing for " + format_duration(static_cast<uint64_t>(*spec.duration_s * 1e9)) +
-                                      " or until Ctrl-C"
-                                : std::string("tracing until Ctrl-C or until it exits"))
+            << (spec.duration_s
+                    ? "tracing for " + format_duration(static_cast<uint64_t>(*spec.duration_s * 1e9)) +
+                          " or until Ctrl-C"
+                    : std::string("tracing until Ctrl-C or until it exits"))
             << "\n";
   uint64_t deadline = spec.duration_s ? monotonic_ns() + static_cast<uint64_t>(*spec.duration_s * 1e9) : 0;
   std::string end_reason;
   while (end_reason.empty()) {
-    recorder.probes().poll(kPollMs, target_exit);
+    recorder.poll(target_exit);
     pollfd exited{target_exit, POLLIN, 0};
-    if (poll(&exited, 1, 0) > 0) end_reason = "exited";
-    else if (g_interrupted) end_reason = "interrupted";
-    else if (g_stop_requested) end_reason = "stopped";
-    else if (deadline && monotonic_ns() >= deadline) end_reason = "duration";
+    if (poll(&exited, 1, 0) > 0)
+      end_reason = "exited";
+    else if (g_interrupted)
+      end_reason = "interrupted";
+    else if (g_stop_requested)
+      end_reason = "stopped";
+    else if (deadline && monotonic_ns() >= deadline)
+      end_reason = "duration";
   }
   close(target_exit);
 

@@ -30,7 +30,8 @@ class PluginDir {
  public:
   explicit PluginDir(const std::optional<pytrace::RunAs>& user) {
     char pattern[] = "/tmp/pytrace-pytest-XXXXXX";
-    if (!mkdtemp(pattern)) throw pytrace::Error(std::string("cannot create a temporary directory: ") + strerror(errno));
+    if (!mkdtemp(pattern))
+      throw pytrace::Error(std::string("cannot create a temporary directory: ") + strerror(errno));
     path_ = pattern;
     chmod(path_.c_str(), 0755);  // the user pytest runs as reads the plugin
     std::ofstream(plugin()) << kPytestPluginSource;
@@ -96,8 +97,9 @@ int run(int argc, char** argv) {
   spec.python_args = {"-m", "pytest", "-p", kPluginModule};
   spec.python_args.insert(spec.python_args.end(), options.script_args.begin(), options.script_args.end());
   const char* pythonpath = getenv("PYTHONPATH");
-  spec.extra_env = {"PYTHONPATH=" + plugin.path() + (pythonpath && *pythonpath ? std::string(":") + pythonpath : ""),
-                    "PYTRACE_PYTEST_EVENTS=" + plugin.events()};
+  spec.extra_env = {
+      "PYTHONPATH=" + plugin.path() + (pythonpath && *pythonpath ? std::string(":") + pythonpath : ""),
+      "PYTRACE_PYTEST_EVENTS=" + plugin.events()};
   spec.complete_model = [&](TraceModel& model, uint64_t origin_ns) {
     std::ifstream events(plugin.events());
     size_t malformed = 0;

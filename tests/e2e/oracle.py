@@ -184,7 +184,10 @@ class Rules:
         name = code.co_name
         caller_file = frame.site[0] if frame.site else ""
         if name == "<module>":
-            main = self.os.path.normpath(code.co_filename) == self.main_file and not importing
+            # The script's module body, or one with no Python caller (the
+            # oracle's own exec stands for the interpreter's).
+            no_caller = self.site_location(frame.site) is None
+            main = (self.os.path.normpath(code.co_filename) == self.main_file or no_caller) and not importing
             return "module_execution" if main else "import"
         parts = code.co_filename.split("/")
         if code.co_filename.startswith("<frozen importlib.") or \

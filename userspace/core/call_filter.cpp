@@ -36,6 +36,14 @@ int CallFilter::module_index(const std::string& module) {
   return it->second;
 }
 
+// A process's main module: the traced script's module body, or (in a child
+// process) one run by the interpreter itself, with no Python caller; never
+// one that an import runs.
+bool CallFilter::is_main_module(const CodeInfo& code, const FrameEnter& enter, const Thread& thread) const {
+  return code.name == "<module>" && thread.imports.empty() &&
+         (code.filename == options_.main_file || !enter.call_site);
+}
+
 void CallFilter::on_enter(const FrameEnter& enter) {
   Thread& thread = threads_[enter.tid];
   const CodeInfo& code = *enter.code;
@@ -50,7 +58,7 @@ void CallFilter::on_enter(const FrameEnter& enter) {
   if (logged) {
     CallFacts facts{code, !frame.in_scope,
                     enter.call_site ? std::string_view(enter.call_site->code->filename) : "",
-                    code.name == "<module>" && code.filename == options_.main_file && thread.imports.empty()};
+                    is_main_module(code, enter, thread)};
     CallType type = classify_call(facts, sources_);
     if (type == CallType::kImport && !options_.imports) logged = false;
 

@@ -29,7 +29,7 @@ struct FilterOptions {
   bool external_calls = true;
   bool imports = true;
   bool show_dunders = false;
-  std::string main_file;   // absolute; its <module> is module_execution
+  std::string main_file;   // absolute; its <module> is module_execution (so is any without a Python caller)
   uint64_t origin_ns = 0;  // CLOCK_MONOTONIC time that start_ns counts from
 };
 
@@ -58,6 +58,7 @@ class CallFilter : public FrameSink {
   };
 
   bool in_scope(const CodeInfo* code);
+  bool is_main_module(const CodeInfo& code, const FrameEnter& enter, const Thread& thread) const;
   std::optional<CallSite> site_in_scope(const Thread& thread, const FrameEnter& enter) const;
   ThreadTrace& trace_of(Thread& thread, const FrameEnter& enter);
   int module_index(const std::string& module);

@@ -170,8 +170,8 @@ void CallStackBuilder::on_stack(ThreadState& thread, const StackRecord& record) 
     ++stats_.running_frames;
     suspended_.erase(frame->frame);
     thread.stack.push_back(OpenFrame{frame->frame, code, std::nullopt});
-    emit(thread, FrameEnter{thread.pid, thread.tid, record.header.ts_ns, code, std::max(code->first_lineno, 0),
-                            site, true});
+    emit(thread, FrameEnter{thread.pid, thread.tid, record.header.ts_ns, code,
+                            std::max(code->first_lineno, 0), site, true});
     site = site_at(frame->code, frame->instr);
   }
 }

@@ -57,7 +57,8 @@ void write_thread(const ThreadTrace& thread, const std::vector<TestInfo>& tests,
       const TestInfo& test = tests[entry.test];
       line += test.nodeid + "  " + scope.location(test.file, test.line, false);
     } else {
-      line += entry.code->name + "  " + scope.location(entry.code->filename, entry.line, entry.code->name == "<module>");
+      line += entry.code->name + "  " +
+              scope.location(entry.code->filename, entry.line, entry.code->name == "<module>");
     }
     if (entry.duration_ns) {
       line += "  (" + format_duration(*entry.duration_ns) + ")";
@@ -81,11 +82,14 @@ void write_thread(const ThreadTrace& thread, const std::vector<TestInfo>& tests,
 
 void write_console_tree(const TraceModel& model, const Scope& scope, std::ostream& out) {
   bool headings = model.threads.size() > 1;
+  bool several_processes = false;
+  for (const auto& thread : model.threads) several_processes |= thread.pid != model.threads.front().pid;
   for (size_t t = 0; t < model.threads.size(); ++t) {
     const ThreadTrace& thread = model.threads[t];
     if (headings) {
       out << (t ? "\n" : "") << "── thread " << thread.tid << (thread.tid == thread.pid ? " (main)" : "")
-          << " ──\n";
+          << (thread.name.empty() ? "" : " \"" + thread.name + "\"")
+          << (several_processes ? " of pid " + std::to_string(thread.pid) : "") << " ──\n";
     }
     write_thread(thread, model.tests, scope, out);
   }

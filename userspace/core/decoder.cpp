@@ -89,6 +89,18 @@ DecodeResult decode_record(std::span<const std::byte> bytes) {
       }
       return DecodeResult{Record{std::move(record)}, {}};
     }
+    case PT_REC_PROCESS: {
+      pt_process_record wire{};
+      if (bytes.size() != sizeof(wire) || !read_fixed(bytes, wire))
+        return fail("process record has size " + std::to_string(bytes.size()));
+      return DecodeResult{ProcessRecord{to_header(wire.h), wire.child_pid, wire.stopped != 0}, {}};
+    }
+    case PT_REC_THREAD_EXIT: {
+      pt_thread_exit_record wire{};
+      if (bytes.size() != sizeof(wire) || !read_fixed(bytes, wire))
+        return fail("thread exit record has size " + std::to_string(bytes.size()));
+      return DecodeResult{ThreadExitRecord{to_header(wire.h), field_string(wire.comm)}, {}};
+    }
     default:
       return fail("unknown record kind " + std::to_string(header.kind));
   }

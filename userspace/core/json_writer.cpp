@@ -46,9 +46,18 @@ Json metadata_json(const TraceModel& model) {
       {"external_calls", s.external_calls}, {"imports", s.imports}, {"show_dunders", s.show_dunders}};
   Json threads = Json::array();
   for (const auto& thread : model.threads) {
-    threads.push_back({{"thread_id", thread.tid}, {"pid", thread.pid}, {"calls", thread.entries.size()}});
+    threads.push_back({{"thread_id", thread.tid},
+                       {"pid", thread.pid},
+                       {"name", thread.name.empty() ? Json(nullptr) : Json(thread.name)},
+                       {"calls", thread.entries.size()}});
   }
   meta["threads"] = threads;
+  Json processes = Json::array();
+  for (const auto& process : model.processes) {
+    processes.push_back({{"pid", process.pid},
+                         {"parent_pid", process.parent_pid ? Json(process.parent_pid) : Json(nullptr)}});
+  }
+  meta["processes"] = processes;
   const StackStats& st = model.stack_stats;
   const ProbeStats& ps = model.probe_stats;
   meta["loss"] = {{"ring_buffer_drops", ps.ringbuf_drops},

@@ -60,7 +60,21 @@ struct StackRecord {
   bool truncated = false;     // older frames did not fit
 };
 
-using Record = std::variant<CodeRecord, FrameRecord, ImportRecord, StackRecord>;
+// A traced process forked; the new one waits, stopped, to be attached to.
+struct ProcessRecord {
+  RecordHeader header;  // the forking thread
+  uint32_t child_pid = 0;
+  bool stopped = false;
+};
+
+// A thread ends, with the name it ended with.
+struct ThreadExitRecord {
+  RecordHeader header;
+  std::string name;
+};
+
+using Record =
+    std::variant<CodeRecord, FrameRecord, ImportRecord, StackRecord, ProcessRecord, ThreadExitRecord>;
 
 inline const RecordHeader& header_of(const Record& record) {
   return std::visit([](const auto& r) -> const RecordHeader& { return r.header; }, record);

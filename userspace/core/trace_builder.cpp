@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "core/trace_builder.h"
 
+#include <utility>
+
 #include "core/decoder.h"
 
 namespace pytrace {
@@ -16,16 +18,34 @@ void TraceBuilder::add_bytes(std::span<const std::byte> bytes) {
     ++model_->malformed_records;
     return;
   }
-  stacks_.add(*result.record);
+  add(*result.record);
 }
 
 void TraceBuilder::add(const Record& record) {
+  const RecordHeader& header = header_of(record);
+  threads_seen_.try_emplace(header.tid, header.pid);
+  if (const auto* exit = std::get_if<ThreadExitRecord>(&record)) set_thread_name(header.tid, exit->name);
+  if (const auto* process = std::get_if<ProcessRecord>(&record)) {
+    model_->processes.push_back({process->child_pid, process->header.pid});
+    new_processes_.push_back(*process);
+  }
   stacks_.add(record);
+}
+
+void TraceBuilder::set_root_process(uint32_t pid) {
+  model_->processes.insert(model_->processes.begin(), {pid, 0});
+}
+
+std::vector<ProcessRecord> TraceBuilder::take_new_processes() {
+  return std::exchange(new_processes_, {});
 }
 
 std::unique_ptr<TraceModel> TraceBuilder::finish() {
   stacks_.finish();
   model_->stack_stats = stacks_.stats();
+  for (auto& thread : model_->threads) {
+    if (auto name = thread_names_.find(thread.tid); name != thread_names_.end()) thread.name = name->second;
+  }
   return std::move(model_);
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <span>
 
@@ -24,11 +25,25 @@ class TraceBuilder {
   void add_bytes(std::span<const std::byte> bytes);
   void add(const Record& record);
 
+  // The process the session started with (listed first in the model).
+  void set_root_process(uint32_t pid);
+  // Processes forked since the last call, waiting to be attached to.
+  std::vector<ProcessRecord> take_new_processes();
+
+  // Threads that sent records so far: tid -> pid.
+  const std::map<uint32_t, uint32_t>& threads_seen() const { return threads_seen_; }
+  // Names threads for the model; threads that ended name themselves.
+  void set_thread_name(uint32_t tid, std::string name) { thread_names_[tid] = std::move(name); }
+  bool has_thread_name(uint32_t tid) const { return thread_names_.count(tid) != 0; }
+
   // Closes what is still open and hands over the model. Call once.
   std::unique_ptr<TraceModel> finish();
 
  private:
   std::unique_ptr<TraceModel> model_;
+  std::vector<ProcessRecord> new_processes_;
+  std::map<uint32_t, uint32_t> threads_seen_;
+  std::map<uint32_t, std::string> thread_names_;
   CallFilter filter_;
   CallStackBuilder stacks_;
 };

@@ -35,7 +35,7 @@ std::string_view call_type_name(CallType type);
 struct TraceEntry {
   const CodeInfo* code = nullptr;  // null for a test entry
   int test = -1;                   // a test entry: index into TraceModel::tests
-  int line = 0;  // 0 for module bodies
+  int line = 0;                    // 0 for module bodies
   // Where the parent location points: the immediate caller's call site, or
   // with --no-external-calls the nearest in-scope ancestor's. Empty for a
   // frame without a Python caller.
@@ -62,6 +62,7 @@ struct TestInfo {
 struct ThreadTrace {
   uint32_t pid = 0;
   uint32_t tid = 0;
+  std::string name;  // the kernel's name for the thread (Python sets it to the Thread's name), if known
   std::vector<TraceEntry> entries;  // pre-order: parents before children
 };
 
@@ -98,6 +99,11 @@ struct TraceModel {
   std::vector<ThreadTrace> threads;  // in order of their first logged call
   std::vector<std::string> modules;  // names referenced by TraceEntry::importing
   std::vector<TestInfo> tests;       // referenced by TraceEntry::test
+  struct Process {
+    uint32_t pid = 0;
+    uint32_t parent_pid = 0;  // 0 for the process the session started with
+  };
+  std::vector<Process> processes;  // in the order they were seen
   StackStats stack_stats;
   ProbeStats probe_stats;
   uint64_t malformed_records = 0;

@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -174,7 +174,8 @@ Interpreter inspect_running_interpreter(int pid) {
     // An extension module of the standard library: .../lib/python3.X/lib-dynload/x.so
     if (size_t dynload = path.find("/lib-dynload/"); dynload != std::string::npos) {
       std::string dir = path.substr(0, dynload);
-      if (std::find(library_dirs.begin(), library_dirs.end(), dir) == library_dirs.end()) library_dirs.push_back(dir);
+      if (std::find(library_dirs.begin(), library_dirs.end(), dir) == library_dirs.end())
+        library_dirs.push_back(dir);
     }
   }
 
@@ -203,8 +204,10 @@ Interpreter inspect_running_interpreter(int pid) {
   interp.offsets = parse_debug_offsets(interp.probe_elf.runtime_head);
   uint64_t v = interp.offsets.version_hex;
   if (v == 0) {
-    throw Error(who + " runs a Python without the _Py_DebugOffsets table of CPython 3.13+, so it is older "
-                "than 3.13, whose probes do not fire. " + kHowToGetOne);
+    throw Error(who +
+                " runs a Python without the _Py_DebugOffsets table of CPython 3.13+, so it is older "
+                "than 3.13, whose probes do not fire. " +
+                kHowToGetOne);
   }
   interp.major = static_cast<int>((v >> 24) & 0xff);
   interp.minor = static_cast<int>((v >> 16) & 0xff);

@@ -56,24 +56,47 @@ void Probes::set_verbose(bool verbose) {
   g_verbose = verbose;
 }
 
-Probes::Probes(const pt_python_offsets& offsets, size_t ring_buffer_bytes, RecordHandler handler)
-    : handler_(std::move(handler)) {
-  libbpf_set_print(print_libbpf);
-
+int Probes::open_and_load(const pt_python_offsets& offsets, size_t ring_buffer_bytes, bool follow_forks) {
   skeleton_.reset(pytrace_bpf__open());
   if (!skeleton_) throw Error("cannot open the BPF programs: " + libbpf_error(errno));
   skeleton_->rodata->py = offsets;
   int err = bpf_map__set_max_entries(skeleton_->maps.events, static_cast<__u32>(ring_buffer_bytes));
-  if (err)
+  if (err) {
     throw Error("cannot size the ring buffer to " + std::to_string(ring_buffer_bytes) +
                 " bytes: " + libbpf_error(err));
-  err = pytrace_bpf__load(skeleton_.get());
+  }
+  bpf_program__set_autoload(skeleton_->progs.on_fork, follow_forks);
+  bpf_program__set_autoload(skeleton_->progs.on_exit, follow_forks);
+  return pytrace_bpf__load(skeleton_.get());
+}
+
+Probes::Probes(const pt_python_offsets& offsets, size_t ring_buffer_bytes, RecordHandler handler)
+    : handler_(std::move(handler)) {
+  libbpf_set_print(print_libbpf);
+  // Following forks needs a kernel with BTF-enabled tracepoints; without
+  // one, the other programs still trace a single process.
+  int err = open_and_load(offsets, ring_buffer_bytes, true);
+  if (err == 0) {
+    bpf_link* fork_link = bpf_program__attach(skeleton_->progs.on_fork);
+    bpf_link* exit_link = bpf_program__attach(skeleton_->progs.on_exit);
+    follows_forks_ = fork_link != nullptr;
+    for (bpf_link* link : {fork_link, exit_link}) {
+      if (link) links_.emplace_back(link);
+    }
+  } else {
+    err = open_and_load(offsets, ring_buffer_bytes, false);
+  }
   if (err) {
     throw Error("cannot load the BPF programs: " + libbpf_error(err) + privilege_hint(err) +
                 " (run with -v for libbpf's log)");
   }
   ring_.reset(ring_buffer__new(bpf_map__fd(skeleton_->maps.events), &Probes::on_record, this, nullptr));
   if (!ring_) throw Error("cannot create the ring buffer: " + libbpf_error(errno));
+}
+
+void Probes::follow(pid_t pid) {
+  __u32 key = static_cast<__u32>(pid), parent = 0;
+  bpf_map__update_elem(skeleton_->maps.traced, &key, sizeof(key), &parent, sizeof(parent), BPF_ANY);
 }
 
 Probes::~Probes() = default;

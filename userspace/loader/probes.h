@@ -37,6 +37,11 @@ class Probes {
   // Attaches the function and import probes of `elf` for process `pid` only.
   void attach(pid_t pid, const PythonElf& elf);
 
+  // Makes the processes `pid` forks (and theirs) wait, stopped, for the
+  // probes: they arrive as ProcessRecords. False when the kernel cannot.
+  void follow(pid_t pid);
+  bool follows_forks() const { return follows_forks_; }
+
   // Waits `timeout_ms`, or less if `wake_fd` (e.g. the child's pidfd)
   // becomes readable, then consumes what is waiting. The ring buffer itself
   // is not waited on: it is readable whenever it holds data, and the BPF
@@ -56,6 +61,7 @@ class Probes {
 
  private:
   static int on_record(void* ctx, void* data, size_t size);
+  int open_and_load(const pt_python_offsets& offsets, size_t ring_buffer_bytes, bool follow_forks);
 
   struct SkeletonDeleter {
     void operator()(pytrace_bpf* skeleton) const;
@@ -71,6 +77,7 @@ class Probes {
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
   std::unique_ptr<ring_buffer, RingDeleter> ring_;
   RecordHandler handler_;
+  bool follows_forks_ = false;
 };
 
 }  // namespace pytrace
