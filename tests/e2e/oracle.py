@@ -10,8 +10,11 @@ implemented again here from docs/json-format.md.
 
 usage: python3.15 oracle.py --out FILE --scope DIR [--no-external-calls]
                             [--no-imports] [--show-dunders] SCRIPT [ARGS...]
+       python3.15 oracle.py --out FILE --scope DIR [...] --pytest [PYTEST ARGS...]
 
-The script's exit code is this program's exit code.
+The script's (or pytest's) exit code is this program's exit code. With
+--pytest, pytest runs in this process as `python -m pytest` would run it,
+and the calls each test's run makes go under a node for that test.
 """
 
 # Only built-in modules before the script runs: anything imported here would
@@ -25,10 +28,12 @@ CO_OPTIMIZED = 0x1
 
 
 class Frame:
-    __slots__ = ("code", "line", "site", "first_arg", "children", "observer_effect")
+    __slots__ = ("code", "line", "site", "first_arg", "children", "observer_effect", "seq", "test")
 
     def __init__(self, code, line, site, first_arg):
         self.observer_effect = False
+        self.seq = next_seq()
+        self.test = current_test
         self.code = code
         self.line = line
         self.site = site  # (filename, line) of the caller, or None
@@ -37,6 +42,17 @@ class Frame:
         # alive and move its weakref callbacks, which are calls too.
         self.first_arg = first_arg
         self.children = []
+
+
+# pytest mode: the tests in the order they ran, and the one running now.
+tests = []
+current_test = None
+_seq = [0]
+
+
+def next_seq():
+    _seq[0] += 1
+    return _seq[0]
 
 
 roots = {}   # native thread id -> [Frame]
@@ -105,6 +121,17 @@ def on_close(code, offset, value):
         stack.pop()
 
 
+def start_monitoring():
+    events = MON.events
+    MON.use_tool_id(TOOL, "pytrace-oracle")
+    for event, callback in ((events.PY_START, on_start), (events.PY_RESUME, on_resume),
+                            (events.PY_THROW, on_throw), (events.PY_RETURN, on_close),
+                            (events.PY_YIELD, on_close), (events.PY_UNWIND, on_close)):
+        MON.register_callback(TOOL, event, callback)
+    MON.set_events(TOOL, events.PY_START | events.PY_RESUME | events.PY_THROW |
+                   events.PY_RETURN | events.PY_YIELD | events.PY_UNWIND)
+
+
 def run_script(path, args):
     sys.argv = [path] + args
     sys.path[0] = path.rsplit("/", 1)[0]
@@ -115,14 +142,7 @@ def run_script(path, args):
     with open(path, "rb") as source:
         code = compile(source.read(), path, "exec")
     exit_code = 0
-    events = MON.events
-    MON.use_tool_id(TOOL, "pytrace-oracle")
-    for event, callback in ((events.PY_START, on_start), (events.PY_RESUME, on_resume),
-                            (events.PY_THROW, on_throw), (events.PY_RETURN, on_close),
-                            (events.PY_YIELD, on_close), (events.PY_UNWIND, on_close)):
-        MON.register_callback(TOOL, event, callback)
-    MON.set_events(TOOL, events.PY_START | events.PY_RESUME | events.PY_THROW |
-                   events.PY_RETURN | events.PY_YIELD | events.PY_UNWIND)
+    start_monitoring()
     try:
         exec(code, main.__dict__)
     except SystemExit as e:
@@ -136,6 +156,40 @@ def run_script(path, args):
         MON.set_events(TOOL, 0)
         MON.free_tool_id(TOOL)
     return exit_code
+
+
+def run_pytest(args):
+    """Runs pytest here, as `python -m pytest ARGS` would, with a plugin that
+    says which test's run is going on and how it ended."""
+    import pytest
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_protocol(item, nextitem):
+        global current_test
+        lineno = item.location[1]
+        tests.append({"nodeid": item.nodeid, "file": str(item.path),
+                      "line": lineno + 1 if lineno is not None else 0, "outcome": "passed",
+                      "seq": next_seq(), "tid": _thread.get_native_id()})
+        current_test = len(tests) - 1
+        yield
+        current_test = None
+
+    def pytest_runtest_logreport(report):
+        for test in tests:
+            if test["nodeid"] == report.nodeid and (
+                    report.outcome == "failed" or (report.outcome == "skipped" and test["outcome"] == "passed")):
+                test["outcome"] = report.outcome
+
+    plugin = type(sys)("pytrace_oracle_plugin")
+    plugin.pytest_runtest_protocol = pytest_runtest_protocol
+    plugin.pytest_runtest_logreport = pytest_runtest_logreport
+    sys.path[0] = ""  # as `python -m pytest` has it
+    start_monitoring()
+    try:
+        return int(pytest.main(args, plugins=[plugin]))
+    finally:
+        MON.set_events(TOOL, 0)
+        MON.free_tool_id(TOOL)
 
 
 # ---- the seed's rules, after the run -----------------------------------
@@ -242,6 +296,8 @@ class Rules:
             children_out = out
             if logged:
                 node = {
+                    "_seq": frame.seq,
+                    "_test": frame.test,
                     "name": code.co_name,
                     "file": self.os.path.normpath(code.co_filename)
                     if code.co_filename.startswith("/") else code.co_filename,
@@ -256,17 +312,44 @@ class Rules:
                     children_out = node["children"]
             self.project(frame.children, children_out, inside, now_importing, site)
 
+    def group_by_test(self, calls, tid):
+        """Puts each test's top-level calls under a node for the test."""
+        pending = [(t["seq"], i) for i, t in enumerate(tests) if t["tid"] == tid]
+        grouped, nodes = [], {}
+
+        def open_test(index):
+            test = tests[index]
+            nodes[index] = {"name": test["nodeid"], "file": self.os.path.normpath(test["file"]),
+                            "line": test["line"], "external": False, "call_type": "test",
+                            "parent_location": None, "children": []}
+            grouped.append(nodes[index])
+
+        for node in calls:
+            while pending and pending[0][0] < node["_seq"]:
+                open_test(pending.pop(0)[1])
+            (nodes[node["_test"]]["children"] if node["_test"] in nodes else grouped).append(node)
+        for _, index in pending:
+            open_test(index)
+        return grouped
+
     def site_location(self, site):
         if not site or self.os.path.normpath(site[0]) == self.oracle_file:
             return None  # the oracle's own exec: no Python caller in a plain run
         return self.location(site[0], site[1])
 
 
+def strip_private(nodes):
+    for node in nodes:
+        node.pop("_seq", None)
+        node.pop("_test", None)
+        strip_private(node["children"])
+
+
 def main():
     argv = sys.argv[1:]
     options = {"external_calls": True, "imports": True, "show_dunders": False}
     out = scope = None
-    while argv and argv[0].startswith("--"):
+    while argv and argv[0].startswith("--") and argv[0] != "--pytest":
         flag = argv.pop(0)
         if flag == "--out":
             out = argv.pop(0)
@@ -280,22 +363,30 @@ def main():
             options["show_dunders"] = True
         else:
             raise SystemExit("oracle.py: unknown option " + flag)
+    pytest_mode = argv[:1] == ["--pytest"]
     if not out or not scope or not argv:
         raise SystemExit(__doc__)
     import os
-    script = os.path.abspath(argv[0])
-    exit_code = run_script(script, argv[1:])
+    if pytest_mode:
+        script = ""
+        exit_code = run_pytest(argv[1:])
+    else:
+        script = os.path.normpath(os.path.abspath(argv[0]))
+        exit_code = run_script(script, argv[1:])
 
     import json
-    rules = Rules(os.path.abspath(scope), os.path.normpath(script), **options)
+    rules = Rules(os.path.abspath(scope), script, **options)
     threads = []
     for tid in thread_order:
         calls = []
         rules.project(roots[tid], calls, False, False)
+        calls = rules.group_by_test(calls, tid)
+        strip_private(calls)
         if calls:
             threads.append(calls)
     with open(out, "w") as f:
-        json.dump({"exit_code": exit_code, "threads": threads}, f, indent=1)
+        json.dump({"exit_code": exit_code, "threads": threads,
+                   "tests": [{"nodeid": t["nodeid"], "outcome": t["outcome"]} for t in tests]}, f, indent=1)
     sys.stdout.flush()
     os._exit(exit_code)
 

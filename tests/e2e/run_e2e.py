@@ -4,6 +4,10 @@ with the oracle's (tests/e2e/oracle.py), run in the same interpreter.
 
 usage: run_e2e.py --tracer PATH --python PATH --case DIR --workdir DIR
                   [--option TRACER_OPTION]... [-- SCRIPT_ARGS...]
+       run_e2e.py --pytest --tracer TRACE_PYTEST --python PATH --case DIR ... [-- PYTEST_ARGS...]
+
+A case is a directory under corpus/ with a main.py, or with --pytest a
+directory here that holds a pytest project.
 
 Exit codes: 0 equal, 1 different or failed, 77 skipped (not root).
 """
@@ -27,6 +31,7 @@ def main():
     parser.add_argument("--case", required=True)
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--option", action="append", default=[])
+    parser.add_argument("--pytest", action="store_true")
     parser.add_argument("script_args", nargs="*")
     args = parser.parse_args()
     args.tracer = os.path.abspath(args.tracer)
@@ -39,27 +44,31 @@ def main():
         print("FAIL: interpreter %s is missing; run `sudo scripts/setup.sh`" % args.python)
         return 1
 
-    case_dir = os.path.join(HERE, "corpus", args.case)
-    script = os.path.join(case_dir, "main.py")
+    case_dir = os.path.join(HERE, args.case) if args.pytest else os.path.join(HERE, "corpus", args.case)
     name = args.case + "".join(o.replace("-", "_") for o in args.option)
     os.makedirs(args.workdir, exist_ok=True)
     oracle_out = os.path.join(args.workdir, name + ".oracle.json")
     trace_out = os.path.join(args.workdir, name + ".trace.json")
+    # pytest is run as pytest; a script by its path.
+    program = ["--pytest"] if args.pytest else [os.path.join(case_dir, "main.py")]
+    traced_program = [] if args.pytest else program
 
     oracle = subprocess.run(
         [args.python, os.path.join(HERE, "oracle.py"), "--out", oracle_out, "--scope", case_dir]
-        + args.option + [script] + args.script_args,
+        + args.option + program + args.script_args,
         cwd=case_dir, capture_output=True, text=True, env=dict(os.environ, PYTHON_JIT="0"))
     traced = subprocess.run(
-        [args.tracer, "--python", args.python, "-o", trace_out] + args.option + [script]
+        [args.tracer, "--python", args.python, "-o", trace_out] + args.option + traced_program
         + args.script_args,
         cwd=case_dir, capture_output=True, text=True)
 
     failures = []
     if traced.returncode != oracle.returncode:
-        failures.append("exit code: trace_program %d, plain run %d\n%s" % (
-            traced.returncode, oracle.returncode, traced.stderr))
-    if traced.stdout != oracle.stdout:
+        failures.append("exit code: traced %d, plain run %d\n%s\n%s" % (
+            traced.returncode, oracle.returncode, traced.stdout[-2000:], traced.stderr[-2000:]))
+    if args.pytest:
+        pass  # pytest prints timings: its output differs from run to run
+    elif traced.stdout != oracle.stdout:
         failures.append("the program's stdout differs:\n--- plain run\n%s--- traced\n%s" % (
             oracle.stdout, traced.stdout))
     if not os.path.exists(trace_out):
@@ -70,8 +79,14 @@ def main():
         lost = {k: v for k, v in loss.items() if v and k != "open_at_end"}
         if lost:
             failures.append("events lost or unmatched: %s" % json.dumps(lost))
-        expected = compare.load(oracle_out)["threads"]
+        reference = compare.load(oracle_out)
+        expected = reference["threads"]
         actual = compare.trees_from_trace(document)
+        traced_tests = [{"nodeid": t["nodeid"], "outcome": t["outcome"]}
+                        for t in document["metadata"].get("tests", [])]
+        if traced_tests != reference["tests"]:
+            failures.append("tests and outcomes differ:\n  oracle %s\n  trace  %s" % (
+                reference["tests"], traced_tests))
         difference = compare.diff(expected, actual)
         if difference:
             failures.append("call trees differ (oracle vs trace):\n" + "\n".join(difference))
