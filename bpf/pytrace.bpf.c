@@ -100,6 +100,10 @@ struct {
 } traced SEC(".maps");
 
 struct pt_stats stats = {};
+/* Set by userspace once every probe of the traced process is attached: an
+ * entry probe attached before its return probe would otherwise send calls
+ * that never return (attaching to a running process). */
+__u32 active = 0;
 
 /* Facts about the frame behind a probe hit. */
 struct frame_facts {
@@ -398,7 +402,7 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind, __u64 fil
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	struct thread_info *info = thread_info_for(tid);
+	struct thread_info *info;
 	struct frame_facts f = {};
 	struct pt_frame_record *rec;
 	struct code_seen *seen;
@@ -407,6 +411,9 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind, __u64 fil
 	__u8 owner;
 	bool generator_like;
 
+	if (!active)
+		return 0;
+	info = thread_info_for(tid);
 	if (!info)
 		return 0;
 
@@ -570,10 +577,13 @@ int BPF_PROG(on_exit, struct task_struct *task)
 static __always_inline int emit_import(__u16 kind, const char *module, int found)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct thread_info *info = thread_info_for((__u32)pid_tgid);
+	struct thread_info *info;
 	struct pt_import_record *rec;
 	__u64 seq;
 
+	if (!active)
+		return 0;
+	info = thread_info_for((__u32)pid_tgid);
 	if (!info)
 		return 0;
 	seq = take_seq(info);

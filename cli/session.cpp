@@ -172,6 +172,7 @@ class Recorder {
     builder_ = std::make_unique<TraceBuilder>(scope_, filter, sources_);
     builder_->set_root_process(info_.pid);
     probes_.follow(pid);
+    probes_.activate();
     if (!probes_.follows_forks()) {
       std::cerr << spec_.tool << ": warning: this kernel cannot follow new processes; only pid " << pid
                 << " is traced\n";
@@ -280,10 +281,9 @@ std::string script_of(pid_t pid) {
 void require_module(const Interpreter& python, const std::string& module) {
   try {
     run_and_capture({python.executable, "-c", "import " + module}, std::chrono::seconds(60));
-  } catch (const Error& e) {
-    throw Error(module + " is not importable by " + python.executable + " (" + e.what() +
-                "). Install it for " + "that interpreter (`" + python.executable + " -m pip install " +
-                module + "`, or your distribution's python3-" + module +
+  } catch (const Error&) {
+    throw Error(module + " is not importable by " + python.executable + ". Install it for that interpreter (`" +
+                python.executable + " -m pip install " + module + "`, or your distribution's python3-" + module +
                 "), or pass --python with one that has it");
   }
 }

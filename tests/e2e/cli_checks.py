@@ -12,11 +12,18 @@ Exit codes: 0 pass, 1 fail, 77 skipped (says why).
 import argparse
 import json
 import os
+import pwd
+import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare  # noqa: E402
 
 NOBODY = 65534
 CASES = {}
@@ -48,22 +55,22 @@ class Env:
         os.chmod(path, 0o644)
         return path
 
-    def run(self, *args, as_nobody=False, env=None, use_python=True):
-        command = [self.tracer] + (["--python", self.python] if use_python else []) + list(args)
+    def run(self, *args, as_nobody=False, env=None, use_python=True, tool=None):
+        command = [tool or self.tracer] + (["--python", self.python] if use_python else []) + list(args)
         if as_nobody:
             command = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups"] + command
         return subprocess.run(command, capture_output=True, text=True, cwd=self.tmp,
                               env=dict(os.environ, **(env or {})), timeout=120)
 
 
-def expect_failure(result, code, *phrases):
+def expect_failure(result, code, *phrases, tool="trace_program"):
     """One clear message: the tool's name, the phrases, no traceback."""
     if result.returncode != code:
         raise Failure("exit code %d, expected %d\nstderr: %s" % (result.returncode, code, result.stderr))
     for phrase in phrases:
         if phrase not in result.stderr:
             raise Failure("stderr lacks %r:\n%s" % (phrase, result.stderr))
-    if "trace_program" not in result.stderr or "Traceback" in result.stderr:
+    if tool + ":" not in result.stderr or "Traceback" in result.stderr:
         raise Failure("not one clear message:\n" + result.stderr)
 
 
@@ -230,9 +237,10 @@ def exit_code_passes_through_and_trace_is_written(env):
 def runs_as_the_sudo_user(env):
     need_root()
     os.chmod(env.tmp, 0o777)
-    path = env.script("whoami.py", "import os\nprint(os.getuid(), os.getgid())\n")
+    path = env.script("whoami.py", "import os\nprint(os.getuid(), os.getgid(), os.environ['HOME'])\n")
     result = env.run("-o", "t.json", path, env={"SUDO_UID": str(NOBODY), "SUDO_GID": str(NOBODY)})
-    if result.returncode != 0 or result.stdout != "%d %d\n" % (NOBODY, NOBODY):
+    home = pwd.getpwuid(NOBODY).pw_dir
+    if result.returncode != 0 or result.stdout != "%d %d %s\n" % (NOBODY, NOBODY, home):
         raise Failure("the script ran as %r (exit %d): %s" % (result.stdout, result.returncode, result.stderr))
     owner = os.stat(os.path.join(env.tmp, "t.json"))
     if (owner.st_uid, owner.st_gid) != (NOBODY, NOBODY):
@@ -251,9 +259,322 @@ def console_tree_without_output_file(env):
         raise Failure("console tree:\n%s\nexpected the shape %s" % (result.stdout, expected))
 
 
+# ---- processes: attaching, signals, children ---------------------------
+
+LOOP = """import sys, time
+
+def helper(i):
+    return i * 2
+
+def step(i):
+    return helper(i) + 1
+
+def main(n):
+    for i in range(n):
+        print("tick", i, step(i), flush=True)
+        time.sleep(0.02)
+
+main(int(sys.argv[1]))
+"""
+
+
+def semaphore_address(python):
+    """Where python:function__entry's semaphore is in a process of `python`
+    (a non-PIE executable: addresses are as in the file)."""
+    header = subprocess.run(["readelf", "-h", python], capture_output=True, text=True).stdout
+    if "EXEC (Executable file)" not in header:
+        raise Skip("the interpreter is position independent; this check reads a fixed address")
+    notes = subprocess.run(["readelf", "-n", python], capture_output=True, text=True).stdout
+    match = re.search(r"Name: function__entry\s+Location: \S+, Base: \S+, Semaphore: (0x[0-9a-f]+)", notes)
+    if not match:
+        raise Failure("no function__entry semaphore in " + python)
+    return int(match.group(1), 16)
+
+
+def semaphore(pid, address):
+    """The probe semaphore's value in process `pid`: how many tracers hold it."""
+    with open("/proc/%d/mem" % pid, "rb") as mem:
+        mem.seek(address)
+        return int.from_bytes(mem.read(2), "little")
+
+
+def wait_until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def start_loop(env, iterations):
+    path = env.script("loop.py", LOOP)
+    out = open(os.path.join(env.tmp, "loop.out"), "w")
+    target = subprocess.Popen([env.python, path, str(iterations)], stdout=out, cwd=env.tmp)
+    if not wait_until(lambda: os.path.getsize(out.name) > 0):
+        raise Failure("the looping program did not start")
+    return target, out.name
+
+
+def check_loop_output(path, iterations):
+    lines = open(path).read().splitlines()
+    expected = ["tick %d %d" % (i, 2 * i + 1) for i in range(iterations)]
+    if lines != expected:
+        raise Failure("the traced process's output changed: %s ... (%d lines, %d expected)" % (
+            lines[-3:], len(lines), iterations))
+
+
+@case
+def attach_and_detach(env):
+    need_root()
+    address = semaphore_address(env.python)
+    target, output = start_loop(env, 150)
+    try:
+        result = env.run("--pid", str(target.pid), "--duration", "0.5", "-o", "t.json", use_python=False)
+        if result.returncode != 0:
+            raise Failure("exit code %d: %s" % (result.returncode, result.stderr))
+        if target.poll() is not None:
+            raise Failure("the process did not run on after the detach")
+        if not wait_until(lambda: semaphore(target.pid, address) == 0):
+            raise Failure("the probes' semaphore is still held after the detach")
+        document = json.load(open(os.path.join(env.tmp, "t.json")))
+    finally:
+        target.wait(timeout=30)
+    check_loop_output(output, 150)
+    meta = document["metadata"]
+    lost = {k: v for k, v in meta["loss"].items() if v and k != "open_at_end"}
+    if lost or not meta["attached"] or meta["end_reason"] != "duration":
+        raise Failure("metadata: loss %s, attached %s, end %s" % (lost, meta["attached"], meta["end_reason"]))
+    # Frames that were running at the attach open the tree; each step()
+    # the trace saw whole calls helper() once, from the line that calls it.
+    entries = document["trace_data"]
+    running = [e["name"] for e in entries if e.get("started_before_trace")]
+    if running[:2] != ["<module>", "main"]:
+        raise Failure("the frames running at the attach: %s" % running)
+    steps = [e for e in entries if e["name"] == "step"]
+    if not steps:
+        raise Failure("no step() calls traced")
+    for step in steps:
+        children = [e for e in entries if e["parent_id"] == step["id"]]
+        if step["duration_ns"] is not None and [c["name"] for c in children] != ["helper"]:
+            raise Failure("step() at %s has children %s" % (step["start_ns"], children))
+        if step["parent_location"] != "loop.py:11" or step["depth"] != 2:
+            raise Failure("step() placed at depth %d from %s" % (step["depth"], step["parent_location"]))
+
+
+@case
+def killed_tracer_leaves_no_probes(env):
+    need_root()
+    address = semaphore_address(env.python)
+    target, output = start_loop(env, 150)
+    try:
+        tool = subprocess.Popen([env.tracer, "--pid", str(target.pid), "-o", "t.json"], cwd=env.tmp,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if not wait_until(lambda: semaphore(target.pid, address) > 0):
+            tool.kill()
+            raise Failure("the probes were never attached")
+        tool.kill()  # SIGKILL: no chance to clean up
+        tool.wait()
+        if not wait_until(lambda: semaphore(target.pid, address) == 0):
+            raise Failure("the probes' semaphore is still held after the tracer was killed")
+        if target.poll() is not None:
+            raise Failure("the traced process died with the tracer")
+        if os.path.exists(os.path.join(env.tmp, "t.json")):
+            raise Failure("a killed tracer left an output file under the requested name")
+    finally:
+        target.wait(timeout=30)
+    check_loop_output(output, 150)
+
+
+@case
+def interrupt_stops_the_program_and_writes_the_trace(env):
+    need_root()
+    path = env.script("loop.py", LOOP)
+    tool = subprocess.Popen([env.tracer, "--python", env.python, "-o", "t.json", path, "100000"], cwd=env.tmp,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if not wait_until(lambda: os.path.exists(os.path.join(env.tmp, "t.json.partial-%d" % tool.pid)) and
+                      tool.stdout.readline()):
+        tool.kill()
+        raise Failure("the program did not start")
+    tool.send_signal(signal.SIGINT)  # to the tool alone: it passes it on
+    stdout, stderr = tool.communicate(timeout=60)
+    if tool.returncode != 130 or "KeyboardInterrupt" not in stderr:
+        raise Failure("exit code %d, expected 130 from the interrupted program:\n%s" % (tool.returncode, stderr))
+    meta = json.load(open(os.path.join(env.tmp, "t.json")))["metadata"]
+    if not meta["interrupted"] or meta["exit_code"] != 130:
+        raise Failure("metadata: interrupted %s, exit code %s" % (meta["interrupted"], meta["exit_code"]))
+
+
+@case
+def interrupt_ends_an_attach(env):
+    need_root()
+    target, output = start_loop(env, 150)
+    try:
+        tool = subprocess.Popen([env.tracer, "--pid", str(target.pid), "-o", "t.json"], cwd=env.tmp,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if not wait_until(lambda: semaphore(target.pid, semaphore_address(env.python)) > 0):
+            tool.kill()
+            raise Failure("the probes were never attached")
+        tool.send_signal(signal.SIGINT)
+        _, stderr = tool.communicate(timeout=30)
+        if tool.returncode != 0 or target.poll() is not None:
+            raise Failure("exit code %d, process running: %s\n%s" % (tool.returncode, target.poll() is None, stderr))
+    finally:
+        target.wait(timeout=30)
+    check_loop_output(output, 150)
+    meta = json.load(open(os.path.join(env.tmp, "t.json")))["metadata"]
+    if meta["end_reason"] != "interrupted" or not meta["interrupted"]:
+        raise Failure("metadata: end %s, interrupted %s" % (meta["end_reason"], meta["interrupted"]))
+
+
+@case
+def program_killed_by_a_signal(env):
+    need_root()
+    path = env.script("die.py", "import os, signal\ndef die():\n    os.kill(os.getpid(), signal.SIGKILL)\ndie()\n")
+    result = env.run("-o", "t.json", path)
+    if result.returncode != 137 or "SIGKILL" not in result.stderr:
+        raise Failure("exit code %d, expected 137 (SIGKILL): %s" % (result.returncode, result.stderr))
+    document = json.load(open(os.path.join(env.tmp, "t.json")))
+    unreturned = [e["name"] for e in document["trace_data"] if e["duration_ns"] is None]
+    if document["metadata"]["signal"] != "SIGKILL" or unreturned != ["<module>", "die"]:
+        raise Failure("signal %s, calls that did not return %s" % (document["metadata"]["signal"], unreturned))
+
+
+CHILDREN = """import multiprocessing
+import subprocess
+import sys
+
+def square(x):
+    return x * x
+
+def work(q):
+    q.put(square(7))
+
+def main():
+    out = subprocess.run([sys.executable, "child.py", "3"], capture_output=True, text=True)
+    print("subprocess", out.stdout.strip())
+    for method in ("fork", "spawn"):
+        ctx = multiprocessing.get_context(method)
+        q = ctx.Queue()
+        p = ctx.Process(target=work, args=(q,))
+        p.start()
+        print(method, q.get())
+        p.join()
+
+if __name__ == "__main__":
+    main()
+"""
+
+CHILD = """import sys
+
+def triple(n):
+    return 3 * twice(n) // 2
+
+def twice(n):
+    return 2 * n
+
+print(triple(int(sys.argv[1])))
+"""
+
+
+@case
+def child_processes_are_traced(env):
+    need_root()
+    main = env.script("main.py", CHILDREN)
+    child = env.script("child.py", CHILD)
+    result = env.run("-o", "t.json", main)
+    if result.returncode != 0 or result.stdout != "subprocess 9\nfork 49\nspawn 49\n":
+        raise Failure("exit code %d, output %r: %s" % (result.returncode, result.stdout, result.stderr))
+    document = json.load(open(os.path.join(env.tmp, "t.json")))
+    processes = document["metadata"]["processes"]
+    root = processes[0]["pid"]
+    children = [p["pid"] for p in processes if p["parent_pid"] == root]
+    if len(children) < 3:
+        raise Failure("processes %s: expected the subprocess and two multiprocessing children" % processes)
+    loss = {k: v for k, v in document["metadata"]["loss"].items() if v and k != "open_at_end"}
+    if loss:
+        raise Failure("loss %s" % loss)
+    by_pid = {}
+    for thread in compare.trees_from_trace_by_pid(document):
+        by_pid.setdefault(thread[0], []).append(thread[1])
+    # The subprocess ran child.py: its tree is the one the interpreter reports for child.py.
+    oracle_out = os.path.join(env.tmp, "child.oracle.json")
+    subprocess.run([env.python, os.path.join(os.path.dirname(__file__), "oracle.py"), "--out", oracle_out,
+                    "--scope", env.tmp, child, "3"], cwd=env.tmp, check=True, capture_output=True)
+    expected = compare.load(oracle_out)["threads"]
+    matched = [pid for pid, threads in by_pid.items() if not compare.diff(expected, threads)]
+    if len(matched) != 1:
+        raise Failure("no process traced child.py as the interpreter runs it:\n" +
+                      "\n".join(compare.render(expected)))
+    # Both multiprocessing children ran work(), which called square() and
+    # the queue's put().
+    workers = [pid for pid, threads in by_pid.items() if pid != root and
+               any(n["name"] == "work" and [c["name"] for c in n["children"]] == ["square", "put"]
+                   for t in threads for n in compare.walk(t))]
+    if len(workers) != 2:
+        raise Failure("processes with work() -> square(): %s of %s" % (workers, sorted(by_pid)))
+
+
+@case
+def pid_does_not_exist(env):
+    need_root()
+    expect_failure(env.run("--pid", "999999999", use_python=False), 1, "no process with pid 999999999")
+
+
+@case
+def pid_is_not_python(env):
+    need_root()
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        expect_failure(env.run("--pid", str(sleeper.pid), use_python=False), 1,
+                       "pid %d (sleep) is not a Python process" % sleeper.pid)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+@case
+def pid_runs_python_311(env):
+    need_root()
+    if not os.access("/usr/bin/python3.11", os.X_OK):
+        raise Skip("Debian's /usr/bin/python3.11 is not installed")
+    target = subprocess.Popen(["/usr/bin/python3.11", "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.3)
+        expect_failure(env.run("--pid", str(target.pid), use_python=False), 1,
+                       "older than 3.13", "--python PATH")
+    finally:
+        target.kill()
+        target.wait()
+
+
+@case
+def pid_is_a_kernel_thread(env):
+    need_root()
+    expect_failure(env.run("--pid", "2", use_python=False), 1, "cannot reach pid 2", "kernel thread")
+
+
+@case
+def pytest_not_importable(env):
+    need_root()
+    # The provisioned interpreter beside its standard library but not its
+    # dist-packages, where pytest is.
+    prefix = os.path.dirname(os.path.dirname(os.path.realpath(env.python)))
+    os.makedirs(os.path.join(env.tmp, "usr", "bin"))
+    os.makedirs(os.path.join(env.tmp, "usr", "lib"))
+    version = os.path.basename(env.python)[len("python"):]
+    os.symlink(os.path.join(prefix, "lib", "python" + version), os.path.join(env.tmp, "usr", "lib", "python" + version))
+    bare = os.path.join(env.tmp, "usr", "bin", os.path.basename(env.python))
+    shutil.copy(env.python, bare)
+    env.python = bare
+    expect_failure(env.run("tests", tool=env.pytest), 1, "pytest is not importable by " + bare,
+                   "pip install pytest", tool="trace_pytest")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tracer")
+    parser.add_argument("--pytest-tracer")
     parser.add_argument("--python")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("case", nargs="?")
@@ -263,7 +584,9 @@ def main():
         return 0
     tmp = tempfile.mkdtemp(prefix="pytrace-cli-")
     try:
-        CASES[args.case](Env(os.path.abspath(args.tracer), args.python, tmp))
+        env = Env(os.path.abspath(args.tracer), args.python, tmp)
+        env.pytest = os.path.abspath(args.pytest_tracer) if args.pytest_tracer else None
+        CASES[args.case](env)
         print("OK: " + args.case)
         return 0
     except Skip as skip:

@@ -15,6 +15,11 @@ KEYS = ("name", "file", "line", "external", "call_type", "parent_location")
 
 def trees_from_trace(document):
     """The trees of a trace_program JSON document, rebuilt from parent_id."""
+    return [tree for _, tree in trees_from_trace_by_pid(document)]
+
+
+def trees_from_trace_by_pid(document):
+    """(pid, tree) for each thread of the document."""
     threads = {}
     nodes = {}
     for entry in document["trace_data"]:
@@ -30,10 +35,17 @@ def trees_from_trace(document):
         nodes[entry["id"]] = node
         parent = entry["parent_id"]
         if parent is None:
-            threads.setdefault(entry["thread_id"], []).append(node)
+            threads.setdefault((entry["pid"], entry["thread_id"]), []).append(node)
         else:
             nodes[parent]["children"].append(node)
-    return list(threads.values())
+    return [(pid, tree) for (pid, _), tree in threads.items()]
+
+
+def walk(nodes):
+    """Every node of the trees, parents before children."""
+    for node in nodes:
+        yield node
+        yield from walk(node["children"])
 
 
 def render(threads):

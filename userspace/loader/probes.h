@@ -37,6 +37,10 @@ class Probes {
   // Attaches the function and import probes of `elf` for process `pid` only.
   void attach(pid_t pid, const PythonElf& elf);
 
+  // Lets the programs send records: call once the probes of the process
+  // that is not stopped are all attached.
+  void activate();
+
   // Makes the processes `pid` forks (and theirs) wait, stopped, for the
   // probes: they arrive as ProcessRecords. False when the kernel cannot.
   void follow(pid_t pid);
