@@ -184,6 +184,20 @@ TEST(CallStacks, ACallerThatIsNeitherOpenNorSuspendedIsNotInvented) {
   EXPECT_EQ(r.stats.restored_resumes, 0u);
 }
 
+TEST(CallStacks, FramesRunningBeforeTheTraceOpenTheStack) {
+  RecordStream s;
+  auto module = s.code("/p/a.py", "<module>", 1, 0);
+  auto main = s.code("/p/a.py", "main", 4);
+  auto step = s.code("/p/a.py", "step", 9);
+  s.running({module, main}).enter(step, 9).leave().leave().leave();
+  StackRun r = run(s);
+  // main was called from the module body: its call site is the module's line.
+  EXPECT_EQ(r.sink.log,
+            (Log{"100+<module>:1", "100+main:4@<module>", "100+step:9@main", "100-", "100-", "100-"}));
+  EXPECT_EQ(r.stats.running_frames, 2u);
+  EXPECT_EQ(r.stats.unmatched_returns, 0u);
+}
+
 TEST(CallStacks, ThreadsKeepTheirOwnStacks) {
   RecordStream s;
   auto f = s.code("/p/a.py", "f", 1);

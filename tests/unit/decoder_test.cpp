@@ -99,6 +99,42 @@ TEST(Decoder, ImportRecords) {
   EXPECT_EQ(rec.module, "json.decoder");
 }
 
+TEST(Decoder, StackProcessAndThreadExitRecords) {
+  pt_stack_record stack{};
+  stack.h.kind = PT_REC_STACK;
+  stack.depth = 2;
+  stack.truncated = 1;
+  stack.frames[0] = {0x10, 0x20, 3, 0};
+  stack.frames[1] = {0x30, 0x40, 5, 0};
+  DecodeResult result = decode_record(bytes_of(stack));
+  ASSERT_TRUE(result.record) << result.error;
+  const auto& s = std::get<StackRecord>(*result.record);
+  ASSERT_EQ(s.frames.size(), 2u);
+  EXPECT_EQ(s.frames[1].frame, 0x30u);
+  EXPECT_EQ(s.frames[1].code, 0x40u);
+  EXPECT_EQ(s.frames[1].instr, 5u);
+  EXPECT_TRUE(s.truncated);
+  stack.depth = PT_STACK_MAX + 1;
+  EXPECT_FALSE(decode_record(bytes_of(stack)).record);
+
+  pt_process_record process{};
+  process.h.kind = PT_REC_PROCESS;
+  process.h.pid = 10;
+  process.child_pid = 11;
+  process.stopped = 1;
+  result = decode_record(bytes_of(process));
+  ASSERT_TRUE(result.record) << result.error;
+  EXPECT_EQ(std::get<ProcessRecord>(*result.record).child_pid, 11u);
+  EXPECT_TRUE(std::get<ProcessRecord>(*result.record).stopped);
+
+  pt_thread_exit_record exit{};
+  exit.h.kind = PT_REC_THREAD_EXIT;
+  std::strcpy(exit.comm, "Thread-1 (work");
+  result = decode_record(bytes_of(exit));
+  ASSERT_TRUE(result.record) << result.error;
+  EXPECT_EQ(std::get<ThreadExitRecord>(*result.record).name, "Thread-1 (work");
+}
+
 TEST(Decoder, RejectsWhatIsNotARecord) {
   EXPECT_FALSE(decode_record({}).record);
 

@@ -2,6 +2,7 @@
 #include "core/json_writer.h"
 
 #include "core/json_text.h"
+#include "core/test_runs.h"
 
 #include <gtest/gtest.h>
 
@@ -73,6 +74,42 @@ TEST(JsonWriter, SeedKeysInTheSeedsOrderThenAdditiveOnes) {
   EXPECT_EQ(call["arguments"], nlohmann::json::object());
 }
 
+TEST(JsonWriter, TestEntries) {
+  RecordStream s(7);
+  auto pytest = s.code("/lib/pytest.py", "main", 1);
+  auto test = s.code("/p/t.py", "test_a", 3);
+  s.running({pytest}).enter(test, 3).leave();
+  Pipeline pipeline;
+  auto model = pipeline.run(s);
+  group_calls_by_test(*model, {TestRun{"t.py::test_a", "/p/t.py", 3, 7, 1025, 1045, "failed"}},
+                      RecordStream::kOrigin);
+  auto doc = write(pipeline, *model);
+  const auto& entries = doc["trace_data"];
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0]["event"], "test");
+  EXPECT_EQ(entries[0]["name"], "t.py::test_a");
+  EXPECT_EQ(entries[0]["location"], "t.py:3");
+  EXPECT_EQ(entries[0]["call_type"], "test");
+  EXPECT_EQ(entries[0]["test_outcome"], "failed");
+  EXPECT_EQ(entries[0]["duration_ns"], 20);
+  EXPECT_EQ(entries[1]["parent_id"], 0);
+  EXPECT_EQ(entries[1]["depth"], 1);
+  EXPECT_EQ(doc["metadata"]["tests"][0]["id"], 0);
+  EXPECT_EQ(doc["metadata"]["tests"][0]["outcome"], "failed");
+}
+
+TEST(JsonWriter, FramesRunningBeforeTheTraceSaySo) {
+  RecordStream s;
+  auto module = s.code("/p/m.py", "<module>", 1, 0);
+  auto f = s.code("/p/m.py", "f", 3);
+  s.running({module}).enter(f, 3).leave();
+  Pipeline pipeline;
+  auto model = pipeline.run(s);
+  auto doc = write(pipeline, *model);
+  EXPECT_EQ(doc["trace_data"][0]["started_before_trace"], true);
+  EXPECT_FALSE(doc["trace_data"][1].contains("started_before_trace"));
+}
+
 TEST(JsonWriter, InvalidUtf8IsReplacedNotFatal) {
   RecordStream s;
   // A name cut inside a UTF-8 sequence, as the probe's fixed buffers can.
@@ -134,9 +171,11 @@ TEST(JsonText, ReplacesInvalidUtf8) {
   EXPECT_EQ(json_literal("a\xc3"), "\"a" + replacement + "\"");                  // cut sequence
   EXPECT_EQ(json_literal("\x80"), "\"" + replacement + "\"");                    // lone continuation byte
   EXPECT_EQ(json_literal("\xc0\xaf"), "\"" + replacement + replacement + "\"");  // overlong
-  EXPECT_EQ(json_literal("\xed\xa0\x80"), "\"" + replacement + replacement + replacement + "\"");  // surrogate
-  EXPECT_EQ(json_literal("\xf0\x9f\x90"), "\"" + replacement + replacement + replacement + "\"");  // cut 4-byte
-  auto parsed = nlohmann::json::parse(json_literal("x\xff\xfe"));  // still a valid document
+  EXPECT_EQ(json_literal("\xed\xa0\x80"),
+            "\"" + replacement + replacement + replacement + "\"");  // surrogate
+  EXPECT_EQ(json_literal("\xf0\x9f\x90"),
+            "\"" + replacement + replacement + replacement + "\"");  // cut 4-byte
+  auto parsed = nlohmann::json::parse(json_literal("x\xff\xfe"));    // still a valid document
   EXPECT_EQ(parsed, "x" + replacement + replacement);
 }
 

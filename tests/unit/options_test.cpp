@@ -57,6 +57,30 @@ TEST(ProgramOptions, HelpAndVersionNeedNoScript) {
   EXPECT_TRUE(parse_program_options({"--version"}).version);
 }
 
+TEST(ProgramOptions, AttachToAProcess) {
+  auto o = parse_program_options({"--pid", "1234", "--duration", "2.5", "-o", "t.json"});
+  EXPECT_EQ(o.pid, 1234);
+  EXPECT_EQ(o.duration, 2.5);
+  EXPECT_EQ(parse_program_options({"-p", "7"}).pid, 7);
+  EXPECT_THROW(parse_program_options({"--pid", "7", "a.py"}), UsageError);
+  EXPECT_THROW(parse_program_options({"a.py", "--duration", "3"}), UsageError);
+  EXPECT_THROW(parse_program_options({"--pid", "7", "--python", "/py"}), UsageError);
+  EXPECT_THROW(parse_program_options({"--pid", "7", "--duration", "-1"}), UsageError);
+}
+
+TEST(ProgramOptions, PytestKeepsItsOwnOptions) {
+  auto o = parse_options(
+      {"tests", "-v", "-p", "no:cacheprovider", "-o", "t.json", "-k", "add", "--no-imports"}, Front::kPytest);
+  EXPECT_EQ(o.script_args, (Args{"tests", "-v", "-p", "no:cacheprovider", "-k", "add"}));
+  EXPECT_EQ(o.output, "t.json");
+  EXPECT_FALSE(o.imports);
+  EXPECT_FALSE(o.verbose);
+  EXPECT_FALSE(o.pid);
+  auto after = parse_options({"-x", "--", "-o", "ini=1"}, Front::kPytest);
+  EXPECT_EQ(after.script_args, (Args{"-x", "-o", "ini=1"}));
+  EXPECT_TRUE(parse_options({}, Front::kPytest).script_args.empty());
+}
+
 TEST(ProgramOptions, UsageErrors) {
   EXPECT_THROW(parse_program_options({}), UsageError);
   EXPECT_THROW(parse_program_options({"-o"}), UsageError);

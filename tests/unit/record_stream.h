@@ -91,6 +91,19 @@ class RecordStream {
   // The innermost frame's return is lost.
   RecordStream& lose_return() { return forget_frame().lose(1); }
 
+  // The frames the current thread was running when first seen, outermost
+  // first: they open its stack (attaching to a running process).
+  RecordStream& running(const std::vector<uint64_t>& codes, uint32_t instr = 0) {
+    StackRecord rec;
+    rec.header = next_header();
+    auto& stack = stacks_[tid_];
+    for (uint64_t code : codes) stack.push_back({next_frame_ += 0x40, code});
+    for (auto it = stack.rbegin(); it != stack.rend(); ++it)
+      rec.frames.push_back({it->frame, it->code, instr});
+    records.push_back(rec);
+    return *this;
+  }
+
   RecordStream& import(const std::string& module, bool done) {
     ImportRecord rec;
     rec.header = next_header();
