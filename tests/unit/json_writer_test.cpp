@@ -78,7 +78,7 @@ TEST(JsonWriter, TestEntries) {
   RecordStream s(7);
   auto pytest = s.code("/lib/pytest.py", "main", 1);
   auto test = s.code("/p/t.py", "test_a", 3);
-  s.running({pytest}).enter(test, 3).leave();
+  s.on_thread(7).running({pytest}).enter(test, 3).leave();
   Pipeline pipeline;
   auto model = pipeline.run(s);
   group_calls_by_test(*model, {TestRun{"t.py::test_a", "/p/t.py", 3, 7, 1025, 1045, "failed"}},
