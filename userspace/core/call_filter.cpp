@@ -25,7 +25,9 @@ std::optional<CallSite> CallFilter::site_in_scope(const Thread& thread, const Fr
 ThreadTrace& CallFilter::trace_of(Thread& thread, const FrameEnter& enter) {
   if (thread.trace < 0) {
     thread.trace = static_cast<int>(model_.threads.size());
-    model_.threads.push_back(ThreadTrace{enter.pid, enter.tid, {}, {}});
+    ThreadTrace& trace = model_.threads.emplace_back();
+    trace.pid = enter.pid;
+    trace.tid = enter.tid;
   }
   return model_.threads[thread.trace];
 }

@@ -108,7 +108,9 @@ void group_calls_by_test(TraceModel& model, const std::vector<TestRun>& runs, ui
                                [tid = tid](const ThreadTrace& t) { return t.tid == tid; });
     if (thread == model.threads.end()) {
       uint32_t pid = model.threads.empty() ? model.session.pid : model.threads.front().pid;
-      model.threads.push_back(ThreadTrace{pid, tid, {}, {}});
+      ThreadTrace& trace = model.threads.emplace_back();
+      trace.pid = pid;
+      trace.tid = tid;
       thread = model.threads.end() - 1;
     }
     group_thread(*thread, thread_runs, origin_ns);

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "core/trace_model.h"
 
+#include <map>
+#include <string_view>
+
 namespace pytrace {
 
 std::string_view call_type_name(CallType type) {
@@ -31,6 +34,27 @@ std::string_view call_type_name(CallType type) {
       return "comprehension";
   }
   return "unknown";
+}
+
+void TraceModel::find_patterns(const PatternOptions& options) {
+  std::map<std::pair<std::string_view, std::string_view>, uint64_t> functions;
+  for (auto& thread : threads) {
+    std::vector<CallShape> shapes;
+    shapes.reserve(thread.entries.size());
+    for (const auto& entry : thread.entries) {
+      uint64_t key;
+      if (entry.test >= 0) {
+        key = (uint64_t{1} << 63) | static_cast<uint64_t>(entry.test);
+      } else {
+        auto [it, inserted] =
+            functions.try_emplace({entry.code->filename, entry.code->name}, functions.size());
+        key = (it->second << 32) | static_cast<uint32_t>(entry.line);
+      }
+      shapes.push_back({entry.parent, key});
+    }
+    thread.patterns = pytrace::find_patterns(shapes, options);
+  }
+  pattern_options = options;
 }
 
 size_t TraceModel::total_entries() const {

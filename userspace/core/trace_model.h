@@ -11,6 +11,7 @@
 
 #include "core/call_stacks.h"
 #include "core/frames.h"
+#include "core/patterns.h"
 
 namespace pytrace {
 
@@ -64,6 +65,7 @@ struct ThreadTrace {
   uint32_t tid = 0;
   std::string name;  // the kernel's name for the thread (Python sets it to the Thread's name), if known
   std::vector<TraceEntry> entries;  // pre-order: parents before children
+  std::vector<PatternGroup> patterns;  // repeated calls, when grouping ran
 };
 
 // Counters the BPF program kept (struct pt_stats).
@@ -108,7 +110,12 @@ struct TraceModel {
   ProbeStats probe_stats;
   uint64_t malformed_records = 0;
 
+  std::optional<PatternOptions> pattern_options;  // set once patterns were looked for
+
   size_t total_entries() const;
+  // Groups repeated calls in every thread (patterns.h): calls of the same
+  // name at the same location are alike; tests are alike only to themselves.
+  void find_patterns(const PatternOptions& options);
   // Records lost or calls left unmatched: what the user must be told about.
   uint64_t lost_or_unmatched() const;
 };
