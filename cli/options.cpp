@@ -26,6 +26,10 @@ options:
   --python PATH          interpreter to run pytest with (default: the one
                          setup.sh installed)
   --ring-buffer-mb N     size of the kernel ring buffer (default: 64)
+  --no-patterns          do not fold repeated calls into pattern groups
+  --format json|text     what -o writes: the JSON document (default) or the
+                         call tree as text
+  --no-color             no colours in the call tree (also NO_COLOR=1)
   -h, --help             show this help
   --version              show the version
 )";
@@ -54,6 +58,10 @@ options:
                          Ctrl-C, after --duration, or when it exits; it runs on
   --duration SECONDS     with --pid: stop tracing after this long
   --ring-buffer-mb N     size of the kernel ring buffer (default: 64)
+  --no-patterns          do not fold repeated calls into pattern groups
+  --format json|text     what -o writes: the JSON document (default) or the
+                         call tree as text
+  --no-color             no colours in the call tree (also NO_COLOR=1)
   --no-arg-values        accepted for compatibility; argument values are not
                          recorded by this version
   -v, --verbose          show libbpf's debug messages
@@ -144,6 +152,15 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
       flag(options.imports, false);
     } else if (name == "--show-dunders") {
       flag(options.show_dunders, true);
+    } else if (name == "--no-patterns") {
+      flag(options.patterns, false);
+    } else if (name == "--no-color") {
+      flag(options.color, false);
+    } else if (name == "--format") {
+      std::string format = value();
+      if (format != "json" && format != "text")
+        throw UsageError("--format is json or text, not '" + format + "'");
+      options.text_format = format == "text";
     } else if (name == "--no-arg-values") {
       bool ignored;
       flag(ignored, true);

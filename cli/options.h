@@ -29,6 +29,9 @@ struct ProgramOptions {
   bool external_calls = true;
   bool imports = true;
   bool show_dunders = false;
+  bool patterns = true;      // group repeated calls
+  bool text_format = false;  // -o writes the console tree instead of JSON
+  bool color = true;         // colours on a terminal
   bool verbose = false;
   bool help = false;
   bool version = false;

@@ -210,13 +210,21 @@ class Recorder {
     return model;
   }
 
-  void write(const TraceModel& model, std::optional<OutputFile>& output) {
+  void write(TraceModel& model, std::optional<OutputFile>& output) {
     report_losses(spec_.tool, model);
-    if (output) {
+    if (spec_.patterns) model.find_patterns(PatternOptions{});
+    if (output && spec_.text_format) {
+      output->commit([&](std::ostream& out) { write_console_tree(model, scope_, out); });
+    } else if (output) {
       output->commit([&](std::ostream& out) { write_json(model, scope_, sources_, out); });
     } else {
+      const char* no_color = getenv("NO_COLOR");
+      const char* term = getenv("TERM");
+      ConsoleOptions console;
+      console.color = spec_.color && isatty(STDOUT_FILENO) && !(no_color && *no_color) &&
+                      !(term && std::string(term) == "dumb");
       std::cout.flush();
-      write_console_tree(model, scope_, std::cout);
+      write_console_tree(model, scope_, std::cout, console);
       std::cout.flush();
     }
     std::cerr << spec_.tool << ": traced " << model.total_entries() << " calls in " << model.threads.size()
@@ -282,9 +290,9 @@ void require_module(const Interpreter& python, const std::string& module) {
   try {
     run_and_capture({python.executable, "-c", "import " + module}, std::chrono::seconds(60));
   } catch (const Error&) {
-    throw Error(module + " is not importable by " + python.executable + ". Install it for that interpreter (`" +
-                python.executable + " -m pip install " + module + "`, or your distribution's python3-" + module +
-                "), or pass --python with one that has it");
+    throw Error(module + " is not importable by " + python.executable +
+                ". Install it for that interpreter (`" + python.executable + " -m pip install " + module +
+                "`, or your distribution's python3-" + module + "), or pass --python with one that has it");
   }
 }
 

@@ -25,6 +25,9 @@ struct SessionSpec {
   bool external_calls = true;
   bool imports = true;
   bool show_dunders = false;
+  bool patterns = true;
+  bool text_format = false;  // with output: the call tree as text
+  bool color = true;
   bool verbose = false;
   size_t ring_buffer_mb = 64;
 };

@@ -89,6 +89,9 @@ int run(int argc, char** argv) {
   spec.external_calls = options.external_calls;
   spec.imports = options.imports;
   spec.show_dunders = options.show_dunders;
+  spec.patterns = options.patterns;
+  spec.text_format = options.text_format;
+  spec.color = options.color;
   spec.ring_buffer_mb = options.ring_buffer_mb;
   spec.python = options.python.value_or(PYTRACE_DEFAULT_PYTHON);
   spec.required_module = "pytest";

@@ -571,6 +571,33 @@ def pytest_not_importable(env):
                    "pip install pytest", tool="trace_pytest")
 
 
+@case
+def pattern_groups_of_a_loop(env):
+    need_root()
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "patterns.py")
+    path = env.script("loop.py", open(example).read())
+    result = env.run(path, "--no-color")
+    header = "    └── 🔄 Repeating Pattern: 6x repetitions of 6 calls (calls #3-#38, total: 36 calls)\n"
+    template = "        📋 Pattern template (repeated 6 times):\n"
+    nested = "        └── 🔄 Nested Pattern: 2x repetitions of 2 calls\n"
+    if result.returncode != 0 or header not in result.stdout or template not in result.stdout or \
+            nested not in result.stdout:
+        raise Failure("console tree without the groups:\n" + result.stdout + result.stderr)
+    result = env.run(path, "-o", "t.json")
+    document = json.load(open(os.path.join(env.tmp, "t.json")))
+    groups = [(g["period"], g["repetitions"], g["total_calls"], g["outer"]) for g in document["patterns"]["groups"]]
+    if groups != [(6, 6, 36, None), (2, 2, 4, 0)]:
+        raise Failure("groups %s" % groups)
+    names = [document["trace_data"][i]["name"] for i in document["patterns"]["groups"][0]["template_ids"]]
+    if names != ["scaled_dot_product_attention", "get", "forward", "layer_name", "forward", "layer_name"]:
+        raise Failure("template %s" % names)
+    if document["metadata"]["patterns"]["calls_in_groups"] != 36:
+        raise Failure("metadata %s" % document["metadata"]["patterns"])
+    result = env.run(path, "-o", "flat.json", "--no-patterns")
+    if "patterns" in json.load(open(os.path.join(env.tmp, "flat.json"))):
+        raise Failure("--no-patterns still wrote groups")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tracer")

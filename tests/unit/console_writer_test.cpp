@@ -50,6 +50,39 @@ TEST(ConsoleWriter, SaysWhenACallDidNotReturnAndHeadsThreads) {
             "f  a.py:1  (10 ns)\n");
 }
 
+// The seed's README example: 6x [attention, get, 2x [forward, layer_name]].
+TEST(ConsoleWriter, PatternGroupsAsTheSeedDrewThem) {
+  RecordStream s;
+  auto train = s.code("/p/a.py", "train", 1);
+  auto sdpa = s.code("/p/a.py", "scaled_dot_product_attention", 10);
+  auto get = s.code("/p/a.py", "get", 20);
+  auto forward = s.code("/p/a.py", "forward", 30);
+  auto layer_name = s.code("/p/a.py", "layer_name", 40);
+  auto leaf = s.code("/p/a.py", "leaf", 50);
+  s.enter(train, 1);
+  for (int step = 0; step < 6; ++step) {
+    s.enter(sdpa, 10).leave().enter(get, 20).leave();
+    for (int layer = 0; layer < 2; ++layer) s.enter(forward, 30).leave().enter(layer_name, 40).leave();
+  }
+  for (int i = 0; i < 3; ++i) s.enter(leaf, 50).leave();
+  s.leave();
+  Pipeline pipeline;
+  auto model = pipeline.run(s);
+  model->find_patterns(PatternOptions{});
+  std::ostringstream out;
+  write_console_tree(*model, pipeline.scope, out);
+  EXPECT_EQ(out.str(),
+            "train  a.py:1  (790 ns)\n"
+            "├── 🔄 Repeating Pattern: 6x repetitions of 6 calls (calls #2-#37, total: 36 calls)\n"
+            "│   📋 Pattern template (repeated 6 times):\n"
+            "│   ├── scaled_dot_product_attention  a.py:10  (10 ns)\n"
+            "│   ├── get  a.py:20  (10 ns)\n"
+            "│   └── 🔄 Nested Pattern: 2x repetitions of 2 calls\n"
+            "│       ├── forward  a.py:30  (10 ns)\n"
+            "│       └── layer_name  a.py:40  (10 ns)\n"
+            "└── leaf  a.py:50  (10 ns)  × 3 (calls #38-#40)\n");
+}
+
 TEST(ConsoleWriter, EmptyTraceSaysSo) {
   Pipeline pipeline;
   auto model = pipeline.run(RecordStream{});

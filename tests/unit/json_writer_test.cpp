@@ -110,6 +110,36 @@ TEST(JsonWriter, FramesRunningBeforeTheTraceSaySo) {
   EXPECT_FALSE(doc["trace_data"][1].contains("started_before_trace"));
 }
 
+TEST(JsonWriter, PatternGroupsReferToEntries) {
+  RecordStream s;
+  auto main = s.code("/p/a.py", "main", 1);
+  auto step = s.code("/p/a.py", "step", 5);
+  auto helper = s.code("/p/a.py", "helper", 9);
+  s.enter(main, 1);
+  for (int i = 0; i < 3; ++i) s.enter(step, 5).enter(helper, 9).leave().leave();
+  s.leave();
+  Pipeline pipeline;
+  auto model = pipeline.run(s);
+  EXPECT_FALSE(write(pipeline, *model).contains("patterns"));  // not looked for: no key
+  model->find_patterns(PatternOptions{});
+  auto doc = write(pipeline, *model);
+  const auto& groups = doc["patterns"]["groups"];
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0]["parent_id"], 0);
+  EXPECT_EQ(groups[0]["first_id"], 1);
+  EXPECT_EQ(groups[0]["last_id"], 6);
+  EXPECT_EQ(groups[0]["period"], 1);
+  EXPECT_EQ(groups[0]["repetitions"], 3);
+  EXPECT_EQ(groups[0]["total_calls"], 6);
+  EXPECT_EQ(groups[0]["template_ids"], nlohmann::json::array({1}));
+  EXPECT_EQ(groups[0]["outer"], nullptr);
+  EXPECT_EQ(doc["patterns"]["max_period"], 64);
+  EXPECT_EQ(doc["metadata"]["patterns"]["groups"], 1);
+  EXPECT_EQ(doc["metadata"]["patterns"]["calls_in_groups"], 6);
+  EXPECT_EQ(doc["metadata"]["patterns"]["largest"][0]["first_id"], 1);
+  EXPECT_EQ(doc["trace_data"].size(), 7u);  // the flat list stays whole
+}
+
 TEST(JsonWriter, InvalidUtf8IsReplacedNotFatal) {
   RecordStream s;
   // A name cut inside a UTF-8 sequence, as the probe's fixed buffers can.

@@ -51,6 +51,15 @@ TEST(ProgramOptions, FlagsAndValues) {
   EXPECT_EQ(o.ring_buffer_mb, 8u);
 }
 
+TEST(ProgramOptions, OutputFormAndPatterns) {
+  auto o = parse_program_options({"a.py", "--no-patterns", "--format", "text", "--no-color"});
+  EXPECT_FALSE(o.patterns);
+  EXPECT_TRUE(o.text_format);
+  EXPECT_FALSE(o.color);
+  EXPECT_FALSE(parse_program_options({"a.py", "--format=json"}).text_format);
+  EXPECT_THROW(parse_program_options({"a.py", "--format", "yaml"}), UsageError);
+}
+
 TEST(ProgramOptions, HelpAndVersionNeedNoScript) {
   EXPECT_TRUE(parse_program_options({"-h"}).help);
   EXPECT_TRUE(parse_program_options({"a.py", "--help"}).help);

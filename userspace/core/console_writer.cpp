@@ -2,6 +2,7 @@
 #include "core/console_writer.h"
 
 #include <cstdio>
+#include <map>
 #include <vector>
 
 namespace pytrace {
@@ -26,72 +27,148 @@ bool shows_type(CallType type) {
   return type != CallType::kFunctionCall && type != CallType::kMethod;
 }
 
-void write_thread(const ThreadTrace& thread, const std::vector<TestInfo>& tests, const Scope& scope,
-                  std::ostream& out) {
-  const auto& entries = thread.entries;
-  // An entry is the last of its siblings when no later entry has its parent;
-  // that decides between "├── " and "└── " and whether a guide line
-  // continues below it.
-  std::vector<bool> has_next_sibling(entries.size(), false);
-  {
-    std::vector<bool> seen_child_of(entries.size() + 1, false);  // index parent+1
-    for (size_t i = entries.size(); i-- > 0;) {
-      size_t slot = static_cast<size_t>(entries[i].parent + 1);
-      has_next_sibling[i] = seen_child_of[slot];
-      seen_child_of[slot] = true;
+// One thread's tree, drawn with guide lines; pattern groups show their
+// template once, under a header with the repetition count.
+class ThreadPrinter {
+ public:
+  ThreadPrinter(const TraceModel& model, const ThreadTrace& thread, size_t first_id, const Scope& scope,
+                const ConsoleOptions& options, std::ostream& out)
+      : model_(model), thread_(thread), first_id_(first_id), scope_(scope), options_(options), out_(out) {
+    const auto& entries = thread.entries;
+    children_.resize(entries.size() + 1);  // the last slot holds the top level
+    for (size_t i = 0; i < entries.size(); ++i) children_[slot(entries[i].parent)].push_back(i);
+    for (size_t g = 0; g < thread.patterns.size(); ++g) {
+      const PatternGroup& group = thread.patterns[g];
+      (group.outer < 0 ? top_groups_[group.parent] : nested_[group.outer]).push_back(g);
     }
   }
 
-  std::vector<size_t> path;  // ancestors of the current entry, outermost first
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const TraceEntry& entry = entries[i];
-    while (!path.empty() && static_cast<int64_t>(path.back()) != entry.parent) path.pop_back();
+  void print() {
+    const auto& top = children_.back();
+    print_list(-1, 0, top.size(), top_groups_[-1], "", true);
+  }
 
-    // Top-level calls start at the margin; below them every open ancestor
-    // but the top-level one draws a guide column.
-    std::string line;
-    for (size_t k = 1; k < path.size(); ++k) line += has_next_sibling[path[k]] ? "│   " : "    ";
-    if (!path.empty()) line += has_next_sibling[i] ? "├── " : "└── ";
+ private:
+  size_t slot(int64_t parent) const {
+    return parent < 0 ? thread_.entries.size() : static_cast<size_t>(parent);
+  }
 
-    if (entry.test >= 0) {
-      const TestInfo& test = tests[entry.test];
-      line += test.nodeid + "  " + scope.location(test.file, test.line, false);
-    } else {
-      line += entry.code->name + "  " +
-              scope.location(entry.code->filename, entry.line, entry.code->name == "<module>");
+  std::string paint(const std::string& text, const char* code) const {
+    return options_.color ? std::string("\033[") + code + "m" + text + "\033[0m" : text;
+  }
+
+  // Positions [from, to) of `parent`'s children; `groups` are the groups
+  // among them, in order. At the top level there are no guide lines.
+  void print_list(int64_t parent, size_t from, size_t to, const std::vector<size_t>& groups,
+                  const std::string& prefix, bool top) {
+    const auto& list = children_[slot(parent)];
+    size_t next_group = 0;
+    for (size_t pos = from; pos < to;) {
+      const PatternGroup* group = nullptr;
+      while (next_group < groups.size() && thread_.patterns[groups[next_group]].position < pos) ++next_group;
+      if (next_group < groups.size() && thread_.patterns[groups[next_group]].position == pos) {
+        group = &thread_.patterns[groups[next_group]];
+      }
+      size_t end = pos + (group ? group->period * group->repetitions : 1);
+      bool last = end >= to;
+      std::string connector = top ? "" : (last ? "└── " : "├── ");
+      std::string below = top ? "" : prefix + (last ? "    " : "│   ");
+      if (group && group->period == 1 && children_[list[pos]].empty()) {
+        // One call without callees, repeated: one line says it.
+        print_call(list[pos], prefix + connector, below,
+                   "  × " + std::to_string(group->repetitions) + " (calls #" +
+                       std::to_string(first_id_ + group->first + 1) + "-#" +
+                       std::to_string(first_id_ + group->last + 1) + ")");
+      } else if (group) {
+        print_group(parent, *group, groups[next_group], prefix + connector, below);
+      } else {
+        print_call(list[pos], prefix + connector, below);
+      }
+      pos = end;
     }
-    if (entry.duration_ns) {
-      line += "  (" + format_duration(*entry.duration_ns) + ")";
+  }
+
+  void print_group(int64_t parent, const PatternGroup& group, size_t index, const std::string& lead,
+                   const std::string& below) {
+    std::string counts = std::to_string(group.repetitions) + "x repetitions of " +
+                         std::to_string(group.period) + (group.period == 1 ? " call" : " calls");
+    if (group.outer < 0) {
+      out_ << lead
+           << paint("🔄 Repeating Pattern: " + counts + " (calls #" +
+                        std::to_string(first_id_ + group.first + 1) + "-#" +
+                        std::to_string(first_id_ + group.last + 1) +
+                        ", total: " + std::to_string(group.total_calls) + " calls)",
+                    "36")
+           << '\n';
+      out_ << below
+           << paint("📋 Pattern template (repeated " + std::to_string(group.repetitions) + " times):", "2")
+           << '\n';
+      print_list(parent, group.position, group.position + group.period, nested_[index], below, false);
     } else {
-      line += "  (did not return)";
+      out_ << lead << paint("🔄 Nested Pattern: " + counts, "36") << '\n';
+      print_list(parent, group.position, group.position + group.period, nested_[index], below, false);
     }
-    if (entry.started_before_trace) line += "  [running before the trace]";
+  }
+
+  void print_call(size_t i, const std::string& lead, const std::string& below,
+                  const std::string& repeated = "") {
+    const TraceEntry& entry = thread_.entries[i];
+    std::string text;
     if (entry.test >= 0) {
-      line += "  [test " + tests[entry.test].outcome + "]";
+      const TestInfo& test = model_.tests[entry.test];
+      text = test.nodeid + "  " + scope_.location(test.file, test.line, false);
+    } else {
+      text = entry.code->name + "  " +
+             scope_.location(entry.code->filename, entry.line, entry.code->name == "<module>");
+    }
+    text = entry.is_external ? paint(text, "2") : text;
+    std::string details = entry.duration_ns ? "  (" + format_duration(*entry.duration_ns) + ")"
+                                            : "  " + paint("(did not return)", "33");
+    if (entry.started_before_trace) details += "  [running before the trace]";
+    if (entry.test >= 0) {
+      details += "  [test " + model_.tests[entry.test].outcome + "]";
     } else if (shows_type(entry.call_type)) {
-      line += "  [";
-      line += call_type_name(entry.call_type);
-      line += "]";
+      details += "  [" + std::string(call_type_name(entry.call_type)) + "]";
     }
-    out << line << '\n';
-    if (!entry.is_external) path.push_back(i);
+    out_ << lead << text << paint(details, "2") << (repeated.empty() ? "" : paint(repeated, "36")) << '\n';
+    const auto& children = children_[i];
+    auto groups = top_groups_.find(static_cast<int64_t>(i));
+    print_list(static_cast<int64_t>(i), 0, children.size(),
+               groups == top_groups_.end() ? kNoGroups : groups->second, below, false);
   }
-}
+
+  static inline const std::vector<size_t> kNoGroups{};
+
+  const TraceModel& model_;
+  const ThreadTrace& thread_;
+  size_t first_id_;
+  const Scope& scope_;
+  const ConsoleOptions& options_;
+  std::ostream& out_;
+  std::vector<std::vector<size_t>> children_;
+  std::map<int64_t, std::vector<size_t>> top_groups_;  // by parent
+  std::map<size_t, std::vector<size_t>> nested_;       // by outer group
+};
 
 }  // namespace
 
-void write_console_tree(const TraceModel& model, const Scope& scope, std::ostream& out) {
+void write_console_tree(const TraceModel& model, const Scope& scope, std::ostream& out,
+                        const ConsoleOptions& options) {
   bool headings = model.threads.size() > 1;
   bool several_processes = false;
   for (const auto& thread : model.threads) several_processes |= thread.pid != model.threads.front().pid;
+  size_t first_id = 0;
   for (size_t t = 0; t < model.threads.size(); ++t) {
     const ThreadTrace& thread = model.threads[t];
     if (headings) {
-      out << (t ? "\n" : "") << "── thread " << thread.tid << (thread.tid == thread.pid ? " (main)" : "")
-          << (thread.name.empty() ? "" : " \"" + thread.name + "\"")
-          << (several_processes ? " of pid " + std::to_string(thread.pid) : "") << " ──\n";
+      std::string heading = "── thread " + std::to_string(thread.tid) +
+                            (thread.tid == thread.pid ? " (main)" : "") +
+                            (thread.name.empty() ? "" : " \"" + thread.name + "\"") +
+                            (several_processes ? " of pid " + std::to_string(thread.pid) : "") + " ──";
+      out << (t ? "\n" : "") << (options.color ? "\033[1m" + heading + "\033[0m" : heading) << '\n';
     }
-    write_thread(thread, model.tests, scope, out);
+    ThreadPrinter(model, thread, first_id, scope, options, out).print();
+    first_id += thread.entries.size();
   }
   if (model.threads.empty()) out << "(no calls in scope " << scope.root() << ")\n";
 }

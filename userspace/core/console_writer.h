@@ -13,10 +13,17 @@ namespace pytrace {
 
 std::string format_duration(uint64_t ns);
 
+struct ConsoleOptions {
+  bool color = false;  // ANSI colours, for a terminal
+};
+
 // One line per logged call:  name  location  (duration)  [type]
 // Types other than plain function and method calls are shown in brackets;
-// calls that never returned say so. Threads get a heading when there are
-// several.
-void write_console_tree(const TraceModel& model, const Scope& scope, std::ostream& out);
+// calls that never returned say so. Pattern groups show their template once
+// under a header with the repetition count, as the seed's README drew them;
+// a call without callees repeated on its own takes one line ("× 3").
+// Threads get a heading when there are several.
+void write_console_tree(const TraceModel& model, const Scope& scope, std::ostream& out,
+                        const ConsoleOptions& options = {});
 
 }  // namespace pytrace

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 #include <unordered_map>
@@ -19,6 +20,36 @@ using Json = nlohmann::ordered_json;
 // Probe strings can be cut inside a UTF-8 sequence: replace, never throw.
 std::string dump(const Json& value, int indent = -1) {
   return value.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
+// Calls covered by groups, and the largest outermost groups.
+Json pattern_stats(const TraceModel& model) {
+  struct Largest {
+    uint64_t total;
+    size_t first_id;
+    const PatternGroup* group;
+  };
+  std::vector<Largest> outermost;
+  size_t groups = 0, first_id = 0;
+  uint64_t covered = 0;
+  for (const auto& thread : model.threads) {
+    groups += thread.patterns.size();
+    for (const auto& g : thread.patterns) {
+      if (g.outer >= 0) continue;
+      covered += g.total_calls;
+      outermost.push_back({g.total_calls, first_id + g.first, &g});
+    }
+    first_id += thread.entries.size();
+  }
+  std::stable_sort(outermost.begin(), outermost.end(), [](auto& a, auto& b) { return a.total > b.total; });
+  Json largest = Json::array();
+  for (size_t i = 0; i < outermost.size() && i < 5; ++i) {
+    largest.push_back({{"first_id", outermost[i].first_id},
+                       {"period", outermost[i].group->period},
+                       {"repetitions", outermost[i].group->repetitions},
+                       {"total_calls", outermost[i].total}});
+  }
+  return {{"groups", groups}, {"calls_in_groups", covered}, {"largest", largest}};
 }
 
 Json metadata_json(const TraceModel& model) {
@@ -75,6 +106,7 @@ Json metadata_json(const TraceModel& model) {
                     {"running_frames", st.running_frames},
                     {"truncated_stacks", st.truncated_stacks}};
   meta["records"] = st.records;
+  meta["patterns"] = model.pattern_options ? pattern_stats(model) : Json(nullptr);
   if (!model.tests.empty()) {
     // Each test with the id of its entry in trace_data.
     Json tests = Json::array();
@@ -224,6 +256,48 @@ class EntryWriter {
   std::map<std::tuple<const CodeInfo*, int, int>, std::string> site_text_;
 };
 
+// Index (in pre-order) of each call's next sibling: a call's subtree ends
+// where its next sibling starts.
+std::vector<uint32_t> subtree_ends(const ThreadTrace& thread) {
+  std::vector<uint32_t> end(thread.entries.size());
+  for (size_t i = thread.entries.size(); i-- > 0;) {
+    size_t j = i + 1;
+    while (j < thread.entries.size() && thread.entries[j].parent >= static_cast<int64_t>(i)) j = end[j];
+    end[i] = static_cast<uint32_t>(j);
+  }
+  return end;
+}
+
+// "patterns": every group of every thread, referring to trace_data by id.
+void write_patterns(const TraceModel& model, std::ostream& out) {
+  out << ",\n  \"patterns\": {\"min_repetitions\": " << model.pattern_options->min_repetitions
+      << ", \"max_period\": " << model.pattern_options->max_period << ", \"groups\": [";
+  size_t first_id = 0, first_group = 0;
+  bool first = true;
+  for (const auto& thread : model.threads) {
+    std::vector<uint32_t> end = thread.patterns.empty() ? std::vector<uint32_t>{} : subtree_ends(thread);
+    for (const auto& g : thread.patterns) {
+      Json group;
+      group["thread_id"] = thread.tid;
+      group["parent_id"] = g.parent >= 0 ? Json(first_id + g.parent) : Json(nullptr);
+      group["first_id"] = first_id + g.first;
+      group["last_id"] = first_id + g.last;
+      group["period"] = g.period;
+      group["repetitions"] = g.repetitions;
+      group["total_calls"] = g.total_calls;
+      Json template_ids = Json::array();
+      for (uint32_t i = g.first, k = 0; k < g.period; i = end[i], ++k) template_ids.push_back(first_id + i);
+      group["template_ids"] = template_ids;
+      group["outer"] = g.outer >= 0 ? Json(first_group + g.outer) : Json(nullptr);
+      out << (first ? "\n    " : ",\n    ") << dump(group);
+      first = false;
+    }
+    first_id += thread.entries.size();
+    first_group += thread.patterns.size();
+  }
+  out << (first ? "]}" : "\n  ]}");
+}
+
 }  // namespace
 
 void write_json(const TraceModel& model, const Scope& scope, SourceCache& sources, std::ostream& out) {
@@ -250,7 +324,9 @@ void write_json(const TraceModel& model, const Scope& scope, SourceCache& source
       }
     }
   }
-  out << buffer << (id == 0 ? "]\n}\n" : "\n  ]\n}\n");
+  out << buffer << (id == 0 ? "]" : "\n  ]");
+  if (model.pattern_options) write_patterns(model, out);
+  out << "\n}\n";
 }
 
 }  // namespace pytrace

@@ -64,7 +64,7 @@ struct ThreadTrace {
   uint32_t pid = 0;
   uint32_t tid = 0;
   std::string name;  // the kernel's name for the thread (Python sets it to the Thread's name), if known
-  std::vector<TraceEntry> entries;  // pre-order: parents before children
+  std::vector<TraceEntry> entries;     // pre-order: parents before children
   std::vector<PatternGroup> patterns;  // repeated calls, when grouping ran
 };
 

@@ -94,7 +94,9 @@ Probes::Probes(const pt_python_offsets& offsets, size_t ring_buffer_bytes, Recor
   if (!ring_) throw Error("cannot create the ring buffer: " + libbpf_error(errno));
 }
 
-void Probes::activate() { __atomic_store_n(&skeleton_->bss->active, 1, __ATOMIC_RELEASE); }
+void Probes::activate() {
+  __atomic_store_n(&skeleton_->bss->active, 1, __ATOMIC_RELEASE);
+}
 
 void Probes::follow(pid_t pid) {
   __u32 key = static_cast<__u32>(pid), parent = 0;
