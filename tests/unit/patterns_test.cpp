@@ -131,6 +131,15 @@ TEST(Patterns, MinimumRepetitions) {
   EXPECT_EQ(groups_of(times("a b", 3), {3, 64}), (Lines{"top:0 2x3"}));
 }
 
+TEST(Patterns, LongListsScannedByTwoThreadsGiveTheSameGroups) {
+  // Periods 3 and 5 fall to different threads (blocks of four periods).
+  EXPECT_EQ(groups_of(times("a b c", 6000)), (Lines{"top:0 3x6000"}));
+  EXPECT_EQ(groups_of(times("a b c d e", 2000) + " X " + times("a b c d e", 2000)),
+            (Lines{"top:0 5x2000", "top:10001 5x2000"}));
+  EXPECT_EQ(groups_of(times("a a b", 3000) + " " + times("c", 9000)),
+            (Lines{"top:0 3x3000", "  top:0 1x2", "top:9000 1x9000"}));
+}
+
 TEST(Patterns, EmptyAndSingleCall) {
   EXPECT_TRUE(find_patterns({}, {}).empty());
   EXPECT_EQ(groups_of("main"), Lines{});

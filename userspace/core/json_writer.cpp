@@ -34,10 +34,9 @@ Json pattern_stats(const TraceModel& model) {
   uint64_t covered = 0;
   for (const auto& thread : model.threads) {
     groups += thread.patterns.size();
+    covered += calls_in_groups(thread.patterns);
     for (const auto& g : thread.patterns) {
-      if (g.outer >= 0) continue;
-      covered += g.total_calls;
-      outermost.push_back({g.total_calls, first_id + g.first, &g});
+      if (g.outer < 0) outermost.push_back({g.total_calls, first_id + g.first, &g});
     }
     first_id += thread.entries.size();
   }

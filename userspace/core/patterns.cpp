@@ -2,6 +2,7 @@
 #include "core/patterns.h"
 
 #include <algorithm>
+#include <thread>
 
 namespace pytrace {
 namespace {
@@ -79,6 +80,39 @@ class SiblingGrouper {
  public:
   explicit SiblingGrouper(const PatternOptions& options) : options_(options) {}
 
+  static constexpr uint32_t kLanes = 4;
+  static constexpr size_t kParallelFrom = 16384;  // siblings
+
+  // For every position, the largest group (of at least min_reps
+  // repetitions) of each period up to max_period; with half = 0 or 1 only
+  // every other block of kLanes periods, for two threads.
+  static void scan_periods(std::span<const uint32_t> shapes, uint32_t max_period, uint32_t min_reps, int half,
+                           std::vector<uint32_t>& cover, std::vector<uint32_t>& period) {
+    const size_t m = shapes.size();
+    // run[k]: how many siblings from i on equal the one p = p0 + k later; a
+    // group of r repetitions needs (r - 1) * p of them. Four periods go side
+    // by side: their chains are independent, which the processor overlaps.
+    for (uint32_t p0 = 1, block = 0; p0 <= max_period; p0 += kLanes, ++block) {
+      if (half >= 0 && block % 2 != static_cast<uint32_t>(half)) continue;
+      const uint32_t lanes = std::min(kLanes, max_period - p0 + 1);
+      uint32_t run[kLanes] = {0, 0, 0, 0};
+      for (size_t i = m - p0; i-- > 0;) {
+        for (uint32_t k = 0; k < lanes; ++k) {
+          const uint32_t p = p0 + k;
+          if (i + p >= m) continue;
+          run[k] = shapes[i] == shapes[i + p] ? run[k] + 1 : 0;
+          if (run[k] >= (min_reps - 1) * p) {
+            uint32_t covered = (1 + run[k] / p) * p;
+            if (covered > cover[i] || (covered == cover[i] && p < period[i])) {
+              cover[i] = covered;
+              period[i] = p;
+            }
+          }
+        }
+      }
+    }
+  }
+
   std::vector<Run> group(std::span<const uint32_t> shapes) {
     const size_t m = shapes.size();
     std::vector<Run> runs;
@@ -87,22 +121,23 @@ class SiblingGrouper {
     if (max_period == 0) return runs;
 
     // The largest group that can start at each position, shortest period
-    // first among equals.
+    // first among equals. A long list is shared with a second thread.
     cover_.assign(m, 0);
     period_.assign(m, 0);
-    match_.assign(m + 1, 0);
-    for (uint32_t p = 1; p <= max_period; ++p) {
-      // match_[j]: how many siblings from j on equal the one p later.
-      match_[m] = 0;
-      for (size_t j = m; j-- > 0;)
-        match_[j] = j + p < m && shapes[j] == shapes[j + p] ? match_[j + 1] + 1 : 0;
-      for (size_t i = 0; i + 2 * p <= m; ++i) {
-        uint32_t reps = 1 + match_[i] / p;
-        if (reps >= min_reps && reps * p > cover_[i]) {
-          cover_[i] = reps * p;
-          period_[i] = p;
+    if (m >= kParallelFrom && max_period > kLanes) {
+      other_cover_.assign(m, 0);
+      other_period_.assign(m, 0);
+      std::thread helper([&] { scan_periods(shapes, max_period, min_reps, 1, other_cover_, other_period_); });
+      scan_periods(shapes, max_period, min_reps, 0, cover_, period_);
+      helper.join();
+      for (size_t i = 0; i < m; ++i) {
+        if (other_cover_[i] > cover_[i] || (other_cover_[i] == cover_[i] && other_period_[i] < period_[i])) {
+          cover_[i] = other_cover_[i];
+          period_[i] = other_period_[i];
         }
       }
+    } else {
+      scan_periods(shapes, max_period, min_reps, -1, cover_, period_);
     }
 
     // The most siblings covered from each position to the end.
@@ -125,7 +160,8 @@ class SiblingGrouper {
 
  private:
   PatternOptions options_;
-  std::vector<uint32_t> cover_, period_, match_, best_;
+  std::vector<uint32_t> cover_, period_, best_;
+  std::vector<uint32_t> other_cover_, other_period_;  // the second thread's
 };
 
 class Finder {
@@ -171,9 +207,9 @@ class Finder {
   void group_list(int64_t parent) {
     std::span<const uint32_t> list = kids(slot_of(parent));
     if (list.size() < 2) return;
-    std::vector<uint32_t> shapes(list.size());
-    for (size_t i = 0; i < list.size(); ++i) shapes[i] = shape_[list[i]];
-    group_range(parent, list, shapes, 0, list.size(), -1);
+    list_shapes_.resize(list.size());
+    for (size_t i = 0; i < list.size(); ++i) list_shapes_[i] = shape_[list[i]];
+    group_range(parent, list, list_shapes_, 0, list.size(), -1);
   }
 
   // Groups siblings [from, to) of `list`; nested groups go into templates.
@@ -199,6 +235,7 @@ class Finder {
   std::vector<uint32_t> children_;
   std::vector<uint32_t> shape_;
   std::vector<uint32_t> size_;
+  std::vector<uint32_t> list_shapes_;  // the siblings being grouped
   std::vector<PatternGroup> groups_;
 };
 
@@ -206,6 +243,21 @@ class Finder {
 
 std::vector<PatternGroup> find_patterns(std::span<const CallShape> calls, const PatternOptions& options) {
   return Finder(calls, options).run();
+}
+
+uint64_t calls_in_groups(const std::vector<PatternGroup>& groups) {
+  std::vector<std::pair<uint32_t, uint32_t>> ranges;
+  ranges.reserve(groups.size());
+  for (const auto& g : groups) ranges.emplace_back(g.first, g.last);
+  std::sort(ranges.begin(), ranges.end());
+  uint64_t covered = 0;
+  int64_t end = -1;  // last call counted so far
+  for (auto [first, last] : ranges) {
+    if (static_cast<int64_t>(last) <= end) continue;
+    covered += last - std::max<int64_t>(first, end + 1) + 1;
+    end = last;
+  }
+  return covered;
 }
 
 }  // namespace pytrace
