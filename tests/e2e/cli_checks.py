@@ -577,7 +577,7 @@ def pattern_groups_of_a_loop(env):
     example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "patterns.py")
     path = env.script("loop.py", open(example).read())
     result = env.run(path, "--no-color")
-    header = "    └── 🔄 Repeating Pattern: 6x repetitions of 6 calls (calls #3-#38, total: 36 calls)\n"
+    header = "    └── 🔄 Repeating Pattern: 6x repetitions of 6 calls (calls #2-#37, total: 36 calls)\n"
     template = "        📋 Pattern template (repeated 6 times):\n"
     nested = "        └── 🔄 Nested Pattern: 2x repetitions of 2 calls\n"
     if result.returncode != 0 or header not in result.stdout or template not in result.stdout or \

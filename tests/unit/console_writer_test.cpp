@@ -73,14 +73,14 @@ TEST(ConsoleWriter, PatternGroupsAsTheSeedDrewThem) {
   write_console_tree(*model, pipeline.scope, out);
   EXPECT_EQ(out.str(),
             "train  a.py:1  (790 ns)\n"
-            "├── 🔄 Repeating Pattern: 6x repetitions of 6 calls (calls #2-#37, total: 36 calls)\n"
+            "├── 🔄 Repeating Pattern: 6x repetitions of 6 calls (calls #1-#36, total: 36 calls)\n"
             "│   📋 Pattern template (repeated 6 times):\n"
             "│   ├── scaled_dot_product_attention  a.py:10  (10 ns)\n"
             "│   ├── get  a.py:20  (10 ns)\n"
             "│   └── 🔄 Nested Pattern: 2x repetitions of 2 calls\n"
             "│       ├── forward  a.py:30  (10 ns)\n"
             "│       └── layer_name  a.py:40  (10 ns)\n"
-            "└── leaf  a.py:50  (10 ns)  × 3 (calls #38-#40)\n");
+            "└── leaf  a.py:50  (10 ns)  × 3 (calls #37-#39)\n");
 }
 
 TEST(ConsoleWriter, EmptyTraceSaysSo) {

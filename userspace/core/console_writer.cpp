@@ -77,8 +77,8 @@ class ThreadPrinter {
         // One call without callees, repeated: one line says it.
         print_call(list[pos], prefix + connector, below,
                    "  × " + std::to_string(group->repetitions) + " (calls #" +
-                       std::to_string(first_id_ + group->first + 1) + "-#" +
-                       std::to_string(first_id_ + group->last + 1) + ")");
+                       std::to_string(first_id_ + group->first) + "-#" +
+                       std::to_string(first_id_ + group->last) + ")");
       } else if (group) {
         print_group(parent, *group, groups[next_group], prefix + connector, below);
       } else {
@@ -94,9 +94,8 @@ class ThreadPrinter {
                          std::to_string(group.period) + (group.period == 1 ? " call" : " calls");
     if (group.outer < 0) {
       out_ << lead
-           << paint("🔄 Repeating Pattern: " + counts + " (calls #" +
-                        std::to_string(first_id_ + group.first + 1) + "-#" +
-                        std::to_string(first_id_ + group.last + 1) +
+           << paint("🔄 Repeating Pattern: " + counts + " (calls #" + std::to_string(first_id_ + group.first) +
+                        "-#" + std::to_string(first_id_ + group.last) +
                         ", total: " + std::to_string(group.total_calls) + " calls)",
                     "36")
            << '\n';
