@@ -7,16 +7,12 @@
 
 #include <cstddef>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace pytrace {
+#include "core/error.h"
 
-class UsageError : public std::runtime_error {
- public:
-  explicit UsageError(const std::string& message) : std::runtime_error(message) {}
-};
+namespace pytrace {
 
 struct ProgramOptions {
   std::string script;

@@ -19,6 +19,7 @@
 #include "core/console_writer.h"
 #include "core/error.h"
 #include "core/json_writer.h"
+#include "core/local_time.h"
 #include "core/trace_builder.h"
 #include "loader/child_process.h"
 #include "loader/interpreter.h"
@@ -61,20 +62,6 @@ uint64_t monotonic_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
-}
-
-// Local time, ISO 8601 with microseconds and the UTC offset.
-std::string iso_time_now() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm local;
-  localtime_r(&ts.tv_sec, &local);
-  char date[32], offset[8];
-  strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &local);
-  strftime(offset, sizeof(offset), "%z", &local);  // +hhmm
-  char out[64];
-  std::snprintf(out, sizeof(out), "%s.%06ld%.3s:%s", date, ts.tv_nsec / 1000, offset, offset + 3);
-  return out;
 }
 
 // The program's environment: the tool's, with the JIT off (JIT-compiled
