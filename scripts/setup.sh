@@ -4,10 +4,12 @@
 #
 # usage: sudo scripts/setup.sh [--deps-only]
 #
-#   1. installs the Debian packages the build and the tests need
+#   1. installs the Debian packages the build and the tests need (and the
+#      browser tests' npm package, playwright-core, in tests/viewer)
 #   2. installs a CPython 3.15 whose probes fire, in /opt/pytrace/python3.15
 #      (or uses the distribution's own python3.15 where it has one)
-#   3. builds pytrace in Release and installs trace_program in /usr/local/bin
+#   3. builds pytrace in Release and installs trace_program, trace_pytest,
+#      pytrace_view and serve_visualization.sh in /usr/local/bin
 #   4. traces examples/demo.py and prints its call tree
 #
 # --deps-only stops after step 2. Every step is idempotent.
@@ -35,7 +37,12 @@ fi
 PACKAGES=(
   build-essential cmake pkg-config clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool
   nlohmann-json3-dev libgtest-dev googletest patchelf python3 binutils
+  libcpp-httplib-dev libsimdjson-dev                # the viewer's server
+  chromium fonts-noto-color-emoji                   # the viewer's browser tests
 )
+# Node.js runs the browser tests; Debian's when the machine has none.
+command -v node >/dev/null || PACKAGES+=(nodejs)
+command -v npm >/dev/null || PACKAGES+=(npm)
 step "Debian packages"
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -49,6 +56,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   echo "all ${#PACKAGES[@]} packages are installed"
 fi
+
+step "npm packages of the browser tests"
+npm ci --prefix "$ROOT/tests/viewer" --no-audit --no-fund --loglevel=error
 
 step "CPython 3.15 with working probes"
 native=$(command -v python3.15 || true)
@@ -80,4 +90,5 @@ cat <<MSG
 Done. Next:
   sudo trace_program your_script.py [args...]          # call tree on the terminal
   sudo trace_program your_script.py -o trace.json      # the JSON document (docs/json-format.md)
+  scripts/serve_visualization.sh trace.json            # the interactive viewer on http://127.0.0.1:8080/
 MSG

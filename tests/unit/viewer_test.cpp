@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: MIT
+// The viewer's pure parts: reading trace documents, the page's model,
+// filtered saves and the command line.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "filtered_trace.h"
+#include "trace_document.h"
+#include "view_model.h"
+#include "view_options.h"
+
+namespace pytrace::viewer {
+namespace {
+
+using nlohmann::json;
+
+// A documented entry (docs/json-format.md) with the fields the viewer reads.
+json call(int64_t id, json parent, int depth, const std::string& name, const std::string& location,
+          const std::string& type = "function_call", int64_t thread = 100) {
+  return {{"event", "function_call"},
+          {"location", location},
+          {"parent_location", nullptr},
+          {"parent_call", "site of " + name},
+          {"name", name},
+          {"arguments", json::object()},
+          {"depth", depth},
+          {"is_external", type == "external_call"},
+          {"call_type", type},
+          {"id", id},
+          {"parent_id", parent},
+          {"thread_id", thread},
+          {"pid", 100},
+          {"file", "/p/" + location.substr(0, location.find(':'))},
+          {"qualname", name},
+          {"duration_ns", 1000 + id},
+          {"importing", nullptr}};
+}
+
+std::string document(const json& entries, json metadata = json::object()) {
+  if (metadata.empty())
+    metadata = {{"original_command", "trace_program demo.py"}, {"total_frames", entries.size()}};
+  return json{{"metadata", metadata}, {"trace_data", entries}}.dump();
+}
+
+// main() calling step() three times (each calling leaf()), then an external call.
+json repeated_calls() {
+  return json::array({call(0, nullptr, 0, "<module>", "demo.py", "module_execution"),
+                      call(1, 0, 1, "main", "demo.py:5"), call(2, 1, 2, "step", "demo.py:9"),
+                      call(3, 2, 3, "leaf", "demo.py:12"), call(4, 1, 2, "step", "demo.py:9"),
+                      call(5, 4, 3, "leaf", "demo.py:12"), call(6, 1, 2, "step", "demo.py:9"),
+                      call(7, 6, 3, "leaf", "demo.py:12"),
+                      call(8, 1, 2, "loads", "/usr/lib/json/__init__.py:300", "external_call")});
+}
+
+std::string error_of(const std::string& text) {
+  try {
+    TraceDocument::parse(text, "t.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(TraceDocument, ColumnsOfTheDocumentedForm) {
+  auto doc = TraceDocument::parse(document(repeated_calls()), "t.json");
+  ASSERT_EQ(doc.size(), 9u);
+  EXPECT_EQ(doc.parent, (std::vector<int32_t>{-1, 0, 1, 2, 1, 4, 1, 6, 1}));
+  EXPECT_EQ(doc.depth, (std::vector<int32_t>{0, 1, 2, 3, 2, 3, 2, 3, 2}));
+  EXPECT_EQ(doc.subtree_end, (std::vector<uint32_t>{9, 9, 4, 4, 6, 6, 8, 8, 9}));
+  EXPECT_EQ(doc.strings[doc.name[2]], "step");
+  EXPECT_EQ(doc.strings[doc.location[8]], "/usr/lib/json/__init__.py:300");
+  EXPECT_EQ(doc.strings[doc.call_site[3]], "site of leaf");
+  EXPECT_EQ(doc.flags[8], kExternal);
+  EXPECT_EQ(doc.duration_ns[5], 1005);
+  EXPECT_EQ(json::parse(doc.raw_entry(4))["id"], 4);
+  EXPECT_EQ(json::parse(doc.metadata())["original_command"], "trace_program demo.py");
+  ASSERT_EQ(doc.threads.size(), 1u);
+  EXPECT_EQ(doc.threads[0].thread_id, 100);
+  EXPECT_EQ(doc.threads[0].calls, 9u);
+}
+
+TEST(TraceDocument, SummaryFigures) {
+  json entries = repeated_calls();
+  entries.push_back(call(9, nullptr, 0, "_find_and_load", "<frozen importlib._bootstrap>:1302", "import"));
+  entries.push_back(call(10, 9, 1, "<module>", "helpers.py", "import"));
+  entries[10]["importing"] = "helpers";
+  json metadata = {{"loss", {{"ring_buffer_drops", 2}, {"unmatched_returns", 1}, {"open_at_end", 4}}}};
+  auto doc = TraceDocument::parse(document(entries, metadata), "t.json");
+  const Summary& s = doc.summary;
+  EXPECT_EQ(s.calls, 11u);
+  EXPECT_EQ(s.external, 1u);
+  EXPECT_EQ(s.internal, 10u);
+  EXPECT_EQ(s.imports, 2u);
+  // <module>, main, step, leaf, loads, _find_and_load, helpers' <module>
+  EXPECT_EQ(s.unique_functions, 7u);
+  EXPECT_EQ(s.unique_locations, 7u);
+  EXPECT_EQ(s.call_types.at("function_call"), 7u);
+  EXPECT_EQ(s.call_types.at("import"), 2u);
+  EXPECT_EQ(s.lost, 3u);
+  EXPECT_EQ(s.open_at_end, 4u);
+  EXPECT_EQ(doc.flags[9], kImport);
+}
+
+TEST(TraceDocument, PatternGroupsAreFoundAgain) {
+  auto doc = TraceDocument::parse(document(repeated_calls()), "t.json");
+  ASSERT_EQ(doc.groups.size(), 1u);
+  const DocumentGroup& g = doc.groups[0];
+  EXPECT_EQ(g.parent, 1);
+  EXPECT_EQ(g.first, 2u);
+  EXPECT_EQ(g.last, 7u);
+  EXPECT_EQ(g.template_end, 4u);  // step #2 and its leaf #3
+  EXPECT_EQ(g.period, 1u);
+  EXPECT_EQ(g.repetitions, 3u);
+  EXPECT_EQ(g.outer, -1);
+  EXPECT_TRUE(TraceDocument::parse(document(repeated_calls()), "t.json", false).groups.empty());
+}
+
+TEST(TraceDocument, NestedGroupsComeAfterTheirOuterGroup) {
+  // main: (a b b) (a b b): one outer group, and b b nested in its template.
+  json entries = json::array({call(0, nullptr, 0, "main", "m.py:1")});
+  for (int rep = 0; rep < 2; ++rep) {
+    int64_t base = 1 + rep * 3;
+    entries.push_back(call(base, 0, 1, "a", "m.py:5"));
+    entries.push_back(call(base + 1, 0, 1, "b", "m.py:9"));
+    entries.push_back(call(base + 2, 0, 1, "b", "m.py:9"));
+  }
+  auto doc = TraceDocument::parse(document(entries), "t.json");
+  ASSERT_EQ(doc.groups.size(), 2u);
+  EXPECT_EQ(doc.groups[0].first, 1u);
+  EXPECT_EQ(doc.groups[0].period, 3u);
+  EXPECT_EQ(doc.groups[0].template_end, 4u);
+  EXPECT_EQ(doc.groups[1].first, 2u);
+  EXPECT_EQ(doc.groups[1].outer, 0);
+}
+
+TEST(TraceDocument, ThreadsAndTheirNames) {
+  json entries = json::array({call(0, nullptr, 0, "main", "m.py:1", "function_call", 7),
+                              call(1, nullptr, 0, "worker", "m.py:9", "function_call", 8),
+                              call(2, 1, 1, "job", "m.py:12", "function_call", 8)});
+  json metadata = {
+      {"threads", {{{"thread_id", 7}, {"name", "main"}}, {{"thread_id", 8}, {"name", "Thread-1"}}}}};
+  auto doc = TraceDocument::parse(document(entries, metadata), "t.json");
+  ASSERT_EQ(doc.threads.size(), 2u);
+  EXPECT_EQ(doc.threads[1].name, "Thread-1");
+  EXPECT_EQ(doc.threads[1].calls, 2u);
+  EXPECT_EQ(doc.thread, (std::vector<uint32_t>{0, 1, 1}));
+}
+
+TEST(TraceDocument, TheOriginalToolsDocument) {
+  // No ids: the tree comes from depth. executed_line entries are not calls.
+  json entries = json::array({
+      {{"event", "function_call"},
+       {"name", "<module>"},
+       {"location", "demo.py:1"},
+       {"depth", 0},
+       {"call_type", "import"},
+       {"is_external", false}},
+      {{"event", "function_call"},
+       {"name", "main"},
+       {"location", "demo.py:5"},
+       {"depth", 1},
+       {"call_type", "function_call"},
+       {"is_external", false}},
+      {{"event", "executed_line"}, {"location", "demo.py:6"}},
+      {{"event", "function_call"},
+       {"name", "f"},
+       {"location", "demo.py:9"},
+       {"depth", 2},
+       {"call_type", "function_call"},
+       {"is_external", false}},
+      {{"event", "function_call"},
+       {"name", "g"},
+       {"location", "demo.py:12"},
+       {"depth", 1},
+       {"call_type", "function_call"},
+       {"is_external", false}},
+  });
+  auto doc = TraceDocument::parse(document(entries), "seed.json");
+  EXPECT_EQ(doc.size(), 4u);
+  EXPECT_EQ(doc.skipped_entries, 1u);
+  EXPECT_EQ(doc.parent, (std::vector<int32_t>{-1, 0, 1, 0}));
+  EXPECT_EQ(doc.flags[0] & kNoDuration, kNoDuration);
+  // The legacy form: the list alone.
+  auto legacy = TraceDocument::parse(entries.dump(), "legacy.json");
+  EXPECT_EQ(legacy.size(), 4u);
+  EXPECT_EQ(legacy.metadata(), "null");
+}
+
+TEST(TraceDocument, TestEntries) {
+  json entries = json::array({call(0, nullptr, 0, "tests/test_a.py::test_one", "tests/test_a.py:3"),
+                              call(1, 0, 1, "helper", "a.py:3")});
+  entries[0]["event"] = "test";
+  entries[0]["call_type"] = "test";
+  entries[0]["test_outcome"] = "failed";
+  auto doc = TraceDocument::parse(document(entries), "t.json");
+  EXPECT_EQ(doc.flags[0], kTest | kTestFailed);
+  EXPECT_EQ(doc.strings[doc.call_type[0]], "test");
+  EXPECT_EQ(doc.summary.tests, 1u);
+  EXPECT_EQ(doc.summary.tests_failed, 1u);
+  EXPECT_EQ(doc.summary.calls, 1u);
+}
+
+TEST(TraceDocument, BadDocumentsSayWhatIsWrong) {
+  std::string good = document(repeated_calls());
+  EXPECT_NE(error_of(good.substr(0, good.size() / 2)).find("not valid JSON"), std::string::npos)
+      << error_of(good.substr(0, good.size() / 2));
+  EXPECT_NE(error_of("{\"metadata\": {}}").find("no \"trace_data\" list"), std::string::npos);
+  EXPECT_NE(error_of("{\"trace_data\": 3}").find("\"trace_data\" is not a list"), std::string::npos);
+  EXPECT_NE(error_of("42").find("neither a trace document"), std::string::npos);
+  EXPECT_NE(error_of("{\"trace_data\": [1]}").find("entry 0 is not an object"), std::string::npos);
+  EXPECT_NE(error_of("{\"metadata\": 3, \"trace_data\": []}").find("\"metadata\" is not an object"),
+            std::string::npos);
+
+  json entries = repeated_calls();
+  entries[3]["id"] = 7;
+  EXPECT_NE(error_of(document(entries)).find("entry 3 has id 7"), std::string::npos);
+
+  entries = repeated_calls();
+  entries[4]["parent_id"] = 2;  // step #2 ended when #3 (its last descendant) was followed by #4's sibling
+  entries[5]["parent_id"] = 3;  // #3 is not open any more
+  EXPECT_NE(error_of(document(entries)).find("call order"), std::string::npos) << error_of(document(entries));
+
+  entries = repeated_calls();
+  entries[2]["parent_id"] = 5;
+  EXPECT_NE(error_of(document(entries)).find("not a call before it"), std::string::npos);
+
+  entries = json::array({call(0, nullptr, 0, "a", "m.py:1", "function_call", 7),
+                         call(1, nullptr, 0, "b", "m.py:2", "function_call", 8),
+                         call(2, nullptr, 0, "c", "m.py:3", "function_call", 7)});
+  EXPECT_NE(error_of(document(entries)).find("not together"), std::string::npos);
+}
+
+TEST(TraceDocument, FilesThatCannotBeRead) {
+  auto load_error = [](const std::string& path) -> std::string {
+    try {
+      TraceDocument::load(path);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  EXPECT_EQ(load_error("/nonexistent/t.json"), "cannot read /nonexistent/t.json: No such file or directory");
+  EXPECT_EQ(load_error("/tmp"), "cannot read /tmp: it is a directory");
+  std::string empty =
+      std::filesystem::temp_directory_path() / ("empty-" + std::to_string(getpid()) + ".json");
+  std::ofstream(empty).close();
+  EXPECT_EQ(load_error(empty), "cannot show " + empty + ": the file is empty");
+  std::filesystem::remove(empty);
+}
+
+TEST(ViewModel, ColumnsAndSettings) {
+  auto doc = TraceDocument::parse(document(repeated_calls()), "t.json");
+  json model = json::parse(view_model_json(
+      doc,
+      {.trace_path = "/data/t.json", .patterns = false, .hide_imports = true, .suggested_save = "t_f.json"}));
+  EXPECT_EQ(model["trace"]["name"], "t.json");
+  EXPECT_EQ(model["trace"]["directory"], "/data");
+  EXPECT_EQ(model["trace"]["suggested_save"], "t_f.json");
+  EXPECT_EQ(model["options"]["patterns"], false);
+  EXPECT_EQ(model["options"]["hide_imports"], true);
+  EXPECT_EQ(model["metadata"]["original_command"], "trace_program demo.py");
+  EXPECT_EQ(model["summary"]["calls"], 9);
+  EXPECT_EQ(model["summary"]["call_types"]["external_call"], 1);
+  EXPECT_EQ(model["calls"]["count"], 9);
+  EXPECT_EQ(model["calls"]["parent"], json({-1, 0, 1, 2, 1, 4, 1, 6, 1}));
+  EXPECT_EQ(model["calls"]["end"][2], 4);
+  EXPECT_EQ(model["strings"][model["calls"]["qualname"][3].get<int>()], "leaf");
+  EXPECT_EQ(model["groups"]["count"], 1);
+  EXPECT_EQ(model["groups"]["template_end"], json({4}));
+}
+
+TEST(SaveName, PlainNamesOnly) {
+  EXPECT_EQ(checked_save_name("demo_filtered"), "demo_filtered.json");
+  EXPECT_EQ(checked_save_name("  demo.json "), "demo.json");
+  EXPECT_EQ(checked_save_name("a b (2).json"), "a b (2).json");
+  for (const char* bad : {"", "   ", "../x.json", "..", "a/b.json", "/etc/passwd", "a\\b.json",
+                          ".hidden.json", "x..json", "a\nb.json"}) {
+    EXPECT_THROW(checked_save_name(bad), Error) << bad;
+  }
+  EXPECT_THROW(checked_save_name(std::string(300, 'a')), Error);
+}
+
+TEST(FilteredDocument, KeepsTheGivenCallsAndRelinksThem) {
+  json entries = repeated_calls();
+  json metadata = {{"original_command", "trace_program demo.py"},
+                   {"total_frames", 9},
+                   {"threads", {{{"thread_id", 100}, {"calls", 9}}, {{"thread_id", 5}, {"calls", 0}}}},
+                   {"tests", {{{"nodeid", "t::a"}, {"id", 2}}, {{"nodeid", "t::b"}, {"id", 3}}}},
+                   {"patterns", {{"groups", 1}}}};
+  auto doc = TraceDocument::parse(document(entries, metadata), "t.json");
+  // Drop main (#1) and the first leaf (#3): the steps hang from <module>.
+  std::vector<uint32_t> kept{0, 2, 4, 5, 8};
+  json out = json::parse(filtered_document(
+      doc, kept,
+      {.filters = {{"show_external", true}}, .source = "t.json", .applied_at = "2026-11-26T10:00:00+00:00"}));
+  const json& data = out["trace_data"];
+  ASSERT_EQ(data.size(), 5u);
+  EXPECT_EQ(data[1]["name"], "step");
+  EXPECT_EQ(data[1]["id"], 1);
+  EXPECT_EQ(data[1]["original_id"], 2);
+  EXPECT_EQ(data[1]["parent_id"], 0);
+  EXPECT_EQ(data[1]["depth"], 1);
+  EXPECT_EQ(data[3]["name"], "leaf");
+  EXPECT_EQ(data[3]["parent_id"], 2);
+  EXPECT_EQ(data[3]["depth"], 2);
+  EXPECT_EQ(data[0]["parent_id"], nullptr);
+  EXPECT_EQ(data[4]["arguments"], json::object());  // other fields as they were
+
+  const json& m = out["metadata"];
+  EXPECT_EQ(m["original_command"], "trace_program demo.py");
+  EXPECT_EQ(m["total_frames"], 5);
+  EXPECT_EQ(m["filtered"], true);
+  EXPECT_EQ(m["filter_applied_at"], "2026-11-26T10:00:00+00:00");
+  EXPECT_EQ(m["original_total_calls"], 9);
+  EXPECT_EQ(m["filtered_total_calls"], 5);
+  EXPECT_EQ(m["filters_applied"]["show_external"], true);
+  EXPECT_EQ(m["filtered_from"], "t.json");
+  EXPECT_EQ(m["threads"], json({{{"thread_id", 100}, {"calls", 5}}}));
+  EXPECT_EQ(m["tests"][0]["id"], 1);
+  EXPECT_EQ(m["tests"][1]["id"], nullptr);
+  EXPECT_EQ(m["patterns"], nullptr);
+  EXPECT_FALSE(out.contains("patterns"));
+
+  // What was written reads back as a trace.
+  auto again = TraceDocument::parse(out.dump(), "saved.json");
+  EXPECT_EQ(again.parent, (std::vector<int32_t>{-1, 0, 0, 2, 0}));
+}
+
+TEST(FilteredDocument, RejectsIdsThatAreNotCalls) {
+  auto doc = TraceDocument::parse(document(repeated_calls()), "t.json");
+  std::vector<uint32_t> out_of_range{0, 9};
+  std::vector<uint32_t> unsorted{2, 1};
+  EXPECT_THROW(filtered_document(doc, out_of_range, {}), Error);
+  EXPECT_THROW(filtered_document(doc, unsorted, {}), Error);
+  std::vector<uint32_t> none;
+  EXPECT_EQ(json::parse(filtered_document(doc, none, {}))["trace_data"], json::array());
+}
+
+TEST(ViewOptions, FlagsAnywhere) {
+  auto o = parse_view_options({"t.json"});
+  EXPECT_EQ(o.trace, "t.json");
+  EXPECT_EQ(o.port, 8080);
+  EXPECT_EQ(o.host, "127.0.0.1");
+  EXPECT_TRUE(o.patterns);
+  EXPECT_FALSE(o.hide_imports);
+  // A flag in the port's place is a flag (the original script took it as the port).
+  o = parse_view_options({"t.json", "--no-patterns", "9000", "--hide-imports"});
+  EXPECT_EQ(o.port, 9000);
+  EXPECT_FALSE(o.patterns);
+  EXPECT_TRUE(o.hide_imports);
+  o = parse_view_options({"--hide-imports", "t.json", "--host", "0.0.0.0"});
+  EXPECT_EQ(o.host, "0.0.0.0");
+  EXPECT_EQ(parse_view_options({"t.json", "--host=::1"}).host, "::1");
+  EXPECT_TRUE(parse_view_options({"--help"}).help);
+}
+
+TEST(ViewOptions, Mistakes) {
+  EXPECT_THROW(parse_view_options({}), UsageError);
+  EXPECT_THROW(parse_view_options({"t.json", "80a"}), UsageError);
+  EXPECT_THROW(parse_view_options({"t.json", "0"}), UsageError);
+  EXPECT_THROW(parse_view_options({"t.json", "70000"}), UsageError);
+  EXPECT_THROW(parse_view_options({"t.json", "--no-pattern"}), UsageError);
+  EXPECT_THROW(parse_view_options({"t.json", "8080", "extra"}), UsageError);
+  EXPECT_THROW(parse_view_options({"t.json", "--host"}), UsageError);
+}
+
+}  // namespace
+}  // namespace pytrace::viewer

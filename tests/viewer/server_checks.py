@@ -1,0 +1,357 @@
+# SPDX-License-Identifier: MIT
+"""pytrace_view, the viewer's server, at its edges: what it serves, where it
+listens, what it refuses, how it saves, and one clear message for each bad
+input.
+
+usage: server_checks.py --view PATH [--script PATH] CASE
+       server_checks.py --list
+
+Exit codes: 0 pass, 1 fail, 77 skipped (says why).
+"""
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+CASES = {}
+NOBODY = 65534
+
+
+def case(function):
+    CASES[function.__name__] = function
+    return function
+
+
+class Failure(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def entry(i, parent, depth, name, location, call_type="function_call", external=False):
+    return {"event": "function_call", "location": location, "parent_location": None,
+            "parent_call": "<call of %s>" % name, "name": name, "arguments": {}, "depth": depth,
+            "is_external": external, "call_type": call_type, "args": {}, "kwargs": {},
+            "id": i, "parent_id": parent, "thread_id": 42, "pid": 42, "file": "/p/" + location.split(":")[0],
+            "line": 1, "qualname": name, "start_ns": i * 10, "duration_ns": 100 - i, "importing": None}
+
+
+def write_trace(path):
+    """A small trace in the documented form: a module calling main, main
+    calling step three times, an import and an external call."""
+    data = [entry(0, None, 0, "<module>", "demo.py", "module_execution"),
+            entry(1, 0, 1, "<module>", "helpers.py", "import"),
+            entry(2, 0, 1, "main", "demo.py:5")]
+    for k in range(3):
+        data.append(entry(3 + 2 * k, 2, 2, "step", "demo.py:9"))
+        data.append(entry(4 + 2 * k, 3 + 2 * k, 3, "<lambda>", "demo.py:10", "lambda_function"))
+    data.append(entry(9, 2, 2, "loads", "/usr/lib/python3/json/__init__.py:299", "external_call", True))
+    data[1]["importing"] = "helpers"
+    metadata = {"original_command": "trace_program demo.py", "scope_path": "/p", "timestamp": "2026-11-26T10:00:00",
+                "main_file": "/p/demo.py", "total_frames": len(data),
+                "threads": [{"thread_id": 42, "pid": 42, "name": "python3", "calls": len(data)}]}
+    with open(path, "w") as f:
+        json.dump({"metadata": metadata, "trace_data": data}, f)
+    return data
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """pytrace_view running on a free port, ready when it printed its URL."""
+
+    def __init__(self, command, port):
+        self.port = port
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.banner = []
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                rc = self.process.wait()
+                raise Failure("the server exited with %d before serving:\n%s" % (rc, self.process.stderr.read()))
+            self.banner.append(line)
+            if line.startswith("Press Ctrl-C"):
+                return
+        raise Failure("the server did not start within 60 s")
+
+    def request(self, method, path, body=None, headers=None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        payload = json.dumps(body) if isinstance(body, (dict, list)) else body
+        all_headers = {"Content-Type": "application/json"} if payload is not None else {}
+        all_headers.update(headers or {})
+        connection.request(method, path, body=payload, headers=all_headers)
+        response = connection.getresponse()
+        data = response.read()
+        connection.close()
+        return response.status, response.getheader("Content-Type", ""), data
+
+    def json(self, method, path, body=None, headers=None):
+        status, content_type, data = self.request(method, path, body, headers)
+        if not content_type.startswith("application/json"):
+            raise Failure("%s %s answered %s, not JSON" % (method, path, content_type))
+        return status, json.loads(data)
+
+    def stop(self, sig=signal.SIGINT):
+        self.process.send_signal(sig)
+        try:
+            rc = self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise Failure("the server did not stop on %s" % signal.Signals(sig).name)
+        return rc, self.process.stdout.read(), self.process.stderr.read()
+
+
+class Env:
+    def __init__(self, view, script, tmp):
+        self.view = view
+        self.script = script
+        self.tmp = tmp
+        self.trace = os.path.join(tmp, "traces", "demo.json")
+        os.makedirs(os.path.dirname(self.trace))
+        self.data = write_trace(self.trace)
+        self.servers = []
+
+    def serve(self, *args, trace=None, command=None):
+        port = free_port()
+        server = Server((command or [self.view]) + [trace or self.trace, str(port)] + list(args), port)
+        self.servers.append(server)
+        return server
+
+    def run_view(self, *args, as_nobody=False):
+        command = [self.view] + list(args)
+        if as_nobody:
+            command = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups"] + command
+        return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+    def close(self):
+        for server in self.servers:
+            if server.process.poll() is None:
+                server.process.kill()
+                server.process.wait()
+
+
+def expect(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+def expect_one_message(result, code, phrase):
+    expect(result.returncode == code,
+           "exit code %d, expected %d\nstderr: %s" % (result.returncode, code, result.stderr))
+    expect(phrase in result.stderr, "stderr lacks %r:\n%s" % (phrase, result.stderr))
+    expect("pytrace_view:" in result.stderr and "Serving" not in result.stdout,
+           "not one clear message:\n" + result.stdout + result.stderr)
+
+
+@case
+def serves_the_page_the_model_and_each_entry(env):
+    server = env.serve()
+    status, content_type, page = server.request("GET", "/")
+    expect(status == 200 and content_type.startswith("text/html") and b"viewer.js" in page, "GET / is not the page")
+    for path in ("/viewer.js", "/style.css"):
+        expect(server.request("GET", path)[0] == 200, "GET %s failed" % path)
+    status, model = server.json("GET", "/api/model")
+    expect(status == 200 and model["calls"]["count"] == len(env.data), "the model does not hold every call")
+    expect(model["trace"]["path"] == env.trace, "the model names %s" % model["trace"]["path"])
+    # Each call's own entry, as written in the trace (the original viewer
+    # showed the first same-named call's fields on every row).
+    for i, original in enumerate(env.data):
+        status, served = server.json("GET", "/api/entry/%d" % i)
+        expect(status == 200 and served == original, "entry %d served as %s" % (i, served))
+    status, answer = server.json("GET", "/api/entry/%d" % len(env.data))
+    expect(status == 404 and "no call" in answer["error"], "a missing entry answered %d %s" % (status, answer))
+    status, answer = server.json("GET", "/etc/passwd")
+    expect(status == 404 and "error" in answer, "an unknown path answered %d" % status)
+
+
+@case
+def listens_on_loopback_only(env):
+    server = env.serve()
+    port_hex = "%04X" % server.port
+    listening = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                if state == "0A" and local.endswith(":" + port_hex):
+                    listening.append((table, local))
+    expect(listening == [("/proc/net/tcp", "0100007F:" + port_hex)],
+           "listening sockets on port %d: %s, expected 127.0.0.1 only" % (server.port, listening))
+    banner = "".join(server.banner)
+    expect("http://127.0.0.1:%d/" % server.port in banner, "no URL in:\n" + banner)
+    expect("ssh -L %d:127.0.0.1:%d " % (server.port, server.port) in banner, "no SSH forwarding line in:\n" + banner)
+
+
+@case
+def refuses_requests_from_other_sites(env):
+    server = env.serve()
+    status, answer = server.json("GET", "/api/model", headers={"Host": "attacker.example:%d" % server.port})
+    expect(status == 403 and "localhost only" in answer["error"], "a foreign Host was served: %d" % status)
+    status, answer = server.json("POST", "/api/save", {"filename": "x", "ids": [0]},
+                                 headers={"Origin": "http://attacker.example"})
+    expect(status == 403, "a cross-site save answered %d" % status)
+    expect(not os.path.exists(os.path.join(os.path.dirname(env.trace), "x.json")), "a cross-site save wrote a file")
+
+
+@case
+def save_refuses_names_with_a_path(env):
+    server = env.serve()
+    directory = os.path.dirname(env.trace)
+    before = {d: set(os.listdir(d)) for d in (directory, env.tmp, "/tmp")}
+    for name in ("../escaped.json", "..", "sub/x.json", "/tmp/absolute.json", "a\\b.json", ".hidden.json",
+                 "", "  ", "x..json", "a\nb"):
+        status, answer = server.json("POST", "/api/save", {"filename": name, "ids": [0, 1]})
+        expect(status == 400 and answer.get("error"), "name %r answered %d %s" % (name, status, answer))
+    status, answer = server.json("POST", "/api/save", {"filename": "x", "ids": [2, 1]})
+    expect(status == 400 and "ascending" in answer["error"], "unsorted ids answered %d %s" % (status, answer))
+    status, answer = server.json("POST", "/api/save", "not json")
+    expect(status == 400, "a body that is not JSON answered %d" % status)
+    for d, names in before.items():
+        new = set(os.listdir(d)) - names
+        expect(not new, "files appeared in %s: %s" % (d, sorted(new)))
+
+
+@case
+def save_writes_next_to_the_trace_and_never_overwrites_silently(env):
+    server = env.serve()
+    directory = os.path.dirname(env.trace)
+    kept = [0, 2, 3, 5, 7]  # no import, no external call, no lambda
+    filters = {"show_external": False, "call_types": {"lambda_function": False}}
+    status, answer = server.json("POST", "/api/save", {"filename": "kept", "ids": kept, "filters": filters})
+    target = os.path.join(directory, "kept.json")
+    expect(status == 200 and answer["path"] == target and answer["calls"] == len(kept),
+           "save answered %d %s" % (status, answer))
+    saved = json.load(open(target))
+    expect([e["original_id"] for e in saved["trace_data"]] == kept, "saved %s" % saved["trace_data"])
+    expect([e["parent_id"] for e in saved["trace_data"]] == [None, 0, 1, 1, 1], "parents not relinked")
+    meta = saved["metadata"]
+    expect(meta["filtered"] is True and meta["filtered_total_calls"] == 5 and meta["original_total_calls"] == 10
+           and meta["filters_applied"] == filters and meta["filtered_from"] == "demo.json",
+           "metadata: %s" % meta)
+    expect(not [n for n in os.listdir(directory) if "partial" in n], "a temporary file was left behind")
+
+    # Again: refused, saying so, and the file is unchanged.
+    status, answer = server.json("POST", "/api/save", {"filename": "kept.json", "ids": [0]})
+    expect(status == 409 and answer["exists"] is True and "already exists" in answer["error"],
+           "a second save answered %d %s" % (status, answer))
+    expect(len(json.load(open(target))["trace_data"]) == 5, "the existing file was changed")
+    status, answer = server.json("POST", "/api/save", {"filename": "kept.json", "ids": [0], "overwrite": True})
+    expect(status == 200 and len(json.load(open(target))["trace_data"]) == 1, "overwrite did not replace the file")
+    # The trace being shown is never replaced.
+    status, answer = server.json("POST", "/api/save", {"filename": "demo.json", "ids": [0], "overwrite": True})
+    expect(status == 409 and len(json.load(open(env.trace))["trace_data"]) == 10, "the trace itself was replaced")
+    # What was saved can be shown.
+    server.stop()
+    again = env.serve(trace=target)
+    status, model = again.json("GET", "/api/model")
+    expect(status == 200 and model["calls"]["count"] == 1, "the saved trace cannot be shown")
+
+
+@case
+def bad_inputs_get_one_message(env):
+    missing = os.path.join(env.tmp, "missing.json")
+    expect_one_message(env.run_view(missing), 1, "cannot read %s: No such file or directory" % missing)
+    expect_one_message(env.run_view(env.tmp), 1, "it is a directory")
+    secret = os.path.join(env.tmp, "secret.json")
+    shutil.copy(env.trace, secret)
+    os.chmod(secret, 0o600)
+    os.chmod(env.tmp, 0o755)
+    if os.geteuid() == 0:
+        expect_one_message(env.run_view(secret, as_nobody=True), 1, "Permission denied")
+    else:
+        print("note: not root, so the unreadable-file check runs as this user on a file it cannot read")
+        os.chmod(secret, 0)
+        expect_one_message(env.run_view(secret), 1, "Permission denied")
+    for name, text, phrase in [("broken.json", open(env.trace).read()[:300], "not valid JSON"),
+                               ("garbage.json", "hello", "not valid JSON"),
+                               ("empty.json", "", "the file is empty"),
+                               ("other.json", '{"name": "x"}', 'no "trace_data" list'),
+                               ("number.json", "42", "neither a trace document")]:
+        path = os.path.join(env.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        expect_one_message(env.run_view(path, str(free_port())), 1, phrase)
+    expect_one_message(env.run_view(env.trace, "http"), 2, "the port is a number")
+    expect_one_message(env.run_view(env.trace, "--no-pattern"), 2, "unknown option --no-pattern")
+    expect_one_message(env.run_view(), 2, "no trace file given")
+
+
+@case
+def port_in_use(env):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        expect_one_message(env.run_view(env.trace, str(port)), 1, "127.0.0.1:%d: the port is in use" % port)
+
+
+@case
+def stops_cleanly_on_ctrl_c_and_sigterm(env):
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        server = env.serve()
+        expect(server.request("GET", "/")[0] == 200, "not serving")
+        rc, _, stderr = server.stop(sig)
+        expect(rc == 0 and "stopped" in stderr, "%s: exit %d, stderr %s" % (signal.Signals(sig).name, rc, stderr))
+
+
+@case
+def script_takes_flags_in_any_order(env):
+    if not env.script:
+        raise Skip("no --script given")
+    port = free_port()
+    # The flag in the port's place is still a flag (the original script took it as the port).
+    server = Server([env.script, env.trace, "--no-patterns", str(port), "--hide-imports"], port)
+    env.servers.append(server)
+    status, model = server.json("GET", "/api/model")
+    expect(model["options"] == {"patterns": False, "hide_imports": True}, "options: %s" % model["options"])
+    server.stop()
+    result = subprocess.run([env.script], capture_output=True, text=True, timeout=30)
+    expect(result.returncode == 2 and "usage: serve_visualization.sh" in result.stderr,
+           "no arguments: exit %d, %s" % (result.returncode, result.stderr))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--view")
+    parser.add_argument("--script")
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("case", nargs="?")
+    args = parser.parse_args()
+    if args.list:
+        print("\n".join(CASES))
+        return 0
+    tmp = tempfile.mkdtemp(prefix="pytrace-view-")
+    os.chmod(tmp, 0o755)
+    env = Env(os.path.abspath(args.view), args.script and os.path.abspath(args.script), tmp)
+    try:
+        CASES[args.case](env)
+        print("OK: " + args.case)
+        return 0
+    except Skip as skip:
+        print("SKIP: %s: %s" % (args.case, skip))
+        return 77
+    except Failure as failure:
+        print("FAIL: %s: %s" % (args.case, failure))
+        return 1
+    finally:
+        env.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

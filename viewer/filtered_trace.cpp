@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+#include "filtered_trace.h"
+
+#include <unordered_map>
+
+#include "core/error.h"
+
+namespace pytrace::viewer {
+
+using nlohmann::ordered_json;
+
+std::string checked_save_name(std::string_view requested) {
+  std::string name(requested);
+  while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+  while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.erase(0, 1);
+  if (name.empty()) throw Error("the file name is empty");
+  if (name.find('/') != std::string::npos || name.find('\\') != std::string::npos)
+    throw Error("the file name must not contain a directory (no / or \\): files are saved next to the trace");
+  if (name.find("..") != std::string::npos) throw Error("the file name must not contain \"..\"");
+  if (name.front() == '.') throw Error("the file name must not start with \".\"");
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) throw Error("the file name contains a control character");
+  }
+  if (!name.ends_with(".json")) name += ".json";
+  if (name.size() > 255) throw Error("the file name is longer than 255 bytes");
+  return name;
+}
+
+std::string filtered_document(const TraceDocument& doc, std::span<const uint32_t> kept,
+                              const FilterRecord& record) {
+  // New index of every kept call, -1 for the others.
+  std::vector<int64_t> new_id(doc.size(), -1);
+  for (size_t i = 0; i < kept.size(); ++i) {
+    if (kept[i] >= doc.size()) throw Error("call " + std::to_string(kept[i]) + " is not in the trace");
+    if (i > 0 && kept[i] <= kept[i - 1]) throw Error("the calls to keep are not in ascending order");
+    new_id[kept[i]] = static_cast<int64_t>(i);
+  }
+  auto kept_ancestor = [&](uint32_t call) -> int64_t {
+    for (int32_t p = doc.parent[call]; p >= 0; p = doc.parent[p]) {
+      if (new_id[p] >= 0) return new_id[p];
+    }
+    return -1;
+  };
+
+  std::string entries;
+  std::vector<int64_t> new_depth(kept.size());
+  std::unordered_map<int64_t, uint64_t> calls_per_thread;
+  for (size_t i = 0; i < kept.size(); ++i) {
+    uint32_t call = kept[i];
+    ordered_json entry = ordered_json::parse(doc.raw_entry(call), nullptr, false);
+    if (entry.is_discarded())
+      throw Error("entry " + std::to_string(call) + " of the trace is not valid JSON");
+    int64_t parent = kept_ancestor(call);
+    new_depth[i] = parent < 0 ? 0 : new_depth[parent] + 1;
+    if (entry.contains("id")) {
+      entry["original_id"] = entry["id"];
+      entry["id"] = i;
+      entry["parent_id"] = parent < 0 ? ordered_json() : ordered_json(parent);
+    }
+    entry["depth"] = new_depth[i];
+    calls_per_thread[doc.threads[doc.thread[call]].thread_id]++;
+    entries += i ? ",\n" : "\n";
+    entries += entry.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+  }
+
+  ordered_json metadata = ordered_json::parse(doc.metadata(), nullptr, false);
+  if (!metadata.is_object()) metadata = ordered_json::object();
+  metadata["total_frames"] = kept.size();
+  if (auto threads = metadata.find("threads"); threads != metadata.end() && threads->is_array()) {
+    ordered_json still = ordered_json::array();
+    for (auto thread : *threads) {
+      uint64_t calls = calls_per_thread[thread.value("thread_id", int64_t{0})];
+      if (calls == 0) continue;
+      thread["calls"] = calls;
+      still.push_back(std::move(thread));
+    }
+    *threads = std::move(still);
+  }
+  if (auto tests = metadata.find("tests"); tests != metadata.end() && tests->is_array()) {
+    for (auto& test : *tests) {
+      auto id = test.find("id");
+      if (id == test.end() || !id->is_number_integer()) continue;
+      int64_t old = id->get<int64_t>();
+      *id = old >= 0 && static_cast<size_t>(old) < doc.size() && new_id[old] >= 0 ? ordered_json(new_id[old])
+                                                                                  : ordered_json();
+    }
+  }
+  if (metadata.contains("patterns")) metadata["patterns"] = nullptr;
+  metadata["filtered"] = true;
+  metadata["filter_applied_at"] = record.applied_at;
+  metadata["original_total_calls"] = doc.size();
+  metadata["filtered_total_calls"] = kept.size();
+  metadata["filters_applied"] = record.filters;
+  metadata["filtered_from"] = record.source;
+
+  std::string out = "{\"metadata\": ";
+  out += metadata.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+  out += ",\n\"trace_data\": [";
+  out += entries;
+  out += "\n]}\n";
+  return out;
+}
+
+}  // namespace pytrace::viewer

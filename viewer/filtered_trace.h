@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+// "Save filtered data": a new trace document holding the calls the page
+// shows, written next to the original.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "trace_document.h"
+
+namespace pytrace::viewer {
+
+// The name the page asked for, checked: a plain file name (no directory
+// part, no "..", not hidden, printable), ".json" appended when missing.
+// Throws pytrace::Error saying what is wrong with it.
+std::string checked_save_name(std::string_view requested);
+
+struct FilterRecord {
+  nlohmann::ordered_json filters;  // the page's filter settings, recorded as given
+  std::string source;              // the original trace's file name
+  std::string applied_at;          // ISO 8601 local time
+};
+
+// The document with only the `kept` calls (ascending indices). Every kept
+// call's parent becomes its nearest kept ancestor; ids, parent ids and
+// depths are renumbered to match, and `original_id` keeps the old id. The
+// metadata records the filter as the original tool did (filtered,
+// filter_applied_at, original_total_calls, filtered_total_calls,
+// filters_applied) plus filtered_from; thread call counts and test ids are
+// updated. Pattern groups are left out: the viewer finds them again.
+// Throws pytrace::Error when `kept` is not ascending or out of range.
+std::string filtered_document(const TraceDocument& doc, std::span<const uint32_t> kept,
+                              const FilterRecord& record);
+
+}  // namespace pytrace::viewer

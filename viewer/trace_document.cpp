@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: MIT
+#include "trace_document.h"
+
+#include <fcntl.h>
+#include <simdjson.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <span>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/error.h"
+#include "core/patterns.h"
+
+namespace pytrace::viewer {
+
+namespace ondemand = simdjson::ondemand;
+
+struct TraceDocument::Text {
+  simdjson::padded_string bytes;
+};
+
+TraceDocument::TraceDocument() : text_(std::make_unique<Text>()) {}
+TraceDocument::TraceDocument(TraceDocument&&) noexcept = default;
+TraceDocument& TraceDocument::operator=(TraceDocument&&) noexcept = default;
+TraceDocument::~TraceDocument() = default;
+
+namespace {
+
+// String interning without a copy per lookup.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// What one entry says, before the tree is linked.
+struct EntryFields {
+  std::string_view event, name, qualname, location, call_type, call_site, file, test_outcome;
+  bool is_external = false, importing = false, before_trace = false;
+  bool has_id = false, has_parent_id = false, has_depth = false, has_duration = false;
+  int64_t id = -1, parent_id = -1, depth = 0, thread_id = 0, pid = 0, duration_ns = -1;
+};
+
+// Reads an integer, or null as `null_value`.
+int64_t int_or(ondemand::value value, int64_t null_value) {
+  if (value.is_null()) return null_value;
+  return value.get_int64();
+}
+
+// A string, or "" for null.
+std::string_view string_or_empty(ondemand::value value) {
+  if (value.is_null()) return {};
+  return value.get_string();
+}
+
+EntryFields read_fields(ondemand::object entry) {
+  EntryFields f;
+  for (auto field : entry) {
+    std::string_view key = field.unescaped_key();
+    ondemand::value value = field.value();
+    if (key == "event")
+      f.event = value.get_string();
+    else if (key == "name")
+      f.name = string_or_empty(value);
+    else if (key == "qualname")
+      f.qualname = string_or_empty(value);
+    else if (key == "location")
+      f.location = string_or_empty(value);
+    else if (key == "call_type")
+      f.call_type = string_or_empty(value);
+    else if (key == "parent_call")
+      f.call_site = string_or_empty(value);
+    else if (key == "file")
+      f.file = string_or_empty(value);
+    else if (key == "test_outcome")
+      f.test_outcome = string_or_empty(value);
+    else if (key == "is_external")
+      f.is_external = value.get_bool();
+    else if (key == "importing")
+      f.importing = !value.is_null();
+    else if (key == "started_before_trace")
+      f.before_trace = value.get_bool();
+    else if (key == "id")
+      f.has_id = true, f.id = value.get_int64();
+    else if (key == "parent_id")
+      f.has_parent_id = true, f.parent_id = int_or(value, -1);
+    else if (key == "depth")
+      f.has_depth = true, f.depth = value.get_int64();
+    else if (key == "thread_id")
+      f.thread_id = value.get_int64();
+    else if (key == "pid")
+      f.pid = value.get_int64();
+    else if (key == "duration_ns")
+      f.has_duration = true, f.duration_ns = int_or(value, -1);
+  }
+  return f;
+}
+
+}  // namespace
+
+// Fills a TraceDocument from its text; one use.
+class DocumentReader {
+ public:
+  DocumentReader(TraceDocument& doc, std::string name) : doc_(doc), name_(std::move(name)) {
+    doc_.strings.emplace_back();
+    ids_.emplace("", 0);
+  }
+
+  void read(bool find_groups) {
+    const simdjson::padded_string& bytes = doc_.text_->bytes;
+    ondemand::parser outer;
+    try {
+      ondemand::document json = outer.iterate(bytes);
+      if (json.type() == ondemand::json_type::array) {
+        read_entries(json.get_array());  // the original tool's legacy document
+      } else if (json.type() == ondemand::json_type::object) {
+        bool has_entries = false;
+        for (auto field : json.get_object()) {
+          std::string_view key = field.unescaped_key();
+          if (key == "metadata") {
+            ondemand::value metadata = field.value();
+            if (metadata.type() == ondemand::json_type::object) {
+              ondemand::object object = metadata.get_object();
+              doc_.metadata_ = object.raw_json();
+            } else if (!metadata.is_null())
+              fail("its \"metadata\" is not an object");
+          } else if (key == "trace_data") {
+            ondemand::value entries = field.value();
+            if (entries.type() != ondemand::json_type::array) fail("\"trace_data\" is not a list");
+            read_entries(entries.get_array());
+            has_entries = true;
+          }
+        }
+        if (!has_entries) fail("it has no \"trace_data\" list; is it a pytrace trace?");
+      } else {
+        fail("it is neither a trace document (an object) nor a list of calls");
+      }
+    } catch (const simdjson::simdjson_error& e) {
+      fail(std::string("not valid JSON (") + simdjson::error_message(e.error()) + ")" + where());
+    }
+    if (doc_.metadata_.empty()) doc_.metadata_ = "null";
+    link_tree();
+    read_metadata();
+    summarize();
+    if (find_groups) this->find_groups();
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const { throw Error("cannot show " + name_ + ": " + what); }
+  std::string where() const {
+    return entry_index_ < 0 ? "" : " in entry " + std::to_string(entry_index_) + " of trace_data";
+  }
+
+  uint32_t intern(std::string_view text) {
+    auto it = ids_.find(text);
+    if (it != ids_.end()) return it->second;
+    auto id = static_cast<uint32_t>(doc_.strings.size());
+    doc_.strings.emplace_back(text);
+    ids_.emplace(doc_.strings.back(), id);
+    return id;
+  }
+
+  void read_entries(ondemand::array entries) {
+    const simdjson::padded_string& bytes = doc_.text_->bytes;
+    const char* buffer_end = bytes.data() + bytes.size() + simdjson::SIMDJSON_PADDING;
+    ondemand::parser inner;
+    for (ondemand::value value : entries) {
+      ++entry_index_;
+      if (value.type() != ondemand::json_type::object)
+        fail("entry " + std::to_string(entry_index_) + " is not an object");
+      ondemand::object object = value.get_object();
+      std::string_view raw = object.raw_json();
+      // The entry is parsed again on its own: its text stays available for
+      // the detail panel and for saving. The rest of the buffer is its padding.
+      ondemand::document entry =
+          inner.iterate(raw.data(), raw.size(), static_cast<size_t>(buffer_end - raw.data()));
+      EntryFields f = read_fields(entry.get_object());
+      add_entry(f, raw);
+    }
+    entry_index_ = -1;
+  }
+
+  void add_entry(const EntryFields& f, std::string_view raw) {
+    bool is_test = f.event == "test";
+    if (!f.event.empty() && f.event != "function_call" && !is_test) {
+      ++doc_.skipped_entries;  // e.g. the original tool's executed_line entries
+      call_of_entry_.push_back(-1);
+      return;
+    }
+    auto call = static_cast<int32_t>(doc_.raw_.size());
+    if (f.has_id && f.id != entry_index_)
+      fail("entry " + std::to_string(entry_index_) + " has id " + std::to_string(f.id) +
+           "; ids must be the entries' positions in trace_data");
+    call_of_entry_.push_back(call);
+    doc_.raw_.push_back(raw);
+
+    if (call == 0)
+      by_id_ = f.has_parent_id;
+    else if (by_id_ != f.has_parent_id)
+      fail("entry " + std::to_string(entry_index_) + (by_id_ ? " has no" : " has a") +
+           " parent_id, unlike the first entry");
+    int64_t parent_entry = by_id_ ? f.parent_id : -1;
+    int32_t parent = -1;
+    if (parent_entry >= 0) {
+      if (parent_entry >= entry_index_ || call_of_entry_[parent_entry] < 0)
+        fail("entry " + std::to_string(entry_index_) + " has parent_id " + std::to_string(parent_entry) +
+             ", which is not a call before it");
+      parent = call_of_entry_[parent_entry];
+    }
+    doc_.parent.push_back(parent);
+    depth_given_.push_back(f.has_depth ? f.depth : -1);
+
+    auto [thread_it, new_thread] = thread_index_.try_emplace(f.thread_id, doc_.threads.size());
+    if (new_thread) {
+      doc_.threads.push_back({.thread_id = f.thread_id, .pid = f.pid, .name = {}, .calls = 0});
+    } else if (thread_it->second != doc_.threads.size() - 1) {
+      fail("the entries of thread " + std::to_string(f.thread_id) +
+           " are not together; entries must be grouped by thread");
+    }
+    doc_.thread.push_back(static_cast<uint32_t>(thread_it->second));
+    doc_.threads[thread_it->second].calls++;
+
+    std::string_view qualname = f.qualname.empty() ? f.name : f.qualname;
+    doc_.name.push_back(intern(f.name));
+    doc_.qualname.push_back(intern(qualname));
+    doc_.location.push_back(intern(f.location));
+    doc_.call_type.push_back(intern(is_test ? "test" : f.call_type.empty() ? "unknown" : f.call_type));
+    doc_.call_site.push_back(intern(f.call_site));
+    // A function is its file (or the file part of its location) and qualified name.
+    std::string_view file = f.file.empty() ? f.location.substr(0, f.location.rfind(':')) : f.file;
+    functions_.insert((uint64_t{intern(file)} << 32) | doc_.qualname.back());
+    doc_.duration_ns.push_back(f.duration_ns);
+
+    uint8_t flags = 0;
+    if (f.is_external) flags |= kExternal;
+    if (f.call_type == "import" || f.importing || f.location.starts_with("<frozen importlib"))
+      flags |= kImport;
+    if (f.before_trace) flags |= kBeforeTrace;
+    if (is_test) flags |= kTest;
+    if (f.duration_ns < 0) flags |= kNoDuration;
+    if (f.test_outcome == "failed") flags |= kTestFailed;
+    if (f.test_outcome == "skipped") flags |= kTestSkipped;
+    doc_.flags.push_back(flags);
+  }
+
+  // Checks that every call's parent is open when it starts (so a call's
+  // descendants follow it), fills parents from depth where the document has
+  // no parent_id, and the depths and subtree ends.
+  void link_tree() {
+    size_t n = doc_.raw_.size();
+    std::vector<int32_t> open;
+    doc_.depth.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      int32_t& parent = doc_.parent[i];
+      if (i > 0 && doc_.thread[i] != doc_.thread[i - 1]) open.clear();
+      if (by_id_) {
+        while (!open.empty() && open.back() != parent) open.pop_back();
+        if (parent >= 0 && open.empty())
+          fail("call " + std::to_string(i) + " starts after its parent " + std::to_string(parent) +
+               " has ended; entries must be in call order");
+      } else {
+        // The original tool's document: the parent is the last call one level up.
+        auto depth = static_cast<size_t>(std::max<int64_t>(depth_given_[i], 0));
+        if (open.size() > depth) open.resize(depth);
+        parent = open.empty() ? -1 : open.back();
+      }
+      doc_.depth[i] = depth_given_[i] >= 0 ? static_cast<int32_t>(depth_given_[i])
+                      : parent >= 0        ? doc_.depth[parent] + 1
+                                           : 0;
+      open.push_back(static_cast<int32_t>(i));
+    }
+    doc_.subtree_end.resize(n);
+    for (size_t i = 0; i < n; ++i) doc_.subtree_end[i] = static_cast<uint32_t>(i + 1);
+    for (size_t i = n; i-- > 0;) {
+      if (doc_.parent[i] >= 0)
+        doc_.subtree_end[doc_.parent[i]] = std::max(doc_.subtree_end[doc_.parent[i]], doc_.subtree_end[i]);
+    }
+  }
+
+  void read_metadata() {
+    nlohmann::json metadata = nlohmann::json::parse(doc_.metadata_, nullptr, false);
+    if (metadata.is_discarded()) fail("its metadata is not valid JSON");
+    if (!metadata.is_object()) return;
+    if (auto threads = metadata.find("threads"); threads != metadata.end() && threads->is_array()) {
+      for (const auto& described : *threads) {
+        if (!described.is_object() || !described.contains("thread_id")) continue;
+        auto it = thread_index_.find(described.value("thread_id", int64_t{0}));
+        if (it == thread_index_.end()) continue;
+        if (auto name = described.find("name"); name != described.end() && name->is_string())
+          doc_.threads[it->second].name = name->get<std::string>();
+      }
+    }
+    if (auto loss = metadata.find("loss"); loss != metadata.end() && loss->is_object()) {
+      for (const auto& [key, value] : loss->items()) {
+        if (!value.is_number_unsigned()) continue;
+        (key == "open_at_end" ? doc_.summary.open_at_end : doc_.summary.lost) += value.get<uint64_t>();
+      }
+    }
+  }
+
+  void summarize() {
+    Summary& s = doc_.summary;
+    std::unordered_set<uint32_t> locations;
+    for (size_t i = 0; i < doc_.raw_.size(); ++i) {
+      uint8_t flags = doc_.flags[i];
+      if (flags & kTest) {
+        s.tests++;
+        if (flags & kTestFailed) s.tests_failed++;
+        if (flags & kTestSkipped) s.tests_skipped++;
+        continue;
+      }
+      s.calls++;
+      (flags & kExternal ? s.external : s.internal)++;
+      if (flags & kImport) s.imports++;
+      s.call_types[doc_.strings[doc_.call_type[i]]]++;
+      locations.insert(doc_.location[i]);
+    }
+    s.unique_functions = functions_.size();
+    s.unique_locations = locations.size();
+  }
+
+  // The tool's grouper over each thread's calls; see core/patterns.h.
+  void find_groups() {
+    size_t n = doc_.raw_.size();
+    for (size_t begin = 0; begin < n;) {
+      size_t end = begin + doc_.threads[doc_.thread[begin]].calls;
+      std::vector<CallShape> shapes;
+      shapes.reserve(end - begin);
+      for (size_t i = begin; i < end; ++i) {
+        // Alike: same name at the same location; a test only to itself.
+        uint64_t key = doc_.flags[i] & kTest ? (uint64_t{1} << 63) | i
+                                             : (uint64_t{doc_.location[i]} << 32) | doc_.name[i];
+        int64_t parent = doc_.parent[i] < 0 ? -1 : doc_.parent[i] - static_cast<int64_t>(begin);
+        shapes.push_back({parent, key});
+      }
+      size_t base = doc_.groups.size();
+      for (const PatternGroup& g : find_patterns(shapes, PatternOptions{})) {
+        auto first = static_cast<uint32_t>(begin + g.first);
+        uint32_t last_sibling = first;
+        for (uint32_t k = 1; k < g.period; ++k) last_sibling = doc_.subtree_end[last_sibling];
+        doc_.groups.push_back({
+            .parent = g.parent < 0 ? -1 : static_cast<int32_t>(begin + g.parent),
+            .first = first,
+            .last = static_cast<uint32_t>(begin + g.last),
+            .template_end = doc_.subtree_end[last_sibling],
+            .period = g.period,
+            .repetitions = g.repetitions,
+            .outer = g.outer < 0 ? -1 : static_cast<int32_t>(base + g.outer),
+        });
+      }
+      begin = end;
+    }
+    sort_groups();
+  }
+
+  // By first call, an outer group before the groups nested at its start.
+  void sort_groups() {
+    auto& groups = doc_.groups;
+    std::vector<int32_t> order(groups.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+      if (groups[a].first != groups[b].first) return groups[a].first < groups[b].first;
+      return groups[a].last > groups[b].last;
+    });
+    std::vector<int32_t> new_index(groups.size());
+    for (size_t i = 0; i < order.size(); ++i) new_index[order[i]] = static_cast<int32_t>(i);
+    std::vector<DocumentGroup> sorted;
+    sorted.reserve(groups.size());
+    for (int32_t old : order) {
+      sorted.push_back(groups[old]);
+      if (sorted.back().outer >= 0) sorted.back().outer = new_index[sorted.back().outer];
+    }
+    groups = std::move(sorted);
+  }
+
+  TraceDocument& doc_;
+  std::string name_;
+  std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> ids_;
+  std::unordered_map<int64_t, size_t> thread_index_;
+  std::unordered_set<uint64_t> functions_;
+  std::vector<int32_t> call_of_entry_;  // by entry index: its call, -1 if skipped
+  std::vector<int64_t> depth_given_;    // -1 when the entry has no depth
+  int64_t entry_index_ = -1;            // the entry being read, for messages
+  bool by_id_ = true;                   // the tree comes from parent_id, not depth
+};
+
+TraceDocument TraceDocument::parse(std::string text, const std::string& name, bool find_groups) {
+  TraceDocument doc;
+  doc.text_->bytes = simdjson::padded_string(text);
+  DocumentReader(doc, name).read(find_groups);
+  return doc;
+}
+
+TraceDocument TraceDocument::load(const std::string& path, bool find_groups) {
+  // Opened first for a precise reason when it cannot be read.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error("cannot read " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  bool is_directory = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+  close(fd);
+  if (is_directory) throw Error("cannot read " + path + ": it is a directory");
+  if (st.st_size == 0) throw Error("cannot show " + path + ": the file is empty");
+
+  auto loaded = simdjson::padded_string::load(path);
+  if (loaded.error()) throw Error("cannot read " + path + ": " + simdjson::error_message(loaded.error()));
+  TraceDocument doc;
+  doc.text_->bytes = std::move(loaded).value_unsafe();
+  DocumentReader(doc, path).read(find_groups);
+  return doc;
+}
+
+}  // namespace pytrace::viewer

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+#include "view_options.h"
+
+#include <charconv>
+
+namespace pytrace::viewer {
+
+const char* const kViewUsage =
+    "usage: serve_visualization.sh TRACE.json [PORT] [--no-patterns] [--hide-imports] [--host ADDRESS]\n"
+    "\n"
+    "Serves the interactive viewer for a trace written by trace_program -o or\n"
+    "trace_pytest -o, on http://127.0.0.1:PORT/ (PORT defaults to 8080).\n"
+    "\n"
+    "  --no-patterns     start with the calls listed without pattern groups\n"
+    "  --hide-imports    start with imports hidden\n"
+    "  --host ADDRESS    listen on ADDRESS instead of 127.0.0.1 (0.0.0.0: every\n"
+    "                    interface; anyone who can reach it can read the trace\n"
+    "                    and save files next to it)\n"
+    "  -h, --help        this text\n";
+
+ViewOptions parse_view_options(const std::vector<std::string>& args) {
+  ViewOptions options;
+  std::vector<std::string> positional;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--no-patterns") {
+      options.patterns = false;
+    } else if (arg == "--hide-imports") {
+      options.hide_imports = true;
+    } else if (arg == "--host" || arg.starts_with("--host=")) {
+      if (arg == "--host" && i + 1 >= args.size()) throw UsageError("--host needs an address");
+      options.host = arg == "--host" ? args[++i] : arg.substr(7);
+      if (options.host.empty()) throw UsageError("--host needs an address");
+    } else if (arg == "-h" || arg == "--help") {
+      options.help = true;
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      throw UsageError("unknown option " + arg);
+    } else {
+      positional.push_back(arg);
+    }
+  }
+  if (options.help) return options;
+  if (positional.empty()) throw UsageError("no trace file given");
+  if (positional.size() > 2) throw UsageError("unexpected argument " + positional[2]);
+  options.trace = positional[0];
+  if (positional.size() == 2) {
+    const std::string& text = positional[1];
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+    if (ec != std::errc() || end != text.data() + text.size() || port == 0 || port > 65535)
+      throw UsageError("the port is a number from 1 to 65535, not '" + text + "'");
+    options.port = static_cast<uint16_t>(port);
+  }
+  return options;
+}
+
+}  // namespace pytrace::viewer
