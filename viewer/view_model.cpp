@@ -2,7 +2,6 @@
 #include "view_model.h"
 
 #include <filesystem>
-#include <span>
 
 #include "core/json_text.h"
 
@@ -10,25 +9,25 @@ namespace pytrace::viewer {
 
 namespace {
 
+// Appends `"key":[v,...],`: a column of numbers.
 template <typename T>
-void append_column(std::string& out, std::string_view key, std::span<const T> values) {
-  out += '"';
-  out += key;
-  out += "\":[";
+void append_column(std::string& out, std::string_view key, const std::vector<T>& values) {
+  append_json_string(out, key);
+  out += ":[";
   for (size_t i = 0; i < values.size(); ++i) {
     if (i) out += ',';
     out += std::to_string(values[i]);
   }
-  out += ']';
+  out += "],";
 }
 
-template <typename T, typename Field>
-void append_group_column(std::string& out, std::string_view key, const std::vector<DocumentGroup>& groups,
-                         Field field) {
+// One field of every group, as a column.
+template <typename T>
+std::vector<T> group_column(const std::vector<DocumentGroup>& groups, T DocumentGroup::*field) {
   std::vector<T> values;
   values.reserve(groups.size());
-  for (const auto& g : groups) values.push_back(static_cast<T>(g.*field));
-  append_column<T>(out, key, values);
+  for (const auto& g : groups) values.push_back(g.*field);
+  return values;
 }
 
 void append_summary(std::string& out, const Summary& s) {
@@ -103,43 +102,30 @@ std::string view_model_json(const TraceDocument& doc, const ViewSettings& settin
   }
 
   out += "],\"calls\":{\"count\":" + std::to_string(doc.size()) + ',';
-  append_column<int32_t>(out, "parent", doc.parent);
-  out += ',';
-  append_column<int32_t>(out, "depth", doc.depth);
-  out += ',';
-  append_column<uint32_t>(out, "end", doc.subtree_end);
-  out += ',';
-  append_column<uint32_t>(out, "thread", doc.thread);
-  out += ',';
-  append_column<uint32_t>(out, "name", doc.name);
-  out += ',';
-  append_column<uint32_t>(out, "qualname", doc.qualname);
-  out += ',';
-  append_column<uint32_t>(out, "location", doc.location);
-  out += ',';
-  append_column<uint32_t>(out, "type", doc.call_type);
-  out += ',';
-  append_column<uint32_t>(out, "site", doc.call_site);
-  out += ',';
-  append_column<int64_t>(out, "duration", doc.duration_ns);
-  out += ',';
-  append_column<uint8_t>(out, "flags", doc.flags);
+  append_column(out, "parent", doc.parent);
+  append_column(out, "depth", doc.depth);
+  append_column(out, "end", doc.subtree_end);
+  append_column(out, "thread", doc.thread);
+  append_column(out, "name", doc.name);
+  append_column(out, "qualname", doc.qualname);
+  append_column(out, "location", doc.location);
+  append_column(out, "type", doc.call_type);
+  append_column(out, "site", doc.call_site);
+  append_column(out, "duration", doc.duration_ns);
+  append_column(out, "flags", doc.flags);
+  out.back() = '}';
 
-  out += "},\"groups\":{\"count\":" + std::to_string(doc.groups.size()) + ',';
-  append_group_column<int32_t>(out, "parent", doc.groups, &DocumentGroup::parent);
-  out += ',';
-  append_group_column<uint32_t>(out, "first", doc.groups, &DocumentGroup::first);
-  out += ',';
-  append_group_column<uint32_t>(out, "last", doc.groups, &DocumentGroup::last);
-  out += ',';
-  append_group_column<uint32_t>(out, "template_end", doc.groups, &DocumentGroup::template_end);
-  out += ',';
-  append_group_column<uint32_t>(out, "period", doc.groups, &DocumentGroup::period);
-  out += ',';
-  append_group_column<uint32_t>(out, "repetitions", doc.groups, &DocumentGroup::repetitions);
-  out += ',';
-  append_group_column<int32_t>(out, "outer", doc.groups, &DocumentGroup::outer);
-  out += "}}";
+  const auto& groups = doc.groups;
+  out += ",\"groups\":{\"count\":" + std::to_string(groups.size()) + ',';
+  append_column(out, "parent", group_column(groups, &DocumentGroup::parent));
+  append_column(out, "first", group_column(groups, &DocumentGroup::first));
+  append_column(out, "last", group_column(groups, &DocumentGroup::last));
+  append_column(out, "template_end", group_column(groups, &DocumentGroup::template_end));
+  append_column(out, "period", group_column(groups, &DocumentGroup::period));
+  append_column(out, "repetitions", group_column(groups, &DocumentGroup::repetitions));
+  append_column(out, "outer", group_column(groups, &DocumentGroup::outer));
+  out.back() = '}';
+  out += '}';
   return out;
 }
 

@@ -125,6 +125,7 @@ class Model {
     this.gPeriod = Int32Array.from(g.period);
     this.gRepetitions = Int32Array.from(g.repetitions);
     this.gOuter = Int32Array.from(g.outer);
+    json.calls = json.groups = null; // the typed arrays replace them
     // Groups starting at each call, outermost first (the server sorts them so).
     this.groupsAt = new Map();
     for (let i = 0; i < this.groupCount; i++) {
@@ -283,10 +284,10 @@ class Viewer {
       }
     }
     this.shownBefore[m.n] = count;
-    this.shownTotal = count;
     $("shown-count").textContent =
       "Showing " + fmtNum(count) + " of " + fmtNum(m.n) + " calls. Saving writes exactly these calls.";
     this.search.matches = null;
+    this.search.matchSet = null;
     this.rebuild();
   }
 

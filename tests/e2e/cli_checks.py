@@ -10,41 +10,32 @@ Exit codes: 0 pass, 1 fail, 77 skipped (says why).
 """
 
 import argparse
+import contextlib
 import json
 import os
 import pwd
 import re
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.dirname(HERE)]
 import compare  # noqa: E402
+from checks import Cases, Failure, Skip, remove_tree, run  # noqa: E402
 
 NOBODY = 65534
-CASES = {}
-
-
-def case(function):
-    CASES[function.__name__] = function
-    return function
-
-
-class Failure(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
+CASES = Cases()
+case = CASES.case
 
 
 class Env:
-    def __init__(self, tracer, python, tmp):
+    def __init__(self, tracer, pytest, python, tmp):
         self.tracer = tracer
+        self.pytest = pytest
         self.python = python
         self.tmp = tmp
 
@@ -598,37 +589,22 @@ def pattern_groups_of_a_loop(env):
         raise Failure("--no-patterns still wrote groups")
 
 
+@contextlib.contextmanager
+def environment(args):
+    tmp = tempfile.mkdtemp(prefix="pytrace-cli-")
+    try:
+        yield Env(os.path.abspath(args.tracer), args.pytest_tracer and os.path.abspath(args.pytest_tracer),
+                  args.python, tmp)
+    finally:
+        remove_tree(tmp)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tracer")
     parser.add_argument("--pytest-tracer")
     parser.add_argument("--python")
-    parser.add_argument("--list", action="store_true")
-    parser.add_argument("case", nargs="?")
-    args = parser.parse_args()
-    if args.list:
-        print("\n".join(CASES))
-        return 0
-    tmp = tempfile.mkdtemp(prefix="pytrace-cli-")
-    try:
-        env = Env(os.path.abspath(args.tracer), args.python, tmp)
-        env.pytest = os.path.abspath(args.pytest_tracer) if args.pytest_tracer else None
-        CASES[args.case](env)
-        print("OK: " + args.case)
-        return 0
-    except Skip as skip:
-        print("SKIP: %s: %s" % (args.case, skip))
-        return 77
-    except Failure as failure:
-        print("FAIL: %s: %s" % (args.case, failure))
-        return 1
-    finally:
-        for root, dirs, files in os.walk(tmp):
-            for name in dirs + files:
-                full = os.path.join(root, name)
-                if not os.path.islink(full):
-                    os.chmod(full, stat.S_IRWXU)
-        shutil.rmtree(tmp, ignore_errors=True)
+    return run(CASES, parser, environment)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ Exit codes: 0 pass, 1 fail, 77 skipped (says why).
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -21,21 +22,12 @@ import sys
 import tempfile
 import time
 
-CASES = {}
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import Cases, Failure, Skip, remove_tree, run  # noqa: E402
+
+CASES = Cases()
+case = CASES.case
 NOBODY = 65534
-
-
-def case(function):
-    CASES[function.__name__] = function
-    return function
-
-
-class Failure(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
 
 
 def entry(i, parent, depth, name, location, call_type="function_call", external=False):
@@ -315,6 +307,7 @@ def script_takes_flags_in_any_order(env):
         raise Skip("no --script given")
     port = free_port()
     # The flag in the port's place is still a flag (the original script took it as the port).
+    os.environ["PYTRACE_VIEW"] = env.view  # the build's, not an installed one
     server = Server([env.script, env.trace, "--no-patterns", str(port), "--hide-imports"], port)
     env.servers.append(server)
     status, model = server.json("GET", "/api/model")
@@ -325,32 +318,23 @@ def script_takes_flags_in_any_order(env):
            "no arguments: exit %d, %s" % (result.returncode, result.stderr))
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--view")
-    parser.add_argument("--script")
-    parser.add_argument("--list", action="store_true")
-    parser.add_argument("case", nargs="?")
-    args = parser.parse_args()
-    if args.list:
-        print("\n".join(CASES))
-        return 0
+@contextlib.contextmanager
+def environment(args):
     tmp = tempfile.mkdtemp(prefix="pytrace-view-")
     os.chmod(tmp, 0o755)
     env = Env(os.path.abspath(args.view), args.script and os.path.abspath(args.script), tmp)
     try:
-        CASES[args.case](env)
-        print("OK: " + args.case)
-        return 0
-    except Skip as skip:
-        print("SKIP: %s: %s" % (args.case, skip))
-        return 77
-    except Failure as failure:
-        print("FAIL: %s: %s" % (args.case, failure))
-        return 1
+        yield env
     finally:
         env.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_tree(tmp)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--view")
+    parser.add_argument("--script")
+    return run(CASES, parser, environment)
 
 
 if __name__ == "__main__":
