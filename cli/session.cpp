@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -93,7 +94,10 @@ std::vector<std::string> child_environment(const std::optional<RunAs>& user,
 void report_losses(const std::string& tool, const TraceModel& model) {
   const StackStats& s = model.stack_stats;
   const ProbeStats& p = model.probe_stats;
-  uint64_t lost = p.ringbuf_drops + s.lost_records;
+  // The same lost records, counted by the kernel (a full ring buffer) and
+  // by the reader (gaps in a thread's sequence numbers, which cannot show
+  // the records lost after a thread's last one): the larger is the loss.
+  uint64_t lost = std::max(p.ringbuf_drops, s.lost_records);
   if (lost) {
     std::cerr << tool << ": warning: " << lost
               << " records were lost (ring buffer full); the trace is incomplete. "

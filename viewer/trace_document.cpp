@@ -298,10 +298,25 @@ class DocumentReader {
       }
     }
     if (auto loss = metadata.find("loss"); loss != metadata.end() && loss->is_object()) {
+      // ring_buffer_drops and lost_records count the same records from the
+      // kernel's side and the reader's (docs/json-format.md): the larger is the loss.
+      uint64_t drops = 0, gaps = 0;
+      Summary& s = doc_.summary;
       for (const auto& [key, value] : loss->items()) {
         if (!value.is_number_unsigned()) continue;
-        (key == "open_at_end" ? doc_.summary.open_at_end : doc_.summary.lost) += value.get<uint64_t>();
+        auto n = value.get<uint64_t>();
+        if (key == "open_at_end")
+          s.open_at_end += n;
+        else if (key == "ring_buffer_drops")
+          drops = n;
+        else if (key == "lost_records")
+          gaps = n;
+        else if (key == "thread_state_misses" || key == "frame_mismatches")
+          s.unread_frames += n;
+        else
+          s.lost += n;
       }
+      s.lost += std::max(drops, gaps);
     }
   }
 

@@ -55,7 +55,8 @@ struct Summary {
   uint64_t unique_locations = 0;  // distinct location strings
   std::map<std::string, uint64_t> call_types;
   uint64_t tests = 0, tests_failed = 0, tests_skipped = 0;
-  uint64_t lost = 0;  // sum of metadata.loss counters, open_at_end excluded
+  uint64_t lost = 0;           // records lost, calls and returns left unmatched, malformed records
+  uint64_t unread_frames = 0;  // probe hits whose frame could not be read (matched by name)
   uint64_t open_at_end = 0;
 };
 

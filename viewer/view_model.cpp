@@ -42,6 +42,7 @@ void append_summary(std::string& out, const Summary& s) {
       {"tests_failed", s.tests_failed},
       {"tests_skipped", s.tests_skipped},
       {"lost", s.lost},
+      {"unread_frames", s.unread_frames},
       {"open_at_end", s.open_at_end},
   };
   out += "\"summary\":{";

@@ -837,16 +837,23 @@ function renderSummary(m) {
   }
 
   const loss = $("summary-loss");
+  const nonZero = (keys) =>
+    Object.entries(meta.loss || {})
+      .filter(([key, value]) => keys.includes(key) && value > 0)
+      .map(([key, value]) => key + " " + fmtNum(value))
+      .join(", ");
   if (s.lost > 0) {
-    const parts = Object.entries(meta.loss || {})
-      .filter(([key, value]) => key !== "open_at_end" && value > 0)
-      .map(([key, value]) => key + " " + fmtNum(value));
-    loss.textContent = "⚠ " + fmtNum(s.lost) + " events were lost or could not be matched: " + parts.join(", ") + ".";
+    const counters = nonZero(["ring_buffer_drops", "lost_records", "malformed_records", "unknown_code",
+      "unmatched_returns", "closed_without_return"]);
+    loss.textContent = "⚠ " + fmtNum(s.lost) + " events were lost or could not be matched: " + counters + ".";
     loss.className = "lost";
   } else {
     loss.textContent = "✓ No events were lost.";
     loss.className = "complete";
   }
+  if (s.unread_frames > 0)
+    loss.textContent += " " + fmtNum(s.unread_frames) + " probe hits could not read their frame (" +
+      nonZero(["thread_state_misses", "frame_mismatches"]) + "); their calls were matched by name.";
   if (s.open_at_end > 0) loss.textContent += " " + fmtNum(s.open_at_end) + " calls were still running at the end.";
   if (m.json.trace.skipped_entries > 0)
     loss.textContent += " " + fmtNum(m.json.trace.skipped_entries) + " entries that are not calls are not shown.";

@@ -89,7 +89,12 @@ TEST(TraceDocument, SummaryFigures) {
   entries.push_back(call(9, nullptr, 0, "_find_and_load", "<frozen importlib._bootstrap>:1302", "import"));
   entries.push_back(call(10, 9, 1, "<module>", "helpers.py", "import"));
   entries[10]["importing"] = "helpers";
-  json metadata = {{"loss", {{"ring_buffer_drops", 2}, {"unmatched_returns", 1}, {"open_at_end", 4}}}};
+  json metadata = {{"loss",
+                    {{"ring_buffer_drops", 2},
+                     {"lost_records", 2},
+                     {"unmatched_returns", 1},
+                     {"frame_mismatches", 5},
+                     {"open_at_end", 4}}}};
   auto doc = TraceDocument::parse(document(entries, metadata), "t.json");
   const Summary& s = doc.summary;
   EXPECT_EQ(s.calls, 11u);
@@ -101,7 +106,8 @@ TEST(TraceDocument, SummaryFigures) {
   EXPECT_EQ(s.unique_locations, 7u);
   EXPECT_EQ(s.call_types.at("function_call"), 7u);
   EXPECT_EQ(s.call_types.at("import"), 2u);
-  EXPECT_EQ(s.lost, 3u);
+  EXPECT_EQ(s.lost, 3u);  // the two lost records once, and the unmatched return
+  EXPECT_EQ(s.unread_frames, 5u);
   EXPECT_EQ(s.open_at_end, 4u);
   EXPECT_EQ(doc.flags[9], kImport);
 }

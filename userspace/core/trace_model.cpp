@@ -63,9 +63,4 @@ size_t TraceModel::total_entries() const {
   return total;
 }
 
-uint64_t TraceModel::lost_or_unmatched() const {
-  return probe_stats.ringbuf_drops + stack_stats.lost_records + stack_stats.unknown_code +
-         stack_stats.unmatched_returns + stack_stats.closed_without_return + malformed_records;
-}
-
 }  // namespace pytrace

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -16,7 +17,7 @@
 namespace pytrace {
 
 // The seed's categories (docs/json-format.md says how each is decided).
-enum class CallType {
+enum class CallType : uint8_t {
   kFunctionCall,
   kMethod,
   kClassMethod,
@@ -33,23 +34,25 @@ enum class CallType {
 
 std::string_view call_type_name(CallType type);
 
+// One logged call. Traces hold millions: the fields are ordered to pack
+// (88 bytes).
 struct TraceEntry {
   const CodeInfo* code = nullptr;  // null for a test entry
-  int test = -1;                   // a test entry: index into TraceModel::tests
-  int line = 0;                    // 0 for module bodies
   // Where the parent location points: the immediate caller's call site, or
   // with --no-external-calls the nearest in-scope ancestor's. Empty for a
   // frame without a Python caller.
   std::optional<CallSite> parent_site;
-  int depth = 0;
-  bool is_external = false;
-  CallType call_type = CallType::kFunctionCall;
-  uint64_t number_of_calls = 0;         // 0: the key is absent (seed rule)
   uint64_t start_ns = 0;                // since the session's origin
   std::optional<uint64_t> duration_ns;  // empty when the call never returned
   int64_t parent = -1;                  // index in the same thread of the nearest logged in-scope ancestor
-  int importing = -1;                   // index into TraceModel::modules, -1 if no import was running
-  bool started_before_trace = false;    // running when tracing began; start_ns is when first seen
+  int test = -1;                        // a test entry: index into TraceModel::tests
+  int line = 0;                         // 0 for module bodies
+  int depth = 0;
+  int importing = -1;            // index into TraceModel::modules, -1 if no import was running
+  uint32_t number_of_calls = 0;  // 0: the key is absent (seed rule)
+  CallType call_type = CallType::kFunctionCall;
+  bool is_external = false;
+  bool started_before_trace = false;  // running when tracing began; start_ns is when first seen
 };
 
 // A test of a pytest run (trace_pytest), standing over the calls it made.
@@ -64,7 +67,9 @@ struct ThreadTrace {
   uint32_t pid = 0;
   uint32_t tid = 0;
   std::string name;  // the kernel's name for the thread (Python sets it to the Thread's name), if known
-  std::vector<TraceEntry> entries;     // pre-order: parents before children
+  // Pre-order: parents before children. A deque grows without copying, so
+  // a trace of 10^7 calls never holds two copies of itself.
+  std::deque<TraceEntry> entries;
   std::vector<PatternGroup> patterns;  // repeated calls, when grouping ran
 };
 
@@ -116,8 +121,6 @@ struct TraceModel {
   // Groups repeated calls in every thread (patterns.h): calls of the same
   // name at the same location are alike; tests are alike only to themselves.
   void find_patterns(const PatternOptions& options);
-  // Records lost or calls left unmatched: what the user must be told about.
-  uint64_t lost_or_unmatched() const;
 };
 
 }  // namespace pytrace
