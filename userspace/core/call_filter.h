@@ -69,7 +69,7 @@ class CallFilter : public FrameSink {
   SourceCache& sources_;
   std::map<uint32_t, Thread> threads_;
   std::unordered_map<const CodeInfo*, bool> in_scope_cache_;
-  std::unordered_map<std::string, uint64_t> call_counts_;
+  std::unordered_map<std::string, uint32_t> call_counts_;
   std::unordered_map<std::string, int> module_indexes_;
 };
 
