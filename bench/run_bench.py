@@ -1,24 +1,30 @@
 # SPDX-License-Identifier: MIT
-"""Overhead of tracing, measured side by side in one run (as root).
+"""Cost of tracing, measured side by side in one run (as root).
 
 For each workload it runs, interleaved, ROUNDS times each:
-  plain      python3.15 WORKLOAD                       (no tracing)
-  pytrace    trace_program -o FILE WORKLOAD            (eBPF, JSON written)
-  tree       trace_program WORKLOAD > /dev/null        (eBPF, console tree)
-  settrace   python3.15 settrace_baseline.py WORKLOAD  (the seed's mechanism, minimal)
-and reports the median wall time, the ratio to plain, and the added cost
-per call. An empty script, measured the same way, gives each
-configuration's fixed cost (starting the interpreter; for pytrace also
-loading and attaching the probes and writing the output), which the
-per-call figure leaves out. Ratios from one run are comparable; absolute
-times on a shared machine are not.
+  plain     the workload, untraced
+  floor     bpftrace only counting the two function probes' hits (the
+            uprobe traps every USDT tracer pays), when bpftrace is installed
+  pytrace   trace_program -o FILE (trace_pytest for the pytest run)
+  narrow    the same with a scope that holds nothing (every probe still
+            fires; nothing is logged)
+  settrace  seed_tracer.py: a sys.settrace tracer doing per call what the
+            original tool did (the reference the product replaces)
+and prints the median wall times, then the cost per probe hit of each
+tracer: its time over plain on the workload, less its fixed cost (the same
+on an empty script), divided by the probe hits bpftrace counted. Ratios
+from one run are comparable; absolute times on a shared machine are not.
+Then start-up (from starting trace_program to the script's first
+bytecode), and with --big a 10^7-call run.
 
-usage: sudo python3 bench/run_bench.py [--tracer PATH] [--python PATH] [--rounds N]
+usage: sudo bench/run.sh [--rounds N] [--big] [--tracer PATH] [--pytest-tracer PATH] [--python PATH]
 """
 
 import argparse
-import json
 import os
+import json
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,10 +32,32 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+WORKLOADS_DIR = os.path.join(HERE, "workloads")
+SUITE = os.path.join(WORKLOADS_DIR, "pytest_suite")
+
+
+class Workload:
+    def __init__(self, name, script=None, args=(), pytest=False):
+        self.name = name
+        self.script = script and os.path.join(WORKLOADS_DIR, script)
+        self.args = list(args)
+        self.pytest = pytest
+        self.cwd = SUITE if pytest else WORKLOADS_DIR
+        self.scope = SUITE if pytest else WORKLOADS_DIR
+
+    def program(self):
+        """What runs after `python`: the script, or pytest on the suite."""
+        if self.pytest:
+            return ["-m", "pytest", "-q", "-p", "no:cacheprovider", "."]
+        return [self.script] + self.args
+
+
 WORKLOADS = [
-    ("empty", "workloads/empty.py", []),
-    ("calls", "workloads/calls.py", ["24"]),
-    ("mixed", "workloads/mixed.py", ["3000"]),
+    Workload("empty", "empty.py"),
+    Workload("recursion", "calls.py", ["25"]),
+    Workload("objects", "objects.py", ["1500"]),
+    Workload("stdlib", "stdlib.py", ["5000"]),
+    Workload("pytest", pytest=True),
 ]
 
 
@@ -45,7 +73,7 @@ def wait_for_detach(timeout=10.0):
                     fields = f.read().split(") ")
             except OSError:
                 continue
-            if fields[0].endswith("(trace_program") and not fields[1].startswith("Z"):
+            if fields[0].split("(")[-1] in ("trace_program", "trace_pytest") and not fields[1].startswith("Z"):
                 busy = True
                 break
         if not busy:
@@ -53,66 +81,196 @@ def wait_for_detach(timeout=10.0):
         time.sleep(0.02)
 
 
-def timed(command, stdout=subprocess.DEVNULL):
+def read_metadata(path):
+    """The metadata of a trace, without loading its calls: a process that
+    held them would pass its size on to every child it forks (ru_maxrss)."""
+    text = ""
+    with open(path) as f:
+        while '"trace_data"' not in text:
+            chunk = f.read(1 << 16)
+            if not chunk:
+                break
+            text += chunk
+    head = text[:text.index('"trace_data"')].rstrip().rstrip(",") + "}"
+    return json.loads(head)["metadata"]
+
+
+def run(command, cwd):
+    """Wall time, peak RSS (MB; the largest of the process and the children it
+    waited for), stdout and stderr of one run."""
     wait_for_detach()
-    start = time.perf_counter()
-    result = subprocess.run(command, stdout=stdout, stderr=subprocess.PIPE, text=True)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        sys.exit("failed: %s\n%s" % (" ".join(command), result.stderr))
-    return elapsed
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit("failed: %s\n%s" % (" ".join(command), stderr))
+    return elapsed, usage.ru_maxrss / 1024, stdout, stderr
+
+
+class Bench:
+    def __init__(self, args, out):
+        self.args = args
+        self.out = out
+        self.empty_scope = os.path.join(out, "nothing-here")
+        os.makedirs(self.empty_scope)
+
+    def commands(self, w):
+        py, program = self.args.python, w.program()
+        trace_file = os.path.join(self.out, w.name + ".json")
+        if w.pytest:
+            tracer = [self.args.pytest_tracer, "--python", py]
+            tail = ["--"] + program[2:]
+        else:
+            tracer = [self.args.tracer, "--python", py]
+            tail = program
+        commands = {
+            "plain": [py] + program,
+            "pytrace": tracer + ["--scope", w.scope, "-o", trace_file] + tail,
+            "narrow": tracer + ["--scope", self.empty_scope, "-o", os.path.join(self.out, "narrow.json")] + tail,
+            "settrace": [py, os.path.join(HERE, "seed_tracer.py"), "--scope", w.scope,
+                         "-o", os.path.join(self.out, "settrace.json")] + program,
+        }
+        if shutil.which("bpftrace"):
+            probes = "usdt:%s:python:function__entry { @entries = count(); } " \
+                     "usdt:%s:python:function__return { @returns = count(); }" % (py, py)
+            commands["floor"] = ["bpftrace", "-q", "-e", probes, "-c", " ".join([py] + program)]
+        return commands, trace_file
+
+    def measure(self, w):
+        commands, trace_file = self.commands(w)
+        times = {key: [] for key in commands}
+        rss = []
+        hits = None
+        for _ in range(self.args.rounds):
+            for key, command in commands.items():
+                elapsed, peak, stdout, _ = run(command, w.cwd)
+                times[key].append(elapsed)
+                if key == "pytrace":
+                    rss.append(peak)
+                if key == "floor" and hits is None:
+                    counts = dict(re.findall(r"@(\w+): (\d+)", stdout))
+                    hits = int(counts.get("entries", 0)) + int(counts.get("returns", 0))
+        metadata = read_metadata(trace_file)
+        loss = metadata["loss"]
+        return {
+            "median": {key: statistics.median(values) for key, values in times.items()},
+            "hits": hits,
+            "entries": metadata["total_frames"],
+            "lost": sum(v for k, v in loss.items() if k != "open_at_end"),
+            "rss": statistics.median(rss),
+            "output": os.path.getsize(trace_file),
+        }
+
+
+def startup(args, out):
+    """Median time from starting the command to the script's first bytecode."""
+    script = os.path.join(out, "first_bytecode.py")
+    with open(script, "w") as f:
+        f.write("import time\nprint(time.time())\n")
+    results = {}
+    for key, command in (("plain", [args.python, script]),
+                         ("pytrace", [args.tracer, "--python", args.python, "-o", os.path.join(out, "s.json"), script])):
+        samples = []
+        for _ in range(args.rounds):
+            wait_for_detach()
+            start = time.time()
+            stdout = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            samples.append(float(stdout.split()[0]) - start)
+        results[key] = statistics.median(samples)
+    return results
+
+
+def big_run(args, out):
+    """fib(34): about 1.8 * 10^7 calls traced and written; time from the
+    program's end (its last line prints the time) to the JSON written."""
+    trace_file = os.path.join(out, "big.json")
+    command = [args.tracer, "--python", args.python, "-o", trace_file, os.path.join(WORKLOADS_DIR, "calls.py"), "34"]
+    wait_for_detach()
+    elapsed, peak, _, stderr = run(command, WORKLOADS_DIR)
+    ended = float(re.search(r"ended at ([\d.]+)", stderr).group(1))
+    written = time.time()
+    frames = read_metadata(trace_file)["total_frames"]
+    size = os.path.getsize(trace_file)
+    os.unlink(trace_file)
+    return {"calls": frames, "elapsed": elapsed, "rss": peak, "write": written - ended, "size": size}
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--tracer", default=os.path.join(HERE, "..", "build", "cli", "trace_program"))
+    build = os.path.join(HERE, "..", "build", "cli")
+    parser.add_argument("--tracer", default=os.path.join(build, "trace_program"))
+    parser.add_argument("--pytest-tracer", default=os.path.join(build, "trace_pytest"))
     default_python = "/opt/pytrace/python3.15/usr/bin/python3.15"
     marker = os.path.join(HERE, "..", ".pytrace-python")
     if os.path.exists(marker):
         default_python = open(marker).read().strip()
     parser.add_argument("--python", default=default_python)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--big", action="store_true", help="also trace and write 1.8 * 10^7 calls")
+    parser.add_argument("--only", help="comma-separated workload names (empty is always run)")
     args = parser.parse_args()
+    args.tracer, args.pytest_tracer = os.path.abspath(args.tracer), os.path.abspath(args.pytest_tracer)
     if os.geteuid() != 0:
-        sys.exit("run_bench.py: needs root (trace_program loads BPF programs)")
+        sys.exit("run_bench.py: needs root (the tracers load BPF programs)")
+    workloads = WORKLOADS
+    if args.only:
+        workloads = [w for w in WORKLOADS if w.name == "empty" or w.name in args.only.split(",")]
 
     out = tempfile.mkdtemp(prefix="pytrace-bench-")
-    print("python %s, tracer %s, %d rounds, medians\n" % (args.python, args.tracer, args.rounds))
-    print("%-8s %8s | %9s %9s %9s %9s | %8s %8s %8s | %s" % (
-        "workload", "calls", "plain s", "pytrace s", "tree s", "settrace s",
-        "pytrace", "tree", "settrace", "added us/call: pytrace, settrace"))
-    fixed = None
-    for name, path, workload_args in WORKLOADS:
-        script = [os.path.join(HERE, path)] + workload_args
-        trace_file = os.path.join(out, name + ".json")
-        commands = {
-            "plain": [args.python] + script,
-            "pytrace": [args.tracer, "--python", args.python, "-o", trace_file] + script,
-            "tree": [args.tracer, "--python", args.python] + script,
-            "settrace": [args.python, os.path.join(HERE, "settrace_baseline.py")] + script,
-        }
-        times = {key: [] for key in commands}
-        for _ in range(args.rounds):
-            for key, command in commands.items():
-                times[key].append(timed(command))
-        median = {key: statistics.median(values) for key, values in times.items()}
-        document = json.load(open(trace_file))
-        calls = document["metadata"]["records"] // 2  # about one entry and one return per call
-        loss = {k: v for k, v in document["metadata"]["loss"].items() if v}
-        if fixed is None:
-            fixed = median
-            calls_empty = calls
-            per_call = "(fixed cost: pytrace +%.3f s, settrace +%.3f s)" % (
-                median["pytrace"] - median["plain"], median["settrace"] - median["plain"])
-        else:
-            def added(key):
-                work = (median[key] - fixed[key]) - (median["plain"] - fixed["plain"])
-                return work / (calls - calls_empty) * 1e6
-            per_call = "%.2f, %.2f" % (added("pytrace"), added("settrace"))
-        print("%-8s %8d | %9.3f %9.3f %9.3f %9.3f | %7.1fx %7.1fx %7.1fx | %s%s" % (
-            name, calls, median["plain"], median["pytrace"], median["tree"], median["settrace"],
-            median["pytrace"] / median["plain"], median["tree"] / median["plain"],
-            median["settrace"] / median["plain"], per_call, "  LOSS %s" % loss if loss else ""))
+    try:
+        bench = Bench(args, out)
+        print("python %s, %d rounds, medians; floor: %s\n" % (
+            args.python, args.rounds, "bpftrace" if shutil.which("bpftrace") else "not measured (no bpftrace)"))
+        results = {}
+        for w in workloads:
+            results[w.name] = bench.measure(w)
+            print("  measured %s" % w.name, file=sys.stderr)
+        report(results)
+        s = startup(args, out)
+        print("\nstart-up, command to the script's first bytecode: plain %.0f ms, trace_program %.0f ms" % (
+            s["plain"] * 1e3, s["pytrace"] * 1e3))
+        if args.big:
+            b = big_run(args, out)
+            print("\n%d calls: traced and written in %.1f s; peak RSS %.0f MB; JSON (%.1f GB) written %.1f s "
+                  "after the program ended" % (b["calls"], b["elapsed"], b["rss"], b["size"] / 1e9, b["write"]))
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def report(results):
+    keys = [k for k in ("plain", "floor", "pytrace", "narrow", "settrace") if k in results["empty"]["median"]]
+    print("%-10s %9s %9s | %s" % ("workload", "calls", "hits", " ".join("%9s" % (k + " s") for k in keys)))
+    for name, r in results.items():
+        print("%-10s %9s %9s | %s" % (name, r["entries"], r["hits"] if r["hits"] is not None else "-",
+                                    " ".join("%9.3f" % r["median"][k] for k in keys)))
+    empty = results["empty"]
+
+    def per_hit(r, key):
+        if r["hits"] is None:
+            return None
+        added = (r["median"][key] - r["median"]["plain"]) - (empty["median"][key] - empty["median"]["plain"])
+        return added / (r["hits"] - (empty["hits"] or 0)) * 1e6
+
+    print("\nper probe hit, fixed costs removed (us), and the tracer's own figures:")
+    print("%-10s %7s %8s %7s %8s %9s %9s | %5s %8s %9s %9s" % (
+        "workload", "floor", "pytrace", "x floor", "narrow", "settrace", "x settrace",
+        "lost", "peak MB", "B/call", "output MB"))
+    for name, r in results.items():
+        if name == "empty":
+            continue
+        floor, ours, narrow, ref = (per_hit(r, k) if k in r["median"] else None
+                                    for k in ("floor", "pytrace", "narrow", "settrace"))
+        fmt = lambda v, spec="%7.2f": spec % v if v is not None else "-"  # noqa: E731
+        print("%-10s %7s %8s %7s %8s %9s %9s | %5d %8.0f %9.0f %9.1f" % (
+            name, fmt(floor), fmt(ours, "%8.2f"), fmt(ours / floor if floor else None, "%6.2fx"),
+            fmt(narrow, "%8.2f"), fmt(ref, "%9.2f"), fmt(ours / ref if ref else None, "%8.2fx"),
+            r["lost"], r["rss"], (r["rss"] - empty["rss"]) * 1048576 / max(1, r["entries"]),
+            r["output"] / 1048576))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""Pure Python calls: recursion. fib(N) makes about 1.6 * 1.618**N calls."""
+"""Pure Python calls: recursion. fib(N) makes about 1.6 * 1.618**N calls.
+Its last line on stderr says when it ended (bench/run_bench.py --big)."""
 import sys
+import time
 
 
 def fib(n):
@@ -7,3 +9,4 @@ def fib(n):
 
 
 print(fib(int(sys.argv[1]) if len(sys.argv) > 1 else 23))
+print("ended at %.6f" % time.time(), file=sys.stderr)
