@@ -186,10 +186,10 @@ def startup(args, out):
 
 
 def big_run(args, out):
-    """fib(34): about 1.8 * 10^7 calls traced and written; time from the
+    """fib(33): 1.1 * 10^7 calls traced and written; time from the
     program's end (its last line prints the time) to the JSON written."""
     trace_file = os.path.join(out, "big.json")
-    command = [args.tracer, "--python", args.python, "-o", trace_file, os.path.join(WORKLOADS_DIR, "calls.py"), "34"]
+    command = [args.tracer, "--python", args.python, "-o", trace_file, os.path.join(WORKLOADS_DIR, "calls.py"), "33"]
     wait_for_detach()
     elapsed, peak, _, stderr = run(command, WORKLOADS_DIR)
     ended = float(re.search(r"ended at ([\d.]+)", stderr).group(1))
@@ -211,7 +211,7 @@ def main():
         default_python = open(marker).read().strip()
     parser.add_argument("--python", default=default_python)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--big", action="store_true", help="also trace and write 1.8 * 10^7 calls")
+    parser.add_argument("--big", action="store_true", help="also trace and write 1.1 * 10^7 calls")
     parser.add_argument("--only", help="comma-separated workload names (empty is always run)")
     args = parser.parse_args()
     args.tracer, args.pytest_tracer = os.path.abspath(args.tracer), os.path.abspath(args.pytest_tracer)
