@@ -27,6 +27,7 @@
 #include "loader/privileges.h"
 #include "loader/probes.h"
 #include "output_file.h"
+#include "status_line.h"
 
 extern char** environ;
 
@@ -34,6 +35,15 @@ namespace pytrace {
 namespace {
 
 constexpr int kPollMs = 50;
+// Traces this large say so while their calls are grouped.
+constexpr size_t kBigTrace = 1000000;
+
+// 1234567 -> "1,234,567".
+std::string digits(uint64_t n) {
+  std::string text = std::to_string(n);
+  for (int i = static_cast<int>(text.size()) - 3; i > 0; i -= 3) text.insert(static_cast<size_t>(i), ",");
+  return text;
+}
 
 // Set by the signal handler, read by the polling loops.
 volatile sig_atomic_t g_child_pid = 0;       // launch: the program, to pass stop requests on to
@@ -174,7 +184,9 @@ class Recorder {
   // meanwhile (they run the same interpreter), then lets them go on.
   void poll(int wake_fd) {
     probes_.poll(kPollMs, wake_fd);
+    if (status_.due()) show_progress();
     std::vector<ProcessRecord> forked = builder_->take_new_processes();
+    if (!forked.empty()) status_.clear();
     for (const ProcessRecord& process : forked) {
       try {
         probes_.attach(static_cast<pid_t>(process.child_pid), elf_);
@@ -188,6 +200,7 @@ class Recorder {
 
   // Reads what is left, detaches the probes and builds the model.
   std::unique_ptr<TraceModel> stop() {
+    status_.clear();
     probes_.drain();
     release(builder_->take_new_processes());  // too late to trace them
     info_.duration_ns = monotonic_ns() - origin_ns_;
@@ -203,11 +216,24 @@ class Recorder {
 
   void write(TraceModel& model, std::optional<OutputFile>& output) {
     report_losses(spec_.tool, model);
-    if (spec_.patterns) model.find_patterns(PatternOptions{});
+    size_t total = model.total_entries();
+    status_.restart();
+    if (spec_.patterns) {
+      if (total >= kBigTrace) status_.show(spec_.tool + ": grouping the repeated calls of " + digits(total) + " calls");
+      model.find_patterns(PatternOptions{});
+      status_.clear();
+    }
     if (output && spec_.text_format) {
       output->commit([&](std::ostream& out) { write_console_tree(model, scope_, out); });
     } else if (output) {
-      output->commit([&](std::ostream& out) { write_json(model, scope_, sources_, out); });
+      output->commit([&](std::ostream& out) {
+        write_json(model, scope_, sources_, out, [&](size_t written) {
+          if (status_.due())
+            status_.show(spec_.tool + ": writing " + output->path() + ": " + std::to_string(100 * written / total) +
+                         "% of " + digits(total) + " calls");
+        });
+      });
+      status_.clear();
     } else {
       const char* no_color = getenv("NO_COLOR");
       const char* term = getenv("TERM");
@@ -225,6 +251,18 @@ class Recorder {
   }
 
  private:
+  // calls logged, records read and their rate, records lost so far.
+  void show_progress() {
+    TraceBuilder::Progress now = builder_->progress();
+    double seconds = status_.elapsed();
+    double rate = (now.records - shown_records_) / std::max(1e-3, seconds - shown_seconds_);
+    shown_records_ = now.records;
+    shown_seconds_ = seconds;
+    uint64_t lost = std::max(now.lost, probes_.stats().ringbuf_drops);
+    status_.show(spec_.tool + ": " + digits(now.calls) + " calls logged, " + digits(now.records) + " records (" +
+                 digits(static_cast<uint64_t>(rate)) + "/s), " + digits(lost) + " lost");
+  }
+
   // Threads that ended sent their names; those still running are named
   // by the kernel's record of them.
   void name_live_threads() {
@@ -246,7 +284,10 @@ class Recorder {
   const PythonElf& elf_;
   Scope scope_;
   SourceCache sources_;
-  std::unique_ptr<TraceBuilder> builder_;  // created by start(), when the time origin is known
+  std::unique_ptr<TraceBuilder> builder_;
+  StatusLine status_;
+  uint64_t shown_records_ = 0;
+  double shown_seconds_ = 0;  // created by start(), when the time origin is known
   Probes probes_;
   SessionInfo info_;
   uint64_t origin_ns_ = 0;

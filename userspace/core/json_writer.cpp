@@ -299,7 +299,8 @@ void write_patterns(const TraceModel& model, std::ostream& out) {
 
 }  // namespace
 
-void write_json(const TraceModel& model, const Scope& scope, SourceCache& sources, std::ostream& out) {
+void write_json(const TraceModel& model, const Scope& scope, SourceCache& sources, std::ostream& out,
+                const std::function<void(size_t written)>& progress) {
   std::string meta = dump(metadata_json(model), 2);
   // Indent the metadata object one level, as a member of the document.
   std::string indented;
@@ -320,6 +321,7 @@ void write_json(const TraceModel& model, const Scope& scope, SourceCache& source
       if (buffer.size() > (1 << 16)) {
         out << buffer;
         buffer.clear();
+        if (progress) progress(id);
       }
     }
   }

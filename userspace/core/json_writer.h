@@ -3,6 +3,7 @@
 // (docs/json-format.md). Entries are streamed, one per line.
 #pragma once
 
+#include <functional>
 #include <ostream>
 
 #include "core/scope.h"
@@ -13,6 +14,8 @@ namespace pytrace {
 
 inline constexpr const char* kSchemaVersion = "1.0";
 
-void write_json(const TraceModel& model, const Scope& scope, SourceCache& sources, std::ostream& out);
+// `progress`, if given, is told the number of entries written now and then.
+void write_json(const TraceModel& model, const Scope& scope, SourceCache& sources, std::ostream& out,
+                const std::function<void(size_t written)>& progress = {});
 
 }  // namespace pytrace

@@ -36,6 +36,16 @@ class TraceBuilder {
   void set_thread_name(uint32_t tid, std::string name) { thread_names_[tid] = std::move(name); }
   bool has_thread_name(uint32_t tid) const { return thread_names_.count(tid) != 0; }
 
+  // How far the trace has come, for a progress line.
+  struct Progress {
+    uint64_t records = 0;  // records read
+    uint64_t lost = 0;     // records missing from the sequences so far
+    uint64_t calls = 0;    // calls logged
+  };
+  Progress progress() const {
+    return {stacks_.stats().records, stacks_.stats().lost_records, model_->total_entries()};
+  }
+
   // Closes what is still open and hands over the model. Call once.
   std::unique_ptr<TraceModel> finish();
 
