@@ -5,6 +5,17 @@
 
 namespace pytrace {
 
+// The seed counted calls per name@absolute file:line; code objects with the
+// same three share a count. The string key is built once per code and line.
+uint32_t& CallFilter::call_counter(const CodeInfo& code, int line) {
+  auto [it, inserted] = counters_.try_emplace({&code, line}, nullptr);
+  if (inserted) {
+    std::string key = code.name + "@" + normalize_path(code.filename) + ":" + std::to_string(line);
+    it->second = &call_counts_[key];
+  }
+  return *it->second;
+}
+
 bool CallFilter::in_scope(const CodeInfo* code) {
   auto [it, inserted] = in_scope_cache_.try_emplace(code, false);
   if (inserted) it->second = scope_.contains(code->filename);
@@ -72,10 +83,7 @@ void CallFilter::on_enter(const FrameEnter& enter) {
       entry.depth = static_cast<int>(thread.open_scope_entries.size());
       entry.is_external = !frame.in_scope;
       entry.call_type = type;
-      if (counts_calls(type)) {
-        std::string key = code.name + "@" + normalize_path(code.filename) + ":" + std::to_string(entry.line);
-        entry.number_of_calls = ++call_counts_[key];
-      }
+      if (counts_calls(type)) entry.number_of_calls = ++call_counter(code, entry.line);
       entry.start_ns = enter.ts_ns >= options_.origin_ns ? enter.ts_ns - options_.origin_ns : 0;
       entry.parent = thread.open_scope_entries.empty() ? -1 : thread.open_scope_entries.back();
       entry.importing = thread.imports.empty() ? -1 : thread.imports.back();

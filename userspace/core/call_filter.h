@@ -58,6 +58,7 @@ class CallFilter : public FrameSink {
   };
 
   bool in_scope(const CodeInfo* code);
+  uint32_t& call_counter(const CodeInfo& code, int line);
   bool is_main_module(const CodeInfo& code, const FrameEnter& enter, const Thread& thread) const;
   std::optional<CallSite> site_in_scope(const Thread& thread, const FrameEnter& enter) const;
   ThreadTrace& trace_of(Thread& thread, const FrameEnter& enter);
@@ -69,7 +70,13 @@ class CallFilter : public FrameSink {
   SourceCache& sources_;
   std::map<uint32_t, Thread> threads_;
   std::unordered_map<const CodeInfo*, bool> in_scope_cache_;
-  std::unordered_map<std::string, uint32_t> call_counts_;
+  std::unordered_map<std::string, uint32_t> call_counts_;  // nodes: their values stay put
+  struct CodeLineHash {
+    size_t operator()(const std::pair<const CodeInfo*, int>& key) const {
+      return std::hash<const void*>{}(key.first) ^ (static_cast<size_t>(key.second) * 0x9e3779b97f4a7c15ULL);
+    }
+  };
+  std::unordered_map<std::pair<const CodeInfo*, int>, uint32_t*, CodeLineHash> counters_;
   std::unordered_map<std::string, int> module_indexes_;
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "core/json_writer.h"
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -16,8 +17,17 @@ namespace pytrace {
 namespace {
 
 using Json = nlohmann::ordered_json;
+using namespace std::literals;
 
 // Probe strings can be cut inside a UTF-8 sequence: replace, never throw.
+// Appends a number without a temporary string.
+template <typename T>
+void append_number(std::string& out, T value) {
+  char text[24];
+  auto end = std::to_chars(text, text + sizeof text, value).ptr;
+  out.append(text, end);
+}
+
 std::string dump(const Json& value, int indent = -1) {
   return value.dump(indent, ' ', false, Json::error_handler_t::replace);
 }
@@ -138,52 +148,65 @@ class EntryWriter {
     const CodeText& text = code_text(code);
     const bool is_module = code.name == "<module>";
     // The seed's keys, in the seed's order.
-    out += R"({"event":"function_call","location":)";
-    if (is_module || entry.line <= 0) {
-      append_json_string(out, text.display);
-    } else {
-      append_json_string(out, text.display + ":" + std::to_string(entry.line));
+    out += R"({"event":"function_call","location":)"sv;
+    out += text.location;  // an open JSON string: the line goes in it
+    if (!is_module && entry.line > 0) {
+      out += ':';
+      append_number(out, entry.line);
     }
+    out += '"';
     out += ",";
-    out += entry.parent_site ? site_text(*entry.parent_site) : R"("parent_location":null,"parent_call":null)";
-    out += R"(,"name":)";
+    if (entry.parent_site) {
+      out += site_text(*entry.parent_site);
+    } else {
+      out += R"("parent_location":null,"parent_call":null)"sv;
+    }
+    out += R"(,"name":)"sv;
     out += text.name;
-    out += R"(,"arguments":{},"depth":)";
-    out += std::to_string(entry.depth);
-    out += entry.is_external ? R"(,"is_external":true)" : R"(,"is_external":false)";
-    out += R"(,"call_type":")";
+    out += R"(,"arguments":{},"depth":)"sv;
+    append_number(out, entry.depth);
+    out += entry.is_external ? R"(,"is_external":true)"sv : R"(,"is_external":false)"sv;
+    out += R"(,"call_type":")"sv;
     out += call_type_name(entry.call_type);
-    out += R"(","args":{},"kwargs":{})";
+    out += R"(","args":{},"kwargs":{})"sv;
     if (entry.number_of_calls) {
-      out += R"(,"number_of_calls":)";
-      out += std::to_string(entry.number_of_calls);
+      out += R"(,"number_of_calls":)"sv;
+      append_number(out, entry.number_of_calls);
     }
     // Additive keys.
-    out += R"(,"id":)";
-    out += std::to_string(id);
-    out += R"(,"parent_id":)";
-    out += entry.parent >= 0 ? std::to_string(first_id + entry.parent) : "null";
-    out += R"(,"thread_id":)";
-    out += std::to_string(thread.tid);
-    out += R"(,"pid":)";
-    out += std::to_string(thread.pid);
-    out += R"(,"file":)";
+    out += R"(,"id":)"sv;
+    append_number(out, id);
+    out += R"(,"parent_id":)"sv;
+    if (entry.parent >= 0) {
+      append_number(out, first_id + entry.parent);
+    } else {
+      out += "null"sv;
+    }
+    out += R"(,"thread_id":)"sv;
+    append_number(out, thread.tid);
+    out += R"(,"pid":)"sv;
+    append_number(out, thread.pid);
+    out += R"(,"file":)"sv;
     out += text.file;
-    out += R"(,"line":)";
-    out += std::to_string(entry.line);
-    out += R"(,"qualname":)";
+    out += R"(,"line":)"sv;
+    append_number(out, entry.line);
+    out += R"(,"qualname":)"sv;
     out += text.qualname;
-    out += R"(,"start_ns":)";
-    out += std::to_string(entry.start_ns);
-    out += R"(,"duration_ns":)";
-    out += entry.duration_ns ? std::to_string(*entry.duration_ns) : "null";
-    out += R"(,"importing":)";
+    out += R"(,"start_ns":)"sv;
+    append_number(out, entry.start_ns);
+    out += R"(,"duration_ns":)"sv;
+    if (entry.duration_ns) {
+      append_number(out, *entry.duration_ns);
+    } else {
+      out += "null"sv;
+    }
+    out += R"(,"importing":)"sv;
     if (entry.importing >= 0) {
       append_json_string(out, model_.modules[entry.importing]);
     } else {
-      out += "null";
+      out += "null"sv;
     }
-    if (entry.started_before_trace) out += R"(,"started_before_trace":true)";
+    if (entry.started_before_trace) out += R"(,"started_before_trace":true)"sv;
     out += "}";
   }
 
@@ -191,34 +214,39 @@ class EntryWriter {
   // A test of a pytest run: the seed's keys where they have a meaning.
   void write_test(std::string& out, const ThreadTrace& thread, const TraceEntry& entry, size_t id) {
     const TestInfo& test = model_.tests[entry.test];
-    out += R"({"event":"test","location":)";
+    out += R"({"event":"test","location":)"sv;
     append_json_string(out, scope_.location(test.file, test.line, false));
-    out += R"(,"parent_location":null,"parent_call":null,"name":)";
+    out += R"(,"parent_location":null,"parent_call":null,"name":)"sv;
     append_json_string(out, test.nodeid);
-    out += R"(,"arguments":{},"depth":0,"is_external":false,"call_type":"test","args":{},"kwargs":{},"id":)";
-    out += std::to_string(id);
-    out += R"(,"parent_id":null,"thread_id":)";
-    out += std::to_string(thread.tid);
-    out += R"(,"pid":)";
-    out += std::to_string(thread.pid);
-    out += R"(,"file":)";
+    out +=
+        R"(,"arguments":{},"depth":0,"is_external":false,"call_type":"test","args":{},"kwargs":{},"id":)"sv;
+    append_number(out, id);
+    out += R"(,"parent_id":null,"thread_id":)"sv;
+    append_number(out, thread.tid);
+    out += R"(,"pid":)"sv;
+    append_number(out, thread.pid);
+    out += R"(,"file":)"sv;
     append_json_string(out, normalize_path(test.file));
-    out += R"(,"line":)";
-    out += std::to_string(test.line);
-    out += R"(,"qualname":)";
+    out += R"(,"line":)"sv;
+    append_number(out, test.line);
+    out += R"(,"qualname":)"sv;
     append_json_string(out, test.nodeid);
-    out += R"(,"start_ns":)";
-    out += std::to_string(entry.start_ns);
-    out += R"(,"duration_ns":)";
-    out += entry.duration_ns ? std::to_string(*entry.duration_ns) : "null";
-    out += R"(,"importing":null,"test_outcome":)";
+    out += R"(,"start_ns":)"sv;
+    append_number(out, entry.start_ns);
+    out += R"(,"duration_ns":)"sv;
+    if (entry.duration_ns) {
+      append_number(out, *entry.duration_ns);
+    } else {
+      out += "null"sv;
+    }
+    out += R"(,"importing":null,"test_outcome":)"sv;
     append_json_string(out, test.outcome);
     out += "}";
   }
 
   struct CodeText {
-    std::string display;  // location path, not yet JSON
-    std::string file;     // JSON literals from here on
+    std::string location;  // the location's path as a JSON string without its closing quote
+    std::string file;      // JSON literals from here on
     std::string name;
     std::string qualname;
   };
@@ -227,7 +255,8 @@ class EntryWriter {
     auto [it, inserted] = code_text_.try_emplace(&code);
     if (inserted) {
       CodeText& t = it->second;
-      t.display = scope_.location(code.filename, 0, true);
+      append_json_string(t.location, scope_.location(code.filename, 0, true));
+      t.location.pop_back();
       append_json_string(t.file, normalize_path(code.filename));
       append_json_string(t.name, code.name);
       append_json_string(t.qualname, code.qualname.empty() ? code.name : code.qualname);
@@ -268,33 +297,58 @@ std::vector<uint32_t> subtree_ends(const ThreadTrace& thread) {
 }
 
 // "patterns": every group of every thread, referring to trace_data by id.
+// Written as text: a trace can have millions of groups.
 void write_patterns(const TraceModel& model, std::ostream& out) {
-  out << ",\n  \"patterns\": {\"min_repetitions\": " << model.pattern_options->min_repetitions
-      << ", \"max_period\": " << model.pattern_options->max_period << ", \"groups\": [";
+  std::string text = ",\n  \"patterns\": {\"min_repetitions\": ";
+  append_number(text, model.pattern_options->min_repetitions);
+  text += ", \"max_period\": "sv;
+  append_number(text, model.pattern_options->max_period);
+  text += ", \"groups\": ["sv;
   size_t first_id = 0, first_group = 0;
   bool first = true;
+  auto optional_number = [&](int64_t value, size_t base) {
+    if (value >= 0) {
+      append_number(text, base + static_cast<size_t>(value));
+    } else {
+      text += "null"sv;
+    }
+  };
   for (const auto& thread : model.threads) {
     std::vector<uint32_t> end = thread.patterns.empty() ? std::vector<uint32_t>{} : subtree_ends(thread);
     for (const auto& g : thread.patterns) {
-      Json group;
-      group["thread_id"] = thread.tid;
-      group["parent_id"] = g.parent >= 0 ? Json(first_id + g.parent) : Json(nullptr);
-      group["first_id"] = first_id + g.first;
-      group["last_id"] = first_id + g.last;
-      group["period"] = g.period;
-      group["repetitions"] = g.repetitions;
-      group["total_calls"] = g.total_calls;
-      Json template_ids = Json::array();
-      for (uint32_t i = g.first, k = 0; k < g.period; i = end[i], ++k) template_ids.push_back(first_id + i);
-      group["template_ids"] = template_ids;
-      group["outer"] = g.outer >= 0 ? Json(first_group + g.outer) : Json(nullptr);
-      out << (first ? "\n    " : ",\n    ") << dump(group);
+      text += first ? "\n    {\"thread_id\":"sv : ",\n    {\"thread_id\":"sv;
       first = false;
+      append_number(text, thread.tid);
+      text += ",\"parent_id\":"sv;
+      optional_number(g.parent, first_id);
+      text += ",\"first_id\":"sv;
+      append_number(text, first_id + g.first);
+      text += ",\"last_id\":"sv;
+      append_number(text, first_id + g.last);
+      text += ",\"period\":"sv;
+      append_number(text, g.period);
+      text += ",\"repetitions\":"sv;
+      append_number(text, g.repetitions);
+      text += ",\"total_calls\":"sv;
+      append_number(text, g.total_calls);
+      text += ",\"template_ids\":["sv;
+      for (uint32_t i = g.first, k = 0; k < g.period; i = end[i], ++k) {
+        if (k) text += ',';
+        append_number(text, first_id + i);
+      }
+      text += "],\"outer\":"sv;
+      optional_number(g.outer, first_group);
+      text += '}';
+      if (text.size() > (1 << 16)) {
+        out << text;
+        text.clear();
+      }
     }
     first_id += thread.entries.size();
     first_group += thread.patterns.size();
   }
-  out << (first ? "]}" : "\n  ]}");
+  text += first ? "]}"sv : "\n  ]}"sv;
+  out << text;
 }
 
 }  // namespace
