@@ -40,8 +40,11 @@ constexpr size_t kBigTrace = 1000000;
 
 // 1234567 -> "1,234,567".
 std::string digits(uint64_t n) {
-  std::string text = std::to_string(n);
-  for (int i = static_cast<int>(text.size()) - 3; i > 0; i -= 3) text.insert(static_cast<size_t>(i), ",");
+  std::string plain = std::to_string(n), text;
+  for (size_t i = 0; i < plain.size(); ++i) {
+    if (i > 0 && (plain.size() - i) % 3 == 0) text += ',';
+    text += plain[i];
+  }
   return text;
 }
 
