@@ -323,7 +323,10 @@ std::string script_of(pid_t pid) {
 
 void require_module(const Interpreter& python, const std::string& module) {
   try {
-    run_and_capture({python.executable, "-c", "import " + module}, std::chrono::seconds(60));
+    // Found, not imported: importing pytest takes longer than finding it.
+    run_and_capture({python.executable, "-c",
+                     "import importlib.util, sys; sys.exit(importlib.util.find_spec('" + module + "') is None)"},
+                    std::chrono::seconds(60));
   } catch (const Error&) {
     throw Error(module + " is not importable by " + python.executable +
                 ". Install it for that interpreter (`" + python.executable + " -m pip install " + module +
