@@ -39,6 +39,7 @@ PACKAGES=(
   nlohmann-json3-dev libgtest-dev googletest patchelf python3 binutils
   libcpp-httplib-dev libsimdjson-dev                # the viewer's server
   chromium fonts-noto-color-emoji                   # the viewer's browser tests
+  bpftrace                                          # bench/run.sh: the probes' floor
 )
 # Node.js runs the browser tests; Debian's when the machine has none.
 command -v node >/dev/null || PACKAGES+=(nodejs)

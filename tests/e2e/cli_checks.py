@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import os
+import pty
 import pwd
 import re
 import shutil
@@ -647,6 +648,65 @@ def tiny_ring_buffer_counts_every_loss(env):
         raise Failure("default buffer: %d entries, loss %s" % (len(document["trace_data"]),
                                                                document["metadata"]["loss"]))
     check_tree(document["trace_data"])
+
+
+SLOW = """
+import sys
+import time
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def main(rounds):
+    for _ in range(rounds):
+        fib(14)
+        time.sleep(0.1)
+
+
+main(int(sys.argv[1]))
+"""
+
+
+@case
+def long_trace_shows_progress_and_is_complete(env):
+    """A run of a few seconds: on a terminal a progress line while the
+    program runs, and every call in the JSON in a well-formed tree with its
+    groups (the code path of the 10^7-call runs, at a size a test affords)."""
+    need_root()
+    path = env.script("slow.py", SLOW)
+    master, slave = pty.openpty()
+    process = subprocess.Popen([env.tracer, "--python", env.python, path, "30", "-o", "t.json"],
+                               cwd=env.tmp, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    terminal = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the tracer closed its end
+            break
+        if not chunk:
+            break
+        terminal += chunk
+    process.wait(timeout=300)
+    os.close(master)
+    text = terminal.decode(errors="replace")
+    if process.returncode != 0:
+        raise Failure("exit code %d: %s" % (process.returncode, text))
+    if not re.search(r"\rtrace_program: [\d,]+ calls logged, [\d,]+ records \([\d,]+/s\), 0 lost", text):
+        raise Failure("no progress line on the terminal:\n" + text)
+    document = json.load(open(os.path.join(env.tmp, "t.json")))
+    calls = 2 + 30 * 1219  # <module>, main, and fib(14)'s 1219 calls each round
+    if len(document["trace_data"]) != calls or any(document["metadata"]["loss"].values()):
+        raise Failure("%d entries, loss %s" % (len(document["trace_data"]), document["metadata"]["loss"]))
+    check_tree(document["trace_data"])
+    if not document["patterns"]["groups"]:
+        raise Failure("no pattern groups")
+    # Not on a terminal: no progress line.
+    result = env.run(path, "30", "-o", "t2.json")
+    if "calls logged" in result.stderr:
+        raise Failure("a progress line in a pipe:\n" + result.stderr)
 
 
 @contextlib.contextmanager
