@@ -256,6 +256,14 @@ def report(results):
         added = (r["median"][key] - r["median"]["plain"]) - (empty["median"][key] - empty["median"]["plain"])
         return added / (r["hits"] - (empty["hits"] or 0)) * 1e6
 
+    print("\nper probe hit, whole runs (us): time over plain / hits, start-up included as in the floor's own figure")
+    print("%-10s %7s %8s %7s" % ("workload", "floor", "pytrace", "x floor"))
+    for name, r in results.items():
+        if name == "empty" or r["hits"] is None or "floor" not in r["median"]:
+            continue
+        whole = {k: (r["median"][k] - r["median"]["plain"]) / r["hits"] * 1e6 for k in ("floor", "pytrace")}
+        print("%-10s %7.2f %8.2f %6.2fx" % (name, whole["floor"], whole["pytrace"], whole["pytrace"] / whole["floor"]))
+
     print("\nper probe hit, fixed costs removed (us), and the tracer's own figures:")
     print("%-10s %7s %8s %7s %8s %9s %9s | %5s %8s %9s %9s" % (
         "workload", "floor", "pytrace", "x floor", "narrow", "settrace", "x settrace",
