@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "filtered_trace.h"
 
+#include <simdjson.h>
+#include <algorithm>
+#include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/json_text.h"
 
 namespace pytrace::viewer {
 
@@ -24,6 +29,74 @@ std::string checked_save_name(std::string_view requested) {
   if (!name.ends_with(".json")) name += ".json";
   if (name.size() > 255) throw Error("the file name is longer than 255 bytes");
   return name;
+}
+
+namespace {
+
+// Where the value of each top-level key of a JSON object is in its text.
+std::map<std::string, std::pair<size_t, size_t>, std::less<>> value_spans(std::string_view object,
+                                                                          uint32_t call) {
+  simdjson::padded_string text(object);
+  simdjson::ondemand::parser parser;
+  std::map<std::string, std::pair<size_t, size_t>, std::less<>> spans;
+  try {
+    simdjson::ondemand::document doc = parser.iterate(text);
+    for (auto field : doc.get_object()) {
+      std::string key(std::string_view(field.unescaped_key()));
+      simdjson::ondemand::value value = field.value();
+      std::string_view token;
+      if (value.type() == simdjson::ondemand::json_type::object) {
+        simdjson::ondemand::object inner = value.get_object();
+        token = inner.raw_json();
+      } else if (value.type() == simdjson::ondemand::json_type::array) {
+        simdjson::ondemand::array inner = value.get_array();
+        token = inner.raw_json();
+      } else {
+        token = value.raw_json_token();
+        while (!token.empty() &&
+               (token.back() == ' ' || token.back() == '\n' || token.back() == '\t' || token.back() == '\r'))
+          token.remove_suffix(1);
+      }
+      spans[key] = {static_cast<size_t>(token.data() - text.data()), token.size()};
+    }
+  } catch (const simdjson::simdjson_error&) {
+    throw Error("entry " + std::to_string(call) + " of the trace is not valid JSON");
+  }
+  return spans;
+}
+
+}  // namespace
+
+std::optional<std::string> top_level_value(std::string_view object, std::string_view key) {
+  auto spans = value_spans(object, 0);
+  auto it = spans.find(key);
+  if (it == spans.end()) return std::nullopt;
+  return std::string(object.substr(it->second.first, it->second.second));
+}
+
+std::string with_values(std::string_view object,
+                        const std::vector<std::pair<std::string_view, std::string>>& values, uint32_t call) {
+  auto spans = value_spans(object, call);
+  std::vector<std::pair<size_t, std::pair<size_t, std::string>>> edits;  // position, (length, text)
+  std::string added;
+  for (const auto& [key, value] : values) {
+    if (auto it = spans.find(key); it != spans.end()) {
+      edits.push_back({it->second.first, {it->second.second, value}});
+    } else {
+      added += ",";
+      append_json_string(added, key);
+      added += ":" + value;
+    }
+  }
+  std::sort(edits.begin(), edits.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::string out(object);
+  for (const auto& [position, edit] : edits) out.replace(position, edit.first, edit.second);
+  size_t close = out.rfind('}');
+  if (!added.empty() && close != std::string::npos) {
+    if (spans.empty()) added.erase(0, 1);  // an empty object takes no comma
+    out.insert(close, added);
+  }
+  return out;
 }
 
 std::string filtered_document(const TraceDocument& doc, std::span<const uint32_t> kept,
@@ -47,20 +120,18 @@ std::string filtered_document(const TraceDocument& doc, std::span<const uint32_t
   std::unordered_map<int64_t, uint64_t> calls_per_thread;
   for (size_t i = 0; i < kept.size(); ++i) {
     uint32_t call = kept[i];
-    ordered_json entry = ordered_json::parse(doc.raw_entry(call), nullptr, false);
-    if (entry.is_discarded())
-      throw Error("entry " + std::to_string(call) + " of the trace is not valid JSON");
+    std::string_view raw = doc.raw_entry(call);
     int64_t parent = kept_ancestor(call);
     new_depth[i] = parent < 0 ? 0 : new_depth[parent] + 1;
-    if (entry.contains("id")) {
-      entry["original_id"] = entry["id"];
-      entry["id"] = i;
-      entry["parent_id"] = parent < 0 ? ordered_json() : ordered_json(parent);
+    std::vector<std::pair<std::string_view, std::string>> values{{"depth", std::to_string(new_depth[i])}};
+    if (std::optional<std::string> old_id = top_level_value(raw, "id")) {
+      values.push_back({"id", std::to_string(i)});
+      values.push_back({"parent_id", parent < 0 ? "null" : std::to_string(parent)});
+      values.push_back({"original_id", *old_id});
     }
-    entry["depth"] = new_depth[i];
     calls_per_thread[doc.threads[doc.thread[call]].thread_id]++;
     entries += i ? ",\n" : "\n";
-    entries += entry.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+    entries += with_values(raw, values, call);
   }
 
   ordered_json metadata = ordered_json::parse(doc.metadata(), nullptr, false);

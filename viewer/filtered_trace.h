@@ -5,9 +5,12 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "trace_document.h"
 
@@ -32,6 +35,14 @@ struct FilterRecord {
 // filters_applied) plus filtered_from; thread call counts and test ids are
 // updated. Pattern groups are left out: the viewer finds them again.
 // Throws pytrace::Error when `kept` is not ascending or out of range.
+// An entry's text with the given top-level keys set (replaced in place, or
+// added at the end); everything else stays byte for byte, so numbers keep
+// every digit. Throws pytrace::Error naming `call` if the text is not JSON.
+std::string with_values(std::string_view object,
+                        const std::vector<std::pair<std::string_view, std::string>>& values, uint32_t call);
+// The text of a top-level key's value, if the object has the key.
+std::optional<std::string> top_level_value(std::string_view object, std::string_view key);
+
 std::string filtered_document(const TraceDocument& doc, std::span<const uint32_t> kept,
                               const FilterRecord& record);
 

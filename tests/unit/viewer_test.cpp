@@ -337,6 +337,22 @@ TEST(FilteredDocument, KeepsTheGivenCallsAndRelinksThem) {
   EXPECT_EQ(again.parent, (std::vector<int32_t>{-1, 0, 0, 2, 0}));
 }
 
+TEST(FilteredDocument, EntriesKeepTheirTextExceptTheRenumberedKeys) {
+  // A number no double holds keeps every digit.
+  std::string raw =
+      R"({"event":"function_call","name":"f","arguments":{"n":1267650600228229401496703205376},)"
+      R"("depth":3,"id":7,"parent_id":5})";
+  EXPECT_EQ(with_values(raw, {{"depth", "1"}, {"id", "0"}, {"parent_id", "null"}, {"original_id", "7"}}, 7),
+            R"({"event":"function_call","name":"f","arguments":{"n":1267650600228229401496703205376},)"
+            R"("depth":1,"id":0,"parent_id":null,"original_id":7})");
+  EXPECT_EQ(with_values("{}", {{"depth", "0"}}, 0), R"({"depth":0})");
+  EXPECT_EQ(with_values(R"({ "depth" : 2 , "a" : [1, {"depth": 9}] })", {{"depth", "0"}}, 0),
+            R"({ "depth" : 0 , "a" : [1, {"depth": 9}] })");
+  EXPECT_EQ(top_level_value(raw, "id"), "7");
+  EXPECT_EQ(top_level_value(raw, "nope"), std::nullopt);
+  EXPECT_THROW(with_values("{not json", {{"depth", "0"}}, 4), Error);
+}
+
 TEST(FilteredDocument, RejectsIdsThatAreNotCalls) {
   auto doc = TraceDocument::parse(document(repeated_calls()), "t.json");
   std::vector<uint32_t> out_of_range{0, 9};
