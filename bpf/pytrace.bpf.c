@@ -59,7 +59,7 @@ struct code_seen {
 	__u64 filename; /* the probe's string pointers */
 	__u64 name;
 	__u32 flags;	/* co_flags */
-	__u32 _pad;
+	__u32 nargs;	/* argument slots to send with each call */
 };
 
 struct {
@@ -90,6 +90,20 @@ struct {
 	__type(value, struct pt_stack_record);
 } stack_scratch SEC(".maps");
 
+/* Per-CPU space to build a call record and its argument values in: their
+ * size depends on the code's argument count. */
+struct call_with_args {
+	struct pt_frame_record rec;
+	struct pt_arg args[PT_ARGS_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct call_with_args);
+} args_scratch SEC(".maps");
+
 /* Processes whose forks are followed: the traced process (added by
  * userspace) and its descendants (added on fork). Value: the parent. */
 struct {
@@ -107,6 +121,7 @@ __u32 active = 0;
 
 /* Facts about the frame behind a probe hit. */
 struct frame_facts {
+	__u64 runtime;	 /* address of _PyRuntime */
 	__u64 init_shim; /* address of _Py_InitCleanup, 0 if unknown */
 	__u64 code;
 	__u64 frame;
@@ -235,6 +250,7 @@ static __always_inline void read_current_frame(struct pt_regs *ctx, struct threa
 	if (!py.enabled)
 		return;
 	runtime = PT_REGS_IP(ctx) + bpf_usdt_cookie(ctx);
+	f->runtime = runtime;
 	if (py.init_shim_from_runtime)
 		f->init_shim = runtime + py.init_shim_from_runtime;
 
@@ -274,10 +290,37 @@ static __always_inline __u64 synthetic_code_key(__u64 filename, __u64 funcname)
 	return (filename ^ (funcname << 1)) | 1;
 }
 
+/* The number of arguments of a code object (positional, keyword-only,
+ * *args, **kwargs) and the names of the first PT_ARGS_MAX. */
+static __always_inline __u32 read_arg_names(__u64 code, __u32 code_flags, struct pt_code_record *rec)
+{
+	__s32 counts[3] = {}; /* co_argcount, co_posonlyargcount, co_kwonlyargcount */
+	__u64 names, name;
+	__u32 total;
+
+	if (bpf_probe_read_user(counts, sizeof(counts), (const void *)(code + py.code_argcount)))
+		return 0;
+	if (counts[0] < 0 || counts[0] > 255 || counts[2] < 0 || counts[2] > 255)
+		return 0;
+	total = counts[0] + counts[2] + !!(code_flags & PT_CO_VARARGS) +
+		!!(code_flags & PT_CO_VARKEYWORDS);
+	names = read_u64(code + py.code_localsplusnames);
+	for (int i = 0; i < PT_ARGS_MAX; i++) {
+		rec->arg_names[i][0] = 0;
+		if (i >= total || !names)
+			continue;
+		name = unicode_utf8(read_u64(names + py.tuple_items + 8 * i));
+		if (name)
+			bpf_probe_read_user_str(rec->arg_names[i], PT_ARG_NAME_MAX, (const void *)name);
+	}
+	return total;
+}
+
 /* Sends a code record for `code` and remembers that it was sent. `read`
- * says that `code` is a real code object (not a synthetic key). */
-static __always_inline void describe_code(__u64 pid_tgid, struct thread_info *info, __u64 code,
-					  __u32 code_flags, bool read, __u64 filename, __u64 funcname)
+ * says that `code` is a real code object (not a synthetic key). Returns
+ * the number of argument values to send with its calls. */
+static __always_inline __u32 describe_code(__u64 pid_tgid, struct thread_info *info, __u64 code,
+					   __u32 code_flags, bool read, __u64 filename, __u64 funcname)
 {
 	struct code_seen now = { .filename = filename, .name = funcname, .flags = code_flags };
 	struct pt_code_record *rec;
@@ -287,7 +330,7 @@ static __always_inline void describe_code(__u64 pid_tgid, struct thread_info *in
 
 	rec = bpf_map_lookup_elem(&scratch, &zero);
 	if (!rec)
-		return;
+		return 0;
 	linetable_out = (__u8 *)(rec + 1);
 
 	fill_header(&rec->h, PT_REC_CODE, 0, pid_tgid, take_seq(info));
@@ -297,6 +340,15 @@ static __always_inline void describe_code(__u64 pid_tgid, struct thread_info *in
 	bpf_probe_read_user_str(rec->filename, sizeof(rec->filename), (const void *)filename);
 	bpf_probe_read_user_str(rec->name, sizeof(rec->name), (const void *)funcname);
 	rec->qualname[0] = 0;
+	rec->arg_count = 0;
+	rec->_pad2 = 0;
+	if (read && py.frame_localsplus) {
+		rec->arg_count = read_arg_names(code, code_flags, rec);
+		now.nargs = rec->arg_count > PT_ARGS_MAX ? PT_ARGS_MAX : rec->arg_count;
+	} else {
+		for (int i = 0; i < PT_ARGS_MAX; i++)
+			rec->arg_names[i][0] = 0;
+	}
 	if (read) {
 		__u64 qualname = unicode_utf8(read_u64(code + py.code_qualname));
 		__u64 linetable = read_u64(code + py.code_linetable);
@@ -318,9 +370,10 @@ static __always_inline void describe_code(__u64 pid_tgid, struct thread_info *in
 
 	if (bpf_ringbuf_output(&events, rec, sizeof(*rec) + len, BPF_RB_NO_WAKEUP)) {
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
-		return;
+		return 0;
 	}
 	bpf_map_update_elem(&codes, &code, &now, BPF_ANY);
+	return now.nargs;
 }
 
 struct stack_walk {
@@ -397,6 +450,197 @@ static __always_inline void send_running_stack(__u64 pid_tgid, struct thread_inf
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
 }
 
+/* Is `type` the type object exported at this distance from _PyRuntime? */
+static __always_inline bool is_type(__u64 type, __u64 runtime, __s64 from_runtime)
+{
+	return from_runtime && type == runtime + from_runtime;
+}
+
+/* Reads up to PT_ARG_TEXT_MAX bytes at `addr` into the argument's text. */
+static __always_inline void read_text(struct pt_arg *a, __u64 addr, __u64 bytes)
+{
+	__u32 len = bytes > PT_ARG_TEXT_MAX ? PT_ARG_TEXT_MAX : (__u32)bytes;
+
+	if (len && !bpf_probe_read_user(a->text, len & 127, (const void *)addr))
+		a->text_len = len;
+	else if (len)
+		a->kind = PT_ARG_UNREAD;
+}
+
+/*
+ * Describes the object an argument slot holds: simple values by value, a
+ * container by its size, anything else by its type's name and its address.
+ * Nothing is written to the target; a read that fails leaves PT_ARG_UNREAD.
+ */
+static __always_inline void read_value(__u64 obj, __u64 runtime, struct pt_arg *a)
+{
+	__u64 type = 0, flags = 0, ptr = 0, tag = 0;
+	__s64 size = 0;
+	__u32 state = 0, width;
+	long n;
+
+	if (!obj) {
+		a->kind = PT_ARG_EMPTY;
+		return;
+	}
+	if (bpf_probe_read_user(&type, sizeof(type), (const void *)(obj + py.object_type)) || !type)
+		return;
+	if (is_type(type, runtime, py.cell_type_from_runtime)) {
+		/* The argument is captured by a closure: its slot holds a cell. */
+		if (bpf_probe_read_user(&obj, sizeof(obj), (const void *)(obj + py.cell_ref)))
+			return;
+		if (!obj) {
+			a->kind = PT_ARG_EMPTY;
+			return;
+		}
+		if (bpf_probe_read_user(&type, sizeof(type), (const void *)(obj + py.object_type)) || !type)
+			return;
+	}
+	if (is_type(type, runtime, py.none_type_from_runtime)) {
+		a->kind = PT_ARG_NONE;
+		return;
+	}
+	if (is_type(type, runtime, py.bool_type_from_runtime)) {
+		if (!bpf_probe_read_user(&tag, sizeof(tag), (const void *)(obj + py.long_tag))) {
+			a->kind = PT_ARG_BOOL;
+			a->value = (tag >> 3) != 0; /* False has no digits */
+		}
+		return;
+	}
+	if (is_type(type, runtime, py.float_type_from_runtime)) {
+		if (!bpf_probe_read_user(&a->value, sizeof(a->value), (const void *)(obj + py.float_value)))
+			a->kind = PT_ARG_FLOAT;
+		return;
+	}
+	if (is_type(type, runtime, py.set_type_from_runtime)) {
+		if (!bpf_probe_read_user(&size, sizeof(size), (const void *)(obj + py.set_used))) {
+			a->kind = PT_ARG_SET;
+			a->size = size;
+		}
+		return;
+	}
+	if (bpf_probe_read_user(&flags, sizeof(flags), (const void *)(type + py.type_flags)))
+		return;
+	if (flags & PT_TPFLAGS_LONG_SUBCLASS) {
+		/* lv_tag: digit count << 3 | sign (0 positive, 1 zero, 2 negative). */
+		if (bpf_probe_read_user(&tag, sizeof(tag), (const void *)(obj + py.long_tag)))
+			return;
+		a->kind = PT_ARG_INT;
+		a->value = tag & 3;
+		a->size = tag >> 3;
+		read_text(a, obj + py.long_digits, (tag >> 3) * 4);
+		return;
+	}
+	if (flags & PT_TPFLAGS_UNICODE_SUBCLASS) {
+		if (bpf_probe_read_user(&state, sizeof(state), (const void *)(obj + py.unicode_state)) ||
+		    bpf_probe_read_user(&size, sizeof(size), (const void *)(obj + py.unicode_length)))
+			return;
+		if (!(state & UNICODE_STATE_COMPACT) || size < 0)
+			return; /* a legacy string: its text is elsewhere */
+		width = (state >> 2) & 7;
+		if (width != 1 && width != 2 && width != 4)
+			return;
+		a->kind = PT_ARG_STR;
+		a->width = width;
+		a->size = size;
+		read_text(a, obj + ((state & UNICODE_STATE_ASCII) ? py.unicode_ascii_data : py.unicode_compact_data),
+			  (__u64)size * width);
+		return;
+	}
+	if (flags & PT_TPFLAGS_BYTES_SUBCLASS) {
+		if (bpf_probe_read_user(&size, sizeof(size), (const void *)(obj + py.var_size)) || size < 0)
+			return;
+		a->kind = PT_ARG_BYTES;
+		a->size = size;
+		read_text(a, obj + py.bytes_data, size);
+		return;
+	}
+	if (flags & (PT_TPFLAGS_LIST_SUBCLASS | PT_TPFLAGS_TUPLE_SUBCLASS | PT_TPFLAGS_DICT_SUBCLASS)) {
+		if (bpf_probe_read_user(&size, sizeof(size),
+					(const void *)(obj + ((flags & PT_TPFLAGS_DICT_SUBCLASS) ? py.dict_used
+												  : py.var_size))))
+			return;
+		a->kind = (flags & PT_TPFLAGS_LIST_SUBCLASS)    ? PT_ARG_LIST
+			  : (flags & PT_TPFLAGS_TUPLE_SUBCLASS) ? PT_ARG_TUPLE
+								: PT_ARG_DICT;
+		a->size = size;
+		return;
+	}
+	/* A class by its name; anything else by its type's name and its address. */
+	a->kind = (flags & PT_TPFLAGS_TYPE_SUBCLASS) ? PT_ARG_CLASS : PT_ARG_OBJECT;
+	a->value = obj;
+	if (a->kind == PT_ARG_CLASS)
+		type = obj;
+	if (!bpf_probe_read_user(&ptr, sizeof(ptr), (const void *)(type + py.type_name)) && ptr) {
+		n = bpf_probe_read_user_str(a->text, PT_ARG_TEXT_MAX, (const void *)ptr);
+		if (n > 0)
+			a->text_len = n - 1;
+	}
+}
+
+struct arg_walk {
+	__u64 slots;   /* the frame's localsplus */
+	__u64 runtime; /* _PyRuntime's address */
+	__u32 count;
+	struct call_with_args *out;
+};
+
+/* One argument (a bpf_loop callback). Returns 1 to stop. */
+static long read_arg(__u32 i, struct arg_walk *w)
+{
+	struct pt_arg *a;
+	__u64 slot = 0;
+	__u32 index;
+
+	if (i >= w->count || i >= PT_ARGS_MAX)
+		return 1;
+	index = i;
+	barrier_var(index); /* keeps the mask below, which the verifier needs */
+	a = &w->out->args[index & (PT_ARGS_MAX - 1)];
+	a->kind = PT_ARG_UNREAD;
+	a->width = 0;
+	a->text_len = 0;
+	a->_pad = 0;
+	a->value = 0;
+	a->size = 0;
+	if (!bpf_probe_read_user(&slot, sizeof(slot), (const void *)(w->slots + 8 * i)))
+		read_value(slot & ~STACKREF_TAG_MASK, w->runtime, a);
+	return 0;
+}
+
+static __always_inline void fill_frame(struct pt_frame_record *rec, __u16 kind, __u16 flags, __u64 pid_tgid,
+				       __u64 seq, const struct frame_facts *f, int lineno)
+{
+	fill_header(&rec->h, kind, flags, pid_tgid, seq);
+	rec->code = f->code;
+	rec->frame = f->frame;
+	rec->caller_frame = f->caller_frame;
+	rec->caller_code = f->caller_code;
+	rec->caller_instr = f->caller_instr;
+	rec->lineno = lineno;
+}
+
+/* A call and the values of its first `count` arguments, in one record. */
+static __always_inline void emit_call_with_args(__u64 pid_tgid, __u64 seq, __u16 flags,
+						 const struct frame_facts *f, int lineno, __u32 count,
+						 __u64 runtime)
+{
+	struct arg_walk w = { .slots = f->frame + py.frame_localsplus, .runtime = runtime };
+	__u32 zero = 0, size;
+
+	w.out = bpf_map_lookup_elem(&args_scratch, &zero);
+	if (!w.out)
+		return;
+	w.count = count > PT_ARGS_MAX ? PT_ARGS_MAX : count;
+	fill_frame(&w.out->rec, PT_REC_CALL, flags | PT_FRAME_ARGS, pid_tgid, seq, f, lineno);
+	bpf_loop(PT_ARGS_MAX, read_arg, &w, 0);
+	size = sizeof(struct pt_frame_record) + (w.count & 15) * sizeof(struct pt_arg);
+	if (size > sizeof(struct call_with_args))
+		return;
+	if (bpf_ringbuf_output(&events, w.out, size, BPF_RB_NO_WAKEUP))
+		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
+}
+
 static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind, __u64 filename,
 				      __u64 funcname, int lineno)
 {
@@ -407,6 +651,7 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind, __u64 fil
 	struct pt_frame_record *rec;
 	struct code_seen *seen;
 	__u16 flags = 0;
+	__u32 nargs = 0;
 	__u64 seq;
 	__u8 owner;
 	bool generator_like;
@@ -423,11 +668,12 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind, __u64 fil
 		if (seen) {
 			f.read = 1;
 			f.code_flags = seen->flags;
+			nargs = seen->nargs;
 		} else if (code_is_the_probes(f.code, funcname)) {
 			f.read = 1;
 			bpf_probe_read_user(&f.code_flags, sizeof(f.code_flags),
 					    (const void *)(f.code + py.code_flags));
-			describe_code(pid_tgid, info, f.code, f.code_flags, true, filename, funcname);
+			nargs = describe_code(pid_tgid, info, f.code, f.code_flags, true, filename, funcname);
 		} else {
 			__sync_fetch_and_add(&stats.frame_mismatches, 1);
 		}
@@ -471,18 +717,16 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind, __u64 fil
 	}
 
 	seq = take_seq(info);
+	if (kind == PT_REC_CALL && f.read && nargs && !(flags & PT_FRAME_GEN_CREATE) && py.frame_localsplus) {
+		emit_call_with_args(pid_tgid, seq, flags, &f, lineno, nargs, f.runtime);
+		return 0;
+	}
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
 		return 0;
 	}
-	fill_header(&rec->h, kind, flags, pid_tgid, seq);
-	rec->code = f.code;
-	rec->frame = f.frame;
-	rec->caller_frame = f.caller_frame;
-	rec->caller_code = f.caller_code;
-	rec->caller_instr = f.caller_instr;
-	rec->lineno = lineno;
+	fill_frame(rec, kind, flags, pid_tgid, seq, &f, lineno);
 	submit(rec);
 	return 0;
 }

@@ -12,7 +12,7 @@
 
 #include <linux/types.h>
 
-#define PYTRACE_WIRE_VERSION 1
+#define PYTRACE_WIRE_VERSION 2
 
 /* String capacities, including the terminating NUL. Longer strings are cut. */
 #define PT_FILENAME_MAX 512
@@ -22,9 +22,13 @@
 /* Line tables longer than this are cut; lines past the cut read as unknown.
  * A code record and its table are built in a per-CPU map value, which the
  * kernel limits to 32 KiB. */
-#define PT_LINETABLE_MAX (31 * 1024)
+/* A code record and its line table fill a per-CPU map value (32 KiB at most). */
+#define PT_LINETABLE_MAX (31 * 1024 - 256)
 /* Frames kept in a stack record; deeper stacks are cut at the outer end. */
 #define PT_STACK_MAX 128
+#define PT_ARGS_MAX 8	     /* argument values sent per call */
+#define PT_ARG_NAME_MAX 32   /* bytes of an argument's name */
+#define PT_ARG_TEXT_MAX 104  /* bytes of a str, bytes, big int or type name */
 
 enum pt_record_kind {
 	PT_REC_CODE = 1,	 /* describes a code object; precedes its first call */
@@ -48,6 +52,9 @@ enum pt_frame_flags {
 	/* The interpreter frame could not be read: `code` is a synthetic key
 	 * built from the string pointers and `frame` is 0. */
 	PT_FRAME_UNREAD = 1 << 2,
+	/* A call record followed by one struct pt_arg per argument (as many
+	 * as the record's size holds). */
+	PT_FRAME_ARGS = 1 << 3,
 };
 
 struct pt_header {
@@ -77,6 +84,11 @@ struct pt_code_record {
 	char filename[PT_FILENAME_MAX];
 	char name[PT_NAME_MAX];
 	char qualname[PT_QUALNAME_MAX]; /* empty when unknown */
+	/* The code's arguments: positional, keyword-only, *args, **kwargs, in
+	 * that order; names of the first PT_ARGS_MAX. */
+	__u32 arg_count; /* all of them, 0 when unknown */
+	__u32 _pad2;
+	char arg_names[PT_ARGS_MAX][PT_ARG_NAME_MAX];
 };
 
 /*
@@ -101,6 +113,34 @@ struct pt_frame_record {
  * thread that starts under the probes; the running stack when attaching to
  * a process). Their code objects are described before this record.
  */
+/* What a value read from an argument's slot is. */
+enum pt_arg_kind {
+	PT_ARG_UNREAD = 0, /* the slot or the object could not be read */
+	PT_ARG_NONE = 1,
+	PT_ARG_BOOL = 2,   /* value: 0 or 1 */
+	PT_ARG_INT = 3,	   /* int or a subclass; text: size 30-bit digits, sign in value */
+	PT_ARG_FLOAT = 4,  /* value: the double's bits */
+	PT_ARG_STR = 5,	   /* str or a subclass; size: characters; text: the first of them */
+	PT_ARG_BYTES = 6,  /* size: bytes; text: the first of them */
+	PT_ARG_LIST = 7,   /* list, tuple, dict or set (or a subclass): size: items */
+	PT_ARG_TUPLE = 8,
+	PT_ARG_DICT = 9,
+	PT_ARG_SET = 10,
+	PT_ARG_OBJECT = 11, /* anything else: value: its address; text: its type's tp_name */
+	PT_ARG_EMPTY = 12,  /* the slot holds no object */
+	PT_ARG_CLASS = 13,  /* a class: text: its tp_name */
+};
+
+struct pt_arg {
+	__u8 kind;     /* enum pt_arg_kind */
+	__u8 width;    /* PT_ARG_STR: bytes per character (1, 2 or 4) */
+	__u16 text_len; /* bytes of text used */
+	__u32 _pad;
+	__u64 value;
+	__u64 size;
+	char text[PT_ARG_TEXT_MAX];
+};
+
 struct pt_stack_frame {
 	__u64 frame;
 	__u64 code;
@@ -165,6 +205,29 @@ struct pt_python_offsets {
 	__u64 unicode_state;
 	__u64 unicode_ascii_data;   /* sizeof(PyASCIIObject) */
 	__u64 unicode_compact_utf8; /* offsetof(PyCompactUnicodeObject, utf8) */
+	/* Argument values (0 in frame_localsplus: not captured). */
+	__u64 frame_localsplus;
+	__u64 code_argcount; /* co_argcount; co_kwonlyargcount is 8 bytes on */
+	__u64 code_localsplusnames;
+	__u64 object_type;
+	__u64 type_name;
+	__u64 type_flags;
+	__u64 tuple_items;
+	__u64 var_size;	     /* offsetof(PyVarObject, ob_size) */
+	__u64 float_value;
+	__u64 long_tag;
+	__u64 long_digits;
+	__u64 set_used;
+	__u64 dict_used;
+	__u64 unicode_length;
+	__u64 unicode_compact_data; /* sizeof(PyCompactUnicodeObject) */
+	__u64 cell_ref;		    /* offsetof(PyCellObject, ob_ref) */
+	/* Type objects minus _PyRuntime, 0 when not exported. */
+	__s64 none_type_from_runtime;
+	__s64 bool_type_from_runtime;
+	__s64 float_type_from_runtime;
+	__s64 set_type_from_runtime;
+	__s64 cell_type_from_runtime;
 	/* _Py_InitCleanup (the code of the __init__ shim frame) minus _PyRuntime,
 	 * or 0 when the interpreter does not export it. */
 	__s64 init_shim_from_runtime;
@@ -181,10 +244,19 @@ struct pt_stats {
 
 /* CPython constants the BPF side tests against (stable across 3.x). */
 #define PT_CO_OPTIMIZED 0x0001
+#define PT_CO_VARARGS 0x0004
+#define PT_CO_VARKEYWORDS 0x0008
 #define PT_CO_GENERATOR 0x0020
 #define PT_CO_COROUTINE 0x0080
 #define PT_CO_ASYNC_GENERATOR 0x0200
 #define PT_FRAME_OWNED_BY_THREAD 0
 #define PT_FRAME_OWNED_BY_INTERPRETER 3
+#define PT_TPFLAGS_LONG_SUBCLASS (1ULL << 24)
+#define PT_TPFLAGS_LIST_SUBCLASS (1ULL << 25)
+#define PT_TPFLAGS_TUPLE_SUBCLASS (1ULL << 26)
+#define PT_TPFLAGS_BYTES_SUBCLASS (1ULL << 27)
+#define PT_TPFLAGS_UNICODE_SUBCLASS (1ULL << 28)
+#define PT_TPFLAGS_DICT_SUBCLASS (1ULL << 29)
+#define PT_TPFLAGS_TYPE_SUBCLASS (1ULL << 31)
 
 #endif /* PYTRACE_WIRE_H */

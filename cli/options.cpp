@@ -62,8 +62,7 @@ options:
   --format json|text     what -o writes: the JSON document (default) or the
                          call tree as text
   --no-color             no colours in the call tree (also NO_COLOR=1)
-  --no-arg-values        accepted for compatibility; argument values are not
-                         recorded by this version
+  --no-arg-values        do not record argument values (`arguments` is {})
   -v, --verbose          show libbpf's debug messages
   -h, --help             show this help
   --version              show the version
@@ -162,8 +161,7 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
         throw UsageError("--format is json or text, not '" + format + "'");
       options.text_format = format == "text";
     } else if (name == "--no-arg-values") {
-      bool ignored;
-      flag(ignored, true);
+      flag(options.arg_values, false);
     } else if (name == "--track-executed-lines") {
       throw UsageError(
           "--track-executed-lines is not supported: CPython 3.15 has no line probe "

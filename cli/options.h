@@ -25,6 +25,7 @@ struct ProgramOptions {
   bool external_calls = true;
   bool imports = true;
   bool show_dunders = false;
+  bool arg_values = true;    // capture argument values
   bool patterns = true;      // group repeated calls
   bool text_format = false;  // -o writes the console tree instead of JSON
   bool color = true;         // colours on a terminal

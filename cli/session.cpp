@@ -130,6 +130,14 @@ void report_losses(const std::string& tool, const TraceModel& model) {
   }
 }
 
+// The offsets the BPF programs read frames with; without argument values
+// they leave the frames' local slots alone.
+pt_python_offsets probe_offsets(const Interpreter& python, const SessionSpec& spec) {
+  pt_python_offsets offsets = python.offsets.offsets;
+  if (!spec.arg_values) offsets.frame_localsplus = 0;
+  return offsets;
+}
+
 // What the launching and attaching sessions share once the interpreter is
 // known: the probes, the pure pipeline behind them, and writing the result.
 class Recorder {
@@ -139,7 +147,7 @@ class Recorder {
       : spec_(spec),
         elf_(python.probe_elf),
         scope_(scope_root, python.library_dirs),
-        probes_(python.offsets.offsets, spec.ring_buffer_mb << 20,
+        probes_(probe_offsets(python, spec), spec.ring_buffer_mb << 20,
                 [this](std::span<const std::byte> bytes) { builder_->add_bytes(bytes); }) {
     if (!python.offsets.offsets.enabled) {
       std::cerr << spec.tool << ": warning: cannot read " << python.executable << "'s frames ("
@@ -153,6 +161,7 @@ class Recorder {
     info_.external_calls = spec.external_calls;
     info_.imports = spec.imports;
     info_.show_dunders = spec.show_dunders;
+    info_.arg_values = spec.arg_values && python.offsets.offsets.enabled;
     Probes::set_verbose(spec.verbose);
   }
 
@@ -222,7 +231,8 @@ class Recorder {
     size_t total = model.total_entries();
     status_.restart();
     if (spec_.patterns) {
-      if (total >= kBigTrace) status_.show(spec_.tool + ": grouping the repeated calls of " + digits(total) + " calls");
+      if (total >= kBigTrace)
+        status_.show(spec_.tool + ": grouping the repeated calls of " + digits(total) + " calls");
       model.find_patterns(PatternOptions{});
       status_.clear();
     }
@@ -232,8 +242,8 @@ class Recorder {
       output->commit([&](std::ostream& out) {
         write_json(model, scope_, sources_, out, [&](size_t written) {
           if (status_.due())
-            status_.show(spec_.tool + ": writing " + output->path() + ": " + std::to_string(100 * written / total) +
-                         "% of " + digits(total) + " calls");
+            status_.show(spec_.tool + ": writing " + output->path() + ": " +
+                         std::to_string(100 * written / total) + "% of " + digits(total) + " calls");
         });
       });
       status_.clear();
@@ -262,8 +272,8 @@ class Recorder {
     shown_records_ = now.records;
     shown_seconds_ = seconds;
     uint64_t lost = std::max(now.lost, probes_.stats().ringbuf_drops);
-    status_.show(spec_.tool + ": " + digits(now.calls) + " calls logged, " + digits(now.records) + " records (" +
-                 digits(static_cast<uint64_t>(rate)) + "/s), " + digits(lost) + " lost");
+    status_.show(spec_.tool + ": " + digits(now.calls) + " calls logged, " + digits(now.records) +
+                 " records (" + digits(static_cast<uint64_t>(rate)) + "/s), " + digits(lost) + " lost");
   }
 
   // Threads that ended sent their names; those still running are named
@@ -324,9 +334,10 @@ std::string script_of(pid_t pid) {
 void require_module(const Interpreter& python, const std::string& module) {
   try {
     // Found, not imported: importing pytest takes longer than finding it.
-    run_and_capture({python.executable, "-c",
-                     "import importlib.util, sys; sys.exit(importlib.util.find_spec('" + module + "') is None)"},
-                    std::chrono::seconds(60));
+    run_and_capture(
+        {python.executable, "-c",
+         "import importlib.util, sys; sys.exit(importlib.util.find_spec('" + module + "') is None)"},
+        std::chrono::seconds(60));
   } catch (const Error&) {
     throw Error(module + " is not importable by " + python.executable +
                 ". Install it for that interpreter (`" + python.executable + " -m pip install " + module +

@@ -25,6 +25,7 @@ struct SessionSpec {
   bool external_calls = true;
   bool imports = true;
   bool show_dunders = false;
+  bool arg_values = true;
   bool patterns = true;
   bool text_format = false;  // with output: the call tree as text
   bool color = true;

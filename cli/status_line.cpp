@@ -12,14 +12,18 @@ constexpr double kQuietSeconds = 2.0;  // short work shows no line
 constexpr double kEverySeconds = 1.0;
 }  // namespace
 
-StatusLine::StatusLine() : terminal_(isatty(STDERR_FILENO) == 1) { restart(); }
+StatusLine::StatusLine() : terminal_(isatty(STDERR_FILENO) == 1) {
+  restart();
+}
 
 void StatusLine::restart() {
   started_ = Clock::now();
   last_ = started_;
 }
 
-double StatusLine::elapsed() const { return std::chrono::duration<double>(Clock::now() - started_).count(); }
+double StatusLine::elapsed() const {
+  return std::chrono::duration<double>(Clock::now() - started_).count();
+}
 
 bool StatusLine::due() const {
   if (!terminal_) return false;

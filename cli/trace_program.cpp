@@ -33,6 +33,7 @@ void fill_common(pytrace::SessionSpec& spec, const pytrace::ProgramOptions& opti
   spec.external_calls = options.external_calls;
   spec.imports = options.imports;
   spec.show_dunders = options.show_dunders;
+  spec.arg_values = options.arg_values;
   spec.patterns = options.patterns;
   spec.text_format = options.text_format;
   spec.color = options.color;

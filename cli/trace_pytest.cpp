@@ -89,6 +89,7 @@ int run(int argc, char** argv) {
   spec.external_calls = options.external_calls;
   spec.imports = options.imports;
   spec.show_dunders = options.show_dunders;
+  spec.arg_values = options.arg_values;
   spec.patterns = options.patterns;
   spec.text_format = options.text_format;
   spec.color = options.color;

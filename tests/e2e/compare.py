@@ -3,14 +3,35 @@
 and their comparison.
 
 A normalised tree node is
-  {"name", "file", "line", "external", "call_type", "parent_location", "children"}
+  {"name", "file", "line", "external", "call_type", "parent_location",
+   "arguments", "children"}
 and a trace is a list of threads, each a list of top-level nodes.
+
+Objects in `arguments` are "<TypeName object at 0xADDRESS>" in a trace;
+the oracle runs the program again, so addresses differ, and a C type's
+name may carry its module: both are compared as "<TypeName object>" (and
+classes as "<class 'Name'>"), and
+addresses inside strings (a repr the program made) as 0x?.
 """
 
 import difflib
 import json
+import re
 
-KEYS = ("name", "file", "line", "external", "call_type", "parent_location")
+KEYS = ("name", "file", "line", "external", "call_type", "parent_location", "parent_call", "arguments")
+OBJECT = re.compile(r"^<(?:[^<>]*\.)?([^.<>]+) object(?: at 0x[0-9a-f]+)?>$")
+CLASS = re.compile(r"^<class '(?:[^']*\.)?([^.']+)'>$")
+ADDRESS = re.compile(r"0x[0-9a-f]{6,}")
+
+
+def normal_arguments(arguments):
+    """Arguments with objects named by type only and no addresses."""
+    def normal(value):
+        if not isinstance(value, str):
+            return value
+        value = CLASS.sub(r"<class '\1'>", OBJECT.sub(r"<\1 object>", value))
+        return ADDRESS.sub("0x?", value)
+    return {key: normal(value) for key, value in arguments.items()}
 
 
 def trees_from_trace(document):
@@ -30,6 +51,8 @@ def trees_from_trace_by_pid(document):
             "external": entry["is_external"],
             "call_type": entry["call_type"],
             "parent_location": entry["parent_location"],
+            "parent_call": entry["parent_call"],
+            "arguments": normal_arguments(entry["arguments"]),
             "children": [],
         }
         nodes[entry["id"]] = node
@@ -39,6 +62,13 @@ def trees_from_trace_by_pid(document):
         else:
             nodes[parent]["children"].append(node)
     return [(pid, tree) for (pid, _), tree in threads.items()]
+
+
+def trees_from_oracle(reference):
+    """The oracle's trees, with its arguments normalised as a trace's are."""
+    for node in walk([node for thread in reference["threads"] for node in thread]):
+        node["arguments"] = normal_arguments(node["arguments"])
+    return reference["threads"]
 
 
 def walk(nodes):
@@ -56,10 +86,11 @@ def render(threads):
 
         def walk(nodes, depth):
             for node in nodes:
-                lines.append("%s%s  %s:%s  %s%s  <- %s" % (
+                lines.append("%s%s  %s:%s  %s%s  <- %s %s  %s" % (
                     "    " * depth, node["name"], node["file"], node["line"],
                     node["call_type"], " [external]" if node["external"] else "",
-                    node["parent_location"]))
+                    node["parent_location"], json.dumps(node.get("parent_call")),
+                    json.dumps(node.get("arguments", {}))))
                 walk(node["children"], depth + 1)
         walk(thread, 0)
     return lines

@@ -28,19 +28,21 @@ CO_OPTIMIZED = 0x1
 
 
 class Frame:
-    __slots__ = ("code", "line", "site", "first_arg", "children", "observer_effect", "seq", "test")
+    __slots__ = ("code", "line", "site", "first_arg", "arguments", "children", "observer_effect", "seq",
+                 "test")
 
-    def __init__(self, code, line, site, first_arg):
+    def __init__(self, code, line, site, first_arg, arguments):
         self.observer_effect = False
         self.seq = next_seq()
         self.test = current_test
         self.code = code
         self.line = line
-        self.site = site  # (filename, line) of the caller, or None
+        self.site = site  # (filename, line, end line) of the caller's call, or None
         # What the first argument was: "class", the qualified names of its
         # type's MRO, or None. Never the object: holding it would keep it
         # alive and move its weakref callbacks, which are calls too.
         self.first_arg = first_arg
+        self.arguments = arguments
         self.children = []
 
 
@@ -67,6 +69,36 @@ def line_at(code, offset):
     return 0
 
 
+def is_static_method(code, module_globals):
+    """The function is a @staticmethod in the class its qualified name names
+    (looked up in the class's own namespace, running nothing of the program)."""
+    parts = code.co_qualname.split(".")
+    if len(parts) < 2 or "<locals>" in parts:
+        return False
+    owner = module_globals.get(parts[0])
+    for part in parts[1:-1]:
+        owner = type.__dict__["__dict__"].__get__(owner).get(part) if isinstance(owner, type) else None
+    if not isinstance(owner, type):
+        return False
+    return isinstance(type.__dict__["__dict__"].__get__(owner).get(parts[-1]), staticmethod)
+
+
+positions = {}  # code object -> its instructions' source positions
+
+
+def call_site(caller):
+    """(file, first line, last line) of the instruction the caller is on:
+    the call, as the interpreter's own position table spans it."""
+    code = caller.f_code
+    table = positions.get(code)
+    if table is None:
+        table = positions[code] = list(code.co_positions())
+    index = caller.f_lasti // 2
+    start, end = (table[index][0], table[index][1]) if 0 <= index < len(table) else (None, None)
+    line = caller.f_lineno or 0
+    return (code.co_filename, line, end if start == line and end else line)
+
+
 def open_frame(code, line):
     tid = _thread.get_native_id()
     stack = stacks.get(tid)
@@ -77,7 +109,7 @@ def open_frame(code, line):
     # Frame 0 is this callback, frame 1 the frame the event is about.
     frame = sys._getframe(2)
     caller = frame.f_back
-    site = (caller.f_code.co_filename, caller.f_lineno or 0) if caller else None
+    site = call_site(caller) if caller else None
     first_arg = None
     if code.co_flags & CO_OPTIMIZED and code.co_argcount:
         value = frame.f_locals.get(code.co_varnames[0])
@@ -86,11 +118,89 @@ def open_frame(code, line):
         elif value is not None:
             first_arg = tuple(c.__qualname__ for c in type(value).__mro__)
         del value
+        if is_static_method(code, frame.f_globals):
+            first_arg = None  # whatever it was called with, a function
+    arguments = describe_arguments(code, frame) if capture_arguments else {}
     del frame, caller
-    node = Frame(code, line, site, first_arg)
+    node = Frame(code, line, site, first_arg, arguments)
     (stack[-1].children if stack else roots[tid]).append(node)
     stack.append(node)
     return node
+
+
+# Argument values as the tracer records them (docs/json-format.md, and
+# userspace/core/arguments.h): by value for simple types, containers by
+# size, other objects by type. Only built-in operations: nothing of the
+# program's own runs here.
+capture_arguments = True
+ARGS_MAX = 8
+TEXT_MAX = 104
+MAX_CHARS = 100
+CO_VARARGS = 0x4
+CO_VARKEYWORDS = 0x8
+
+
+def counted(n, one, many):
+    return "%d %s" % (n, one if n == 1 else many)
+
+
+def format_value(value):
+    kind = type(value)
+    if value is None or kind is bool:
+        return value
+    if isinstance(value, int):
+        value = int.__int__(value)
+        return value if value.bit_length() <= 780 else "<int with more than 780 bits>"
+    if kind is float:
+        if value != value:
+            return "nan"
+        if value in (float("inf"), float("-inf")):
+            return "inf" if value > 0 else "-inf"
+        return value
+    if isinstance(value, str):
+        text = str.__str__(value)
+        widest = max(map(ord, text), default=0)
+        width = 1 if widest < 0x100 else 2 if widest < 0x10000 else 4
+        keep = min(len(text), MAX_CHARS, TEXT_MAX // width)
+        kept = "".join("\ufffd" if 0xD800 <= ord(c) < 0xE000 else c for c in text[:keep])
+        return kept + ("..." if len(text) > keep else "")
+    if isinstance(value, bytes):
+        data = bytes.__getitem__(value, slice(None))
+        text = repr(data) if len(data) <= TEXT_MAX else ""
+        return text if text and len(text) <= MAX_CHARS else "bytes object"
+    for base, name in ((list, "list"), (tuple, "tuple")):
+        if isinstance(value, base):
+            n = base.__len__(value)
+            return [] if n == 0 else "%s with %s" % (name, counted(n, "item", "items"))
+    if isinstance(value, dict):
+        n = dict.__len__(value)
+        return {} if n == 0 else "dict with " + counted(n, "key", "keys")
+    if kind is set:
+        n = set.__len__(value)
+        return "set()" if n == 0 else "set with " + counted(n, "item", "items")
+    if isinstance(value, type):
+        return "<class '%s'>" % type.__dict__["__name__"].__get__(value)
+    return "<%s object>" % kind.__name__
+
+
+def describe_arguments(code, frame):
+    flags = code.co_flags
+    count = code.co_argcount + code.co_kwonlyargcount + bool(flags & CO_VARARGS) + bool(flags & CO_VARKEYWORDS)
+    if not count:
+        return {}
+    local = frame.f_locals
+    out = {}
+    for i in range(min(count, ARGS_MAX)):
+        name = code.co_varnames[i]
+        key = name
+        if flags & CO_VARKEYWORDS and i == count - 1:
+            key = "**" + name
+        elif flags & CO_VARARGS and i == count - 1 - bool(flags & CO_VARKEYWORDS):
+            key = "*" + name
+        out[key] = format_value(local[name]) if name in local else "<unbound>"
+    if count > ARGS_MAX:
+        out["..."] = "%d more not recorded" % (count - ARGS_MAX)
+    return out
 
 
 def on_start(code, offset):
@@ -305,6 +415,8 @@ class Rules:
                     "external": not inside,
                     "call_type": kind,
                     "parent_location": self.site_location(site),
+                    "parent_call": self.site_text(site) if self.site_location(site) else None,
+                    "arguments": frame.arguments,
                     "children": [],
                 }
                 out.append(node)
@@ -321,7 +433,7 @@ class Rules:
             test = tests[index]
             nodes[index] = {"name": test["nodeid"], "file": self.os.path.normpath(test["file"]),
                             "line": test["line"], "external": False, "call_type": "test",
-                            "parent_location": None, "children": []}
+                            "parent_location": None, "parent_call": None, "arguments": {}, "children": []}
             grouped.append(nodes[index])
 
         for node in calls:
@@ -332,10 +444,61 @@ class Rules:
             open_test(index)
         return grouped
 
+    def site_text(self, site):
+        """parent_call: the call's source lines, stripped and joined until its
+        brackets close (at most 10 lines), cut to 150 characters; the
+        seed's placeholders for code without a source file."""
+        filename, line, end = site
+        if "<frozen" in filename:
+            return "<frozen module call>"
+        if filename.startswith("<"):
+            return "<built-in or generated code>"
+        try:
+            with open(filename, encoding="utf-8", errors="replace") as f:
+                lines = f.read().split("\n")
+        except OSError:
+            lines = []
+        text, depth = "", 0
+        for n in range(line, min(max(end, line), line + 9) + 1):
+            if not 0 < n <= len(lines):
+                break
+            stripped = lines[n - 1].strip()
+            if text and stripped:
+                text += " "
+            text += stripped
+            depth += bracket_balance(stripped)
+            if depth <= 0:
+                break
+        if not text:
+            return "<source unavailable: %s:%d>" % (filename.rsplit("/", 1)[-1], line)
+        return text if len(text) <= 150 else text[:147] + "..."
+
     def site_location(self, site):
         if not site or self.os.path.normpath(site[0]) == self.oracle_file:
             return None  # the oracle's own exec: no Python caller in a plain run
         return self.location(site[0], site[1])
+
+
+def bracket_balance(line):
+    """Net bracket depth of a line, skipping string literals and comments."""
+    depth, quote, i = 0, None, 0
+    while i < len(line):
+        c = line[i]
+        if quote:
+            if c == "\\":
+                i += 1
+            elif c == quote:
+                quote = None
+        elif c == "#":
+            break
+        elif c in "'\"":
+            quote = c
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        i += 1
+    return depth
 
 
 def strip_private(nodes):
@@ -346,6 +509,7 @@ def strip_private(nodes):
 
 
 def main():
+    global capture_arguments
     argv = sys.argv[1:]
     options = {"external_calls": True, "imports": True, "show_dunders": False}
     out = scope = None
@@ -361,6 +525,8 @@ def main():
             options["imports"] = False
         elif flag == "--show-dunders":
             options["show_dunders"] = True
+        elif flag == "--no-arg-values":
+            capture_arguments = False
         else:
             raise SystemExit("oracle.py: unknown option " + flag)
     pytest_mode = argv[:1] == ["--pytest"]

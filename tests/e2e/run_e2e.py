@@ -80,7 +80,7 @@ def main():
         if lost:
             failures.append("events lost or unmatched: %s" % json.dumps(lost))
         reference = compare.load(oracle_out)
-        expected = reference["threads"]
+        expected = compare.trees_from_oracle(reference)
         actual = compare.trees_from_trace(document)
         traced_tests = [{"nodeid": t["nodeid"], "outcome": t["outcome"]}
                         for t in document["metadata"].get("tests", [])]

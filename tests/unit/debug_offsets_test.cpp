@@ -24,6 +24,7 @@ std::vector<uint8_t> table_315() {
   fields[39] = 0x8;        // interpreter_frame.previous
   fields[40] = 0x0;        // interpreter_frame.executable
   fields[41] = 0x38;       // interpreter_frame.instr_ptr
+  fields[42] = 0x50;       // interpreter_frame.localsplus
   fields[43] = 0x4a;       // interpreter_frame.owner
   fields[46] = 0xd8;       // code_object.size
   fields[48] = 0x78;       // code_object.name
@@ -31,10 +32,23 @@ std::vector<uint8_t> table_315() {
   fields[50] = 0x88;       // code_object.linetable
   fields[51] = 0x44;       // code_object.firstlineno
   fields[52] = 0x34;       // code_object.argcount
+  fields[53] = 0x60;       // code_object.localsplusnames
   fields[55] = 0xd0;       // code_object.co_code_adaptive
+  fields[57] = 0x10;       // pyobject.size
+  fields[58] = 0x8;        // pyobject.ob_type
+  fields[60] = 0x18;       // type_object.tp_name
+  fields[62] = 0xa8;       // type_object.tp_flags
+  fields[68] = 0x20;       // tuple_object.ob_item
+  fields[69] = 0x10;       // tuple_object.ob_size
+  fields[74] = 0x18;       // set_object.used
+  fields[78] = 0x20;       // dict_object.ma_keys
+  fields[81] = 0x10;       // float_object.ob_fval
+  fields[83] = 0x10;       // long_object.lv_tag
+  fields[84] = 0x18;       // long_object.ob_digit
   fields[86] = 0x10;       // bytes_object.ob_size
   fields[87] = 0x20;       // bytes_object.ob_sval
   fields[89] = 0x20;       // unicode_object.state
+  fields[90] = 0x10;       // unicode_object.length
   fields[91] = 0x28;       // unicode_object.asciiobject_size
   fields[92] = 0x38;       // unicode_object.compactunicodeobject_size
   std::vector<uint8_t> table(8 + fields.size() * 8);
@@ -58,6 +72,23 @@ TEST(DebugOffsets, Reads315Layout) {
   EXPECT_EQ(d.offsets.unicode_ascii_data, 0x28u);
   EXPECT_EQ(d.offsets.unicode_compact_utf8, 0x30u);
   EXPECT_EQ(d.offsets.bytes_data, 0x20u);
+  // Argument values.
+  EXPECT_EQ(d.offsets.frame_localsplus, 80u);
+  EXPECT_EQ(d.offsets.code_argcount, 52u);
+  EXPECT_EQ(d.offsets.code_localsplusnames, 96u);
+  EXPECT_EQ(d.offsets.object_type, 8u);
+  EXPECT_EQ(d.offsets.type_name, 24u);
+  EXPECT_EQ(d.offsets.type_flags, 168u);
+  EXPECT_EQ(d.offsets.tuple_items, 32u);
+  EXPECT_EQ(d.offsets.var_size, 16u);
+  EXPECT_EQ(d.offsets.float_value, 16u);
+  EXPECT_EQ(d.offsets.long_tag, 16u);
+  EXPECT_EQ(d.offsets.long_digits, 24u);
+  EXPECT_EQ(d.offsets.set_used, 24u);
+  EXPECT_EQ(d.offsets.dict_used, 16u);
+  EXPECT_EQ(d.offsets.unicode_length, 16u);
+  EXPECT_EQ(d.offsets.unicode_compact_data, 56u);
+  EXPECT_EQ(d.offsets.cell_ref, 16u);
 }
 
 TEST(DebugOffsets, RefusesWhatItCannotRead) {

@@ -51,6 +51,43 @@ TEST(Decoder, FrameRecord) {
   EXPECT_EQ(rec.lineno, -1);
 }
 
+TEST(Decoder, CallWithArgumentValues) {
+  struct {
+    pt_frame_record frame;
+    pt_arg args[2];
+  } wire{};
+  wire.frame.h.kind = PT_REC_CALL;
+  wire.frame.h.flags = PT_FRAME_ARGS;
+  wire.frame.code = 0x1000;
+  wire.args[0].kind = PT_ARG_INT;
+  wire.args[0].size = 1;
+  wire.args[0].text_len = 4;
+  std::memcpy(wire.args[0].text, "\x2a\0\0\0", 4);
+  wire.args[1].kind = PT_ARG_STR;
+  wire.args[1].width = 1;
+  wire.args[1].size = 5;
+  wire.args[1].text_len = 5;
+  std::memcpy(wire.args[1].text, "hello", 5);
+  DecodeResult result = decode_record(bytes_of(wire));
+  ASSERT_TRUE(result.record) << result.error;
+  const auto& rec = std::get<FrameRecord>(*result.record);
+  ASSERT_EQ(rec.args.size(), 2u);
+  EXPECT_EQ(rec.args[0].kind, PT_ARG_INT);
+  EXPECT_EQ(rec.args[0].text, std::string("\x2a\0\0\0", 4));
+  EXPECT_EQ(rec.args[1].text, "hello");
+  EXPECT_EQ(rec.args[1].size, 5u);
+
+  // A partial value, a text longer than its field, or values without the flag.
+  auto partial = bytes_of(wire);
+  partial.resize(sizeof(wire) - 8);
+  EXPECT_FALSE(decode_record(partial).record);
+  wire.args[1].text_len = PT_ARG_TEXT_MAX + 1;
+  EXPECT_FALSE(decode_record(bytes_of(wire)).record);
+  wire.args[1].text_len = 5;
+  wire.frame.h.flags = 0;
+  EXPECT_FALSE(decode_record(bytes_of(wire)).record);
+}
+
 TEST(Decoder, CodeRecordWithLineTable) {
   pt_code_record wire{};
   wire.h.kind = PT_REC_CODE;

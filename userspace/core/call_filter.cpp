@@ -84,6 +84,7 @@ void CallFilter::on_enter(const FrameEnter& enter) {
       entry.is_external = !frame.in_scope;
       entry.call_type = type;
       if (counts_calls(type)) entry.number_of_calls = ++call_counter(code, entry.line);
+      entry.arguments = enter.arguments;
       entry.start_ns = enter.ts_ns >= options_.origin_ns ? enter.ts_ns - options_.origin_ns : 0;
       entry.parent = thread.open_scope_entries.empty() ? -1 : thread.open_scope_entries.back();
       entry.importing = thread.imports.empty() ? -1 : thread.imports.back();

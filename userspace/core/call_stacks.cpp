@@ -57,6 +57,10 @@ void CallStackBuilder::on_code(const CodeRecord& record) {
   info.flags_known = !(record.header.flags & PT_FRAME_UNREAD) && record.first_lineno >= 0;
   info.linetable = record.linetable;
   info.linetable_cut = record.linetable_cut;
+  info.params.count = record.arg_count;
+  info.params.names = record.arg_names;
+  info.params.varargs = record.code_flags & PT_CO_VARARGS;
+  info.params.varkeywords = record.code_flags & PT_CO_VARKEYWORDS;
   codes_.add(record.code, std::move(info));
 }
 
@@ -154,6 +158,7 @@ void CallStackBuilder::on_call(ThreadState& thread, const FrameRecord& record) {
     // from the stack, without a line.
     enter.call_site = CallSite{thread.stack.back().code, 0, 0};
   }
+  if (!record.args.empty()) enter.arguments = arguments_.intern(format_arguments(code->params, record.args));
   if (record.frame != 0) suspended_.erase(record.frame);
   thread.stack.push_back(OpenFrame{record.frame, code, std::nullopt});
   emit(thread, enter);

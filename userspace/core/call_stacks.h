@@ -47,6 +47,8 @@ class CallStackBuilder {
   void finish();
 
   const StackStats& stats() const { return stats_; }
+  // The calls' `arguments` texts, which FrameEnter::arguments indexes.
+  std::vector<std::string> take_argument_texts() { return arguments_.take(); }
 
  private:
   using Event = std::variant<FrameEnter, FrameExit, ImportEvent>;
@@ -86,6 +88,7 @@ class CallStackBuilder {
   CodeTable& codes_;
   FrameSink& sink_;
   StackStats stats_;
+  ArgumentTable arguments_;
   std::map<uint32_t, ThreadState> threads_;  // by tid; ordered for a stable finish()
   // Generator frames by address -> the line they last yielded at, which is
   // where a throw() resumes them.

@@ -21,6 +21,7 @@ enum Field : size_t {
   kFramePrevious = 39,
   kFrameExecutable = 40,
   kFrameInstrPtr = 41,
+  kFrameLocalsplus = 42,
   kFrameOwner = 43,
   kCodeSize = 46,
   kCodeFilename = 47,
@@ -29,10 +30,23 @@ enum Field : size_t {
   kCodeLinetable = 50,
   kCodeFirstlineno = 51,
   kCodeArgcount = 52,
+  kCodeLocalsplusnames = 53,
   kCodeAdaptive = 55,
+  kObjectSize = 57,
+  kObjectType = 58,
+  kTypeName = 60,
+  kTypeFlags = 62,
+  kTupleItems = 68,
+  kTupleSize = 69,
+  kSetUsed = 74,
+  kDictKeys = 78,
+  kFloatValue = 81,
+  kLongTag = 83,
+  kLongDigits = 84,
   kBytesObSize = 86,
   kBytesObSval = 87,
   kUnicodeState = 89,
+  kUnicodeLength = 90,
   kUnicodeAsciiSize = 91,
   kUnicodeCompactSize = 92,
   kFieldCount = 102,
@@ -92,10 +106,31 @@ DebugOffsets parse_debug_offsets(std::span<const uint8_t> table) {
   // PyCompactUnicodeObject ends with its `char *utf8`.
   o.unicode_compact_utf8 = field(kUnicodeCompactSize) - 8;
 
+  // Argument values: the frame's slots and the objects in them.
+  o.frame_localsplus = field(kFrameLocalsplus);
+  o.code_argcount = field(kCodeArgcount);
+  o.code_localsplusnames = field(kCodeLocalsplusnames);
+  o.object_type = field(kObjectType);
+  o.type_name = field(kTypeName);
+  o.type_flags = field(kTypeFlags);
+  o.tuple_items = field(kTupleItems);
+  o.var_size = field(kTupleSize);  // PyVarObject's ob_size, as in lists and bytes
+  o.float_value = field(kFloatValue);
+  o.long_tag = field(kLongTag);
+  o.long_digits = field(kLongDigits);
+  o.set_used = field(kSetUsed);
+  // PyDictObject: PyObject_HEAD, ma_used, _ma_watcher_tag, ma_keys.
+  o.dict_used = field(kDictKeys) - 16;
+  o.unicode_length = field(kUnicodeLength);
+  o.unicode_compact_data = field(kUnicodeCompactSize);
+  o.cell_ref = field(kObjectSize);  // PyCellObject: PyObject_HEAD, ob_ref
+
   // Cheap sanity checks: a corrupt table must not send the BPF program
   // reading at random offsets.
   if (o.frame_owner >= field(kFrameSize) || o.code_firstlineno >= field(kCodeSize) ||
-      o.code_adaptive > field(kCodeSize) || o.code_flags >= field(kCodeSize)) {
+      o.code_adaptive > field(kCodeSize) || o.code_flags >= field(kCodeSize) ||
+      o.code_localsplusnames >= field(kCodeSize) || o.frame_localsplus > field(kFrameSize) ||
+      o.object_type >= field(kObjectSize) || o.long_digits > 64 || o.unicode_compact_data > 256) {
     result.problem = "its _Py_DebugOffsets table is inconsistent";
     result.offsets = pt_python_offsets{};
     return result;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "core/decoder.h"
 
+#include <algorithm>
 #include <cstring>
 
 extern "C" {
@@ -48,6 +49,37 @@ DecodeResult decode_code(std::span<const std::byte> bytes) {
   const auto* table = reinterpret_cast<const uint8_t*>(bytes.data() + sizeof(wire));
   record.linetable.assign(table, table + wire.linetable_len);
   record.linetable_cut = wire.linetable_full_len > wire.linetable_len;
+  record.arg_count = wire.arg_count;
+  for (uint32_t i = 0; i < std::min<uint32_t>(wire.arg_count, PT_ARGS_MAX); ++i) {
+    record.arg_names.push_back(field_string(wire.arg_names[i]));
+  }
+  return DecodeResult{Record{std::move(record)}, {}};
+}
+
+// A call or a return; a call may carry its argument values after it.
+DecodeResult decode_frame(std::span<const std::byte> bytes, const pt_header& header) {
+  pt_frame_record wire{};
+  bool with_args = header.kind == PT_REC_CALL && (header.flags & PT_FRAME_ARGS);
+  size_t extra = bytes.size() >= sizeof(wire) ? bytes.size() - sizeof(wire) : 0;
+  if (!read_fixed(bytes, wire) || (!with_args && extra != 0) ||
+      (with_args && (extra % sizeof(pt_arg) != 0 || extra / sizeof(pt_arg) > PT_ARGS_MAX)))
+    return fail("call or return record has size " + std::to_string(bytes.size()));
+  FrameRecord record;
+  record.header = to_header(wire.h);
+  record.is_return = header.kind == PT_REC_RETURN;
+  record.code = wire.code;
+  record.frame = wire.frame;
+  record.caller_frame = wire.caller_frame;
+  record.caller_code = wire.caller_code;
+  record.caller_instr = wire.caller_instr;
+  record.lineno = wire.lineno;
+  for (size_t i = 0; i < extra / sizeof(pt_arg); ++i) {
+    pt_arg arg;
+    std::memcpy(&arg, bytes.data() + sizeof(wire) + i * sizeof(pt_arg), sizeof(arg));
+    if (arg.text_len > PT_ARG_TEXT_MAX)
+      return fail("argument value with " + std::to_string(arg.text_len) + " bytes");
+    record.args.push_back({arg.kind, arg.width, arg.value, arg.size, std::string(arg.text, arg.text_len)});
+  }
   return DecodeResult{Record{std::move(record)}, {}};
 }
 
@@ -61,14 +93,8 @@ DecodeResult decode_record(std::span<const std::byte> bytes) {
     case PT_REC_CODE:
       return decode_code(bytes);
     case PT_REC_CALL:
-    case PT_REC_RETURN: {
-      pt_frame_record wire{};
-      if (bytes.size() != sizeof(wire) || !read_fixed(bytes, wire))
-        return fail("call or return record has size " + std::to_string(bytes.size()));
-      return DecodeResult{FrameRecord{to_header(wire.h), header.kind == PT_REC_RETURN, wire.code, wire.frame,
-                                      wire.caller_frame, wire.caller_code, wire.caller_instr, wire.lineno},
-                          {}};
-    }
+    case PT_REC_RETURN:
+      return decode_frame(bytes, header);
     case PT_REC_IMPORT_START:
     case PT_REC_IMPORT_DONE: {
       pt_import_record wire{};

@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/arguments.h"
+
 namespace pytrace {
 
 // co_flags bits used by the classifier.
@@ -24,6 +26,7 @@ struct CodeInfo {
   bool flags_known = false;
   std::vector<uint8_t> linetable;
   bool linetable_cut = false;
+  ArgNames params;  // what argument values are called
 };
 
 // Code objects seen in a session, by the key the BPF program gave them.
@@ -59,6 +62,7 @@ struct FrameEnter {
   int line = 0;                       // first line for a fresh call, the resume line for a generator
   std::optional<CallSite> call_site;  // empty for a frame without a Python caller
   bool started_before_trace = false;  // already running when its thread was first seen
+  uint32_t arguments = 0;             // its `arguments` text: index into an ArgumentTable (0: {})
 };
 
 struct FrameExit {

@@ -82,8 +82,10 @@ Json metadata_json(const TraceModel& model) {
   meta["interrupted"] = s.interrupted;
   meta["attached"] = s.attached;
   if (s.attached) meta["end_reason"] = s.end_reason;
-  meta["options"] = {
-      {"external_calls", s.external_calls}, {"imports", s.imports}, {"show_dunders", s.show_dunders}};
+  meta["options"] = {{"external_calls", s.external_calls},
+                     {"imports", s.imports},
+                     {"show_dunders", s.show_dunders},
+                     {"arg_values", s.arg_values}};
   Json threads = Json::array();
   for (const auto& thread : model.threads) {
     threads.push_back({{"thread_id", thread.tid},
@@ -161,14 +163,18 @@ class EntryWriter {
     } else {
       out += R"("parent_location":null,"parent_call":null)"sv;
     }
+    const std::string& arguments = model_.argument_texts[entry.arguments];
     out += R"(,"name":)"sv;
     out += text.name;
-    out += R"(,"arguments":{},"depth":)"sv;
+    out += R"(,"arguments":)"sv;
+    out += arguments;
+    out += R"(,"depth":)"sv;
     append_number(out, entry.depth);
     out += entry.is_external ? R"(,"is_external":true)"sv : R"(,"is_external":false)"sv;
     out += R"(,"call_type":")"sv;
     out += call_type_name(entry.call_type);
-    out += R"(","args":{},"kwargs":{})"sv;
+    out += R"(","args":{},"kwargs":)"sv;
+    out += arguments;  // the seed's copy of arguments
     if (entry.number_of_calls) {
       out += R"(,"number_of_calls":)"sv;
       append_number(out, entry.number_of_calls);

@@ -7,6 +7,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/arguments.h"
+
 namespace pytrace {
 
 struct RecordHeader {
@@ -27,6 +29,8 @@ struct CodeRecord {
   std::string qualname;
   std::vector<uint8_t> linetable;
   bool linetable_cut = false;  // the interpreter's table was longer
+  uint32_t arg_count = 0;      // the code's parameters, 0 when unknown
+  std::vector<std::string> arg_names;
 };
 
 // A call or a return, with the calling frame.
@@ -39,6 +43,7 @@ struct FrameRecord {
   uint64_t caller_code = 0;
   uint32_t caller_instr = 0;
   int32_t lineno = -1;
+  std::vector<ArgValue> args;  // a call's argument values, when they were read
 };
 
 struct ImportRecord {

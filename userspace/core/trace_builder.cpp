@@ -43,6 +43,7 @@ std::vector<ProcessRecord> TraceBuilder::take_new_processes() {
 std::unique_ptr<TraceModel> TraceBuilder::finish() {
   stacks_.finish();
   model_->stack_stats = stacks_.stats();
+  model_->argument_texts = stacks_.take_argument_texts();
   for (auto& thread : model_->threads) {
     if (auto name = thread_names_.find(thread.tid); name != thread_names_.end()) thread.name = name->second;
   }

@@ -35,7 +35,7 @@ enum class CallType : uint8_t {
 std::string_view call_type_name(CallType type);
 
 // One logged call. Traces hold millions: the fields are ordered to pack
-// (88 bytes).
+// (96 bytes).
 struct TraceEntry {
   const CodeInfo* code = nullptr;  // null for a test entry
   // Where the parent location points: the immediate caller's call site, or
@@ -50,6 +50,7 @@ struct TraceEntry {
   int depth = 0;
   int importing = -1;            // index into TraceModel::modules, -1 if no import was running
   uint32_t number_of_calls = 0;  // 0: the key is absent (seed rule)
+  uint32_t arguments = 0;        // index into TraceModel::argument_texts
   CallType call_type = CallType::kFunctionCall;
   bool is_external = false;
   bool started_before_trace = false;  // running when tracing began; start_ns is when first seen
@@ -98,6 +99,7 @@ struct SessionInfo {
   bool external_calls = true;
   bool imports = true;
   bool show_dunders = false;
+  bool arg_values = true;  // argument values were captured
 };
 
 struct TraceModel {
@@ -106,6 +108,8 @@ struct TraceModel {
   std::vector<ThreadTrace> threads;  // in order of their first logged call
   std::vector<std::string> modules;  // names referenced by TraceEntry::importing
   std::vector<TestInfo> tests;       // referenced by TraceEntry::test
+  // The `arguments` objects as JSON text, each once; 0 is {}.
+  std::vector<std::string> argument_texts{"{}"};
   struct Process {
     uint32_t pid = 0;
     uint32_t parent_pid = 0;  // 0 for the process the session started with

@@ -54,13 +54,21 @@ bool has_function_probes(const PythonElf& elf) {
   return !elf.find("python", "function__entry").empty() && !elf.find("python", "function__return").empty();
 }
 
-// Where the __init__ shim's code object is, relative to _PyRuntime.
-void set_init_shim(Interpreter& interp) {
+// Where the __init__ shim's code object and the type objects argument
+// values are told apart by are, relative to _PyRuntime (0: unknown).
+void set_runtime_symbols(Interpreter& interp) {
   const PythonElf& elf = interp.probe_elf;
-  if (elf.runtime_address && elf.init_shim_address) {
-    interp.offsets.offsets.init_shim_from_runtime =
-        static_cast<int64_t>(*elf.init_shim_address - *elf.runtime_address);
-  }
+  pt_python_offsets& o = interp.offsets.offsets;
+  auto from_runtime = [&](const std::optional<uint64_t>& address) -> int64_t {
+    if (!elf.runtime_address || !address) return 0;
+    return static_cast<int64_t>(*address - *elf.runtime_address);
+  };
+  o.init_shim_from_runtime = from_runtime(elf.init_shim_address);
+  o.none_type_from_runtime = from_runtime(elf.none_type);
+  o.bool_type_from_runtime = from_runtime(elf.bool_type);
+  o.float_type_from_runtime = from_runtime(elf.float_type);
+  o.set_type_from_runtime = from_runtime(elf.set_type);
+  o.cell_type_from_runtime = from_runtime(elf.cell_type);
 }
 
 }  // namespace
@@ -140,7 +148,7 @@ Interpreter inspect_interpreter(const std::string& requested) {
                 "python:function__entry note in " + checked + " (configure --with-dtrace). " + kHowToGetOne);
   }
   interp.offsets = parse_debug_offsets(interp.probe_elf.runtime_head);
-  set_init_shim(interp);
+  set_runtime_symbols(interp);
   return interp;
 }
 
@@ -223,7 +231,7 @@ Interpreter inspect_running_interpreter(int pid) {
     interp.library_dirs.push_back(fs::path(exe).parent_path().parent_path().string() + "/lib/python" +
                                   std::to_string(interp.major) + "." + std::to_string(interp.minor));
   }
-  set_init_shim(interp);
+  set_runtime_symbols(interp);
   return interp;
 }
 

@@ -115,10 +115,18 @@ PythonElf read_python_elf(const std::string& path) {
       }
     }
   }
-  for (Elf_Scn* scn : symbol_tables) {
-    result.init_shim_address = find_symbol(elf.get(), scn, "_Py_InitCleanup");
-    if (result.init_shim_address) break;
-  }
+  auto symbol = [&](std::string_view name) -> std::optional<uint64_t> {
+    for (Elf_Scn* scn : symbol_tables) {
+      if (auto address = find_symbol(elf.get(), scn, name)) return address;
+    }
+    return std::nullopt;
+  };
+  result.init_shim_address = symbol("_Py_InitCleanup");
+  result.none_type = symbol("_PyNone_Type");
+  result.bool_type = symbol("PyBool_Type");
+  result.float_type = symbol("PyFloat_Type");
+  result.set_type = symbol("PySet_Type");
+  result.cell_type = symbol("PyCell_Type");
   for (Elf_Scn* scn : note_sections) {
     if (Elf_Data* data = elf_getdata(scn, nullptr)) read_stapsdt_notes(data, stapsdt_base, result.notes);
   }

@@ -24,6 +24,8 @@ struct PythonElf {
   std::optional<uint64_t> runtime_address;    // virtual address of .PyRuntime
   std::vector<uint8_t> runtime_head;          // the section's first bytes
   std::optional<uint64_t> init_shim_address;  // _Py_InitCleanup, the __init__ shim's code
+  // Type objects that argument values are told apart by, where exported.
+  std::optional<uint64_t> none_type, bool_type, float_type, set_type, cell_type;
 
   std::vector<const UsdtNote*> find(std::string_view provider, std::string_view name) const;
 };

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+#include "core/arguments.h"
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+#include "core/json_text.h"
+
+extern "C" {
+#include "pytrace.h"
+}
+
+namespace pytrace {
+namespace {
+
+constexpr size_t kMaxChars = 100;  // the original tool's limit for strings and reprs
+
+void append_quoted(std::string& out, std::string_view text) {
+  append_json_string(out, text);
+}
+
+void append_utf8(std::string& out, uint32_t c) {
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xc0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3f));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xe0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (c & 0x3f));
+  } else {
+    out += static_cast<char>(0xf0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3f));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (c & 0x3f));
+  }
+}
+
+// A str: its first characters (1, 2 or 4 bytes each), cut like the
+// original tool's (100 characters and "..."), or earlier if fewer were read.
+void append_str(std::string& out, const ArgValue& a) {
+  size_t width = a.width == 2 || a.width == 4 ? a.width : 1;
+  size_t read = a.text.size() / width;
+  size_t keep = std::min<size_t>({read, kMaxChars, static_cast<size_t>(a.size)});
+  std::string text;
+  for (size_t i = 0; i < keep; ++i) {
+    uint32_t c = 0;
+    std::memcpy(&c, a.text.data() + i * width, width);  // little-endian, as the target wrote it
+    // Lone surrogates cannot be UTF-8; JSON text gets U+FFFD for them.
+    append_utf8(text, c >= 0xd800 && c < 0xe000 ? 0xfffd : c);
+  }
+  if (a.size > keep) text += "...";
+  append_quoted(out, text);
+}
+
+// Python's repr of bytes, if the whole value was read and fits the limit.
+void append_bytes(std::string& out, const ArgValue& a) {
+  if (a.size > a.text.size()) return append_quoted(out, "bytes object");
+  bool single = a.text.find('\'') == std::string::npos || a.text.find('"') != std::string::npos;
+  char quote = single ? '\'' : '"';
+  std::string repr = "b";
+  repr += quote;
+  for (unsigned char c : a.text) {
+    if (c == quote || c == '\\') {
+      repr += '\\';
+      repr += static_cast<char>(c);
+    } else if (c == '\t') {
+      repr += "\\t";
+    } else if (c == '\n') {
+      repr += "\\n";
+    } else if (c == '\r') {
+      repr += "\\r";
+    } else if (c < 0x20 || c >= 0x7f) {
+      constexpr char hex[] = "0123456789abcdef";
+      repr += "\\x";
+      repr += hex[c >> 4];
+      repr += hex[c & 15];
+    } else {
+      repr += static_cast<char>(c);
+    }
+  }
+  repr += quote;
+  append_quoted(out, repr.size() <= kMaxChars ? repr : "bytes object");
+}
+
+// An int from its 30-bit digits, least significant first.
+void append_int(std::string& out, const ArgValue& a) {
+  size_t count = a.text.size() / 4;
+  if (a.size > count) {
+    append_quoted(out, "<int with more than " + std::to_string(count * 30) + " bits>");
+    return;
+  }
+  std::vector<uint32_t> digits(count);
+  std::memcpy(digits.data(), a.text.data(), count * 4);
+  while (!digits.empty() && digits.back() == 0) digits.pop_back();
+  if (digits.empty()) {
+    out += '0';
+    return;
+  }
+  // Repeated division by 10^9 gives the decimal chunks, lowest first.
+  std::vector<uint32_t> chunks;
+  while (!digits.empty()) {
+    uint64_t rest = 0;
+    for (size_t i = digits.size(); i-- > 0;) {
+      uint64_t current = (rest << 30) | digits[i];
+      digits[i] = static_cast<uint32_t>(current / 1000000000);
+      rest = current % 1000000000;
+    }
+    chunks.push_back(static_cast<uint32_t>(rest));
+    while (!digits.empty() && digits.back() == 0) digits.pop_back();
+  }
+  if (a.value == 2) out += '-';
+  out += std::to_string(chunks.back());
+  for (size_t i = chunks.size() - 1; i-- > 0;) {
+    std::string part = std::to_string(chunks[i]);
+    out.append(9 - part.size(), '0');
+    out += part;
+  }
+}
+
+// A float as Python's repr writes it: the shortest digits that round-trip,
+// positional from 1e-4 up to 1e16 (with ".0" on whole numbers), else with
+// an exponent of at least two digits. JSON has no NaN or infinities, so
+// those are strings.
+void append_float(std::string& out, uint64_t bits) {
+  double d = std::bit_cast<double>(bits);
+  if (std::isnan(d)) return append_quoted(out, "nan");
+  if (std::isinf(d)) return append_quoted(out, d > 0 ? "inf" : "-inf");
+  char text[40];
+  auto end = std::to_chars(text, text + sizeof text, d, std::chars_format::scientific).ptr;
+  std::string_view sci(text, static_cast<size_t>(end - text));  // -1.2345e+02
+  size_t e = sci.find('e');
+  int exponent = std::stoi(std::string(sci.substr(e + 1)));
+  bool negative = sci[0] == '-';
+  std::string digits;
+  for (char c : sci.substr(0, e)) {
+    if (c >= '0' && c <= '9') digits += c;
+  }
+  if (negative) out += '-';
+  if (exponent >= -4 && exponent < 16) {
+    if (exponent < 0) {
+      out += "0.";
+      out.append(static_cast<size_t>(-exponent - 1), '0');
+      out += digits;
+    } else if (static_cast<size_t>(exponent) + 1 >= digits.size()) {
+      out += digits;
+      out.append(static_cast<size_t>(exponent) + 1 - digits.size(), '0');
+      out += ".0";
+    } else {
+      out += digits.substr(0, static_cast<size_t>(exponent) + 1);
+      out += '.';
+      out += digits.substr(static_cast<size_t>(exponent) + 1);
+    }
+    return;
+  }
+  out += digits[0];
+  if (digits.size() > 1) {
+    out += '.';
+    out += digits.substr(1);
+  }
+  out += exponent < 0 ? "e-" : "e+";
+  std::string power = std::to_string(std::abs(exponent));
+  if (power.size() < 2) out += '0';
+  out += power;
+}
+
+std::string counted(uint64_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+}  // namespace
+
+void append_argument_value(std::string& out, const ArgValue& a) {
+  switch (a.kind) {
+    case PT_ARG_NONE:
+      out += "null";
+      return;
+    case PT_ARG_BOOL:
+      out += a.value ? "true" : "false";
+      return;
+    case PT_ARG_INT:
+      return append_int(out, a);
+    case PT_ARG_FLOAT:
+      return append_float(out, a.value);
+    case PT_ARG_STR:
+      return append_str(out, a);
+    case PT_ARG_BYTES:
+      return append_bytes(out, a);
+    case PT_ARG_LIST:
+      if (a.size == 0) {
+        out += "[]";
+        return;
+      }
+      return append_quoted(out, "list with " + counted(a.size, "item", "items"));
+    case PT_ARG_TUPLE:
+      if (a.size == 0) {
+        out += "[]";
+        return;
+      }
+      return append_quoted(out, "tuple with " + counted(a.size, "item", "items"));
+    case PT_ARG_DICT:
+      if (a.size == 0) {
+        out += "{}";
+        return;
+      }
+      return append_quoted(out, "dict with " + counted(a.size, "key", "keys"));
+    case PT_ARG_SET:
+      return append_quoted(
+          out, a.size == 0 ? std::string("set()") : "set with " + counted(a.size, "item", "items"));
+    case PT_ARG_OBJECT: {
+      char address[24];
+      auto end = std::to_chars(address, address + sizeof address, a.value, 16).ptr;
+      return append_quoted(out, "<" + a.text + " object at 0x" + std::string(address, end) + ">");
+    }
+    case PT_ARG_CLASS:
+      return append_quoted(out, "<class '" + a.text + "'>");
+    case PT_ARG_EMPTY:
+      return append_quoted(out, "<unbound>");
+    default:
+      return append_quoted(out, "<unavailable>");
+  }
+}
+
+std::string format_arguments(const ArgNames& params, const std::vector<ArgValue>& values) {
+  size_t shown = std::min<size_t>(params.count, values.size());
+  if (shown == 0) return "{}";
+  std::string out = "{";
+  for (size_t i = 0; i < shown; ++i) {
+    if (i) out += ',';
+    std::string name =
+        i < params.names.size() && !params.names[i].empty() ? params.names[i] : "arg" + std::to_string(i);
+    if (params.varkeywords && i + 1 == params.count) {
+      name = "**" + name;
+    } else if (params.varargs && i + 1 + (params.varkeywords ? 1 : 0) == params.count) {
+      name = "*" + name;
+    }
+    append_json_string(out, name);
+    out += ':';
+    append_argument_value(out, values[i]);
+  }
+  if (params.count > shown) {
+    out += ",\"...\":";
+    append_json_string(out, std::to_string(params.count - shown) + " more not recorded");
+  }
+  out += '}';
+  return out;
+}
+
+uint32_t ArgumentTable::intern(std::string text) {
+  auto [it, inserted] = indexes_.try_emplace(text, static_cast<uint32_t>(texts_.size()));
+  if (inserted) texts_.push_back(std::move(text));
+  return it->second;
+}
+
+}  // namespace pytrace

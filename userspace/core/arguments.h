@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+// Argument values as the BPF program read them from a call's frame, and
+// their text in the trace (the `arguments` object).
+//
+// The original tool formatted values with the program's own str() in the
+// traced process; nothing runs in the target here, so values are what can
+// be read from memory (docs/json-format.md, "Argument values"):
+//   None, bool, int (exact up to 780 bits), float     -> JSON null/true/false/number
+//   str                  -> the string, cut to 100 characters + "..."
+//   bytes                -> Python's repr, e.g. "b'ab\n'", or "bytes object" past 100 characters
+//   list, tuple, dict, set -> [] / {} / "set()" when empty, else "list with 3 items",
+//                           "tuple with 2 items", "dict with 4 keys", "set with 5 items"
+//   a class              -> "<class 'Name'>"
+//   anything else        -> "<TypeName object at 0x7f...>"
+//   a slot that could not be read -> "<unavailable>"
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace pytrace {
+
+// One value (struct pt_arg in bpf/pytrace.h).
+struct ArgValue {
+  uint8_t kind = 0;   // enum pt_arg_kind
+  uint8_t width = 0;  // str: bytes per character
+  uint64_t value = 0;
+  uint64_t size = 0;
+  std::string text;
+};
+
+// The parameters of a code object, as its code record described them.
+struct ArgNames {
+  uint32_t count = 0;              // all of them (positional, keyword-only, *args, **kwargs)
+  std::vector<std::string> names;  // the first PT_ARGS_MAX
+  bool varargs = false;            // co_flags CO_VARARGS: one of them is *name
+  bool varkeywords = false;        // CO_VARKEYWORDS: the last is **name
+};
+
+// The JSON object for a call: {"name": value, ...}, in parameter order,
+// "*args" and "**kwargs" keys as the original tool wrote them, and a "..."
+// key saying how many were not recorded when there were more than fit.
+std::string format_arguments(const ArgNames& params, const std::vector<ArgValue>& values);
+
+// One value as JSON text.
+void append_argument_value(std::string& out, const ArgValue& value);
+
+// The `arguments` texts of a trace, each kept once (calls repeat them);
+// index 0 is {}.
+class ArgumentTable {
+ public:
+  uint32_t intern(std::string text);
+  std::vector<std::string> take() { return std::move(texts_); }
+
+ private:
+  std::vector<std::string> texts_{"{}"};
+  std::unordered_map<std::string, uint32_t> indexes_{{"{}", 0}};
+};
+
+}  // namespace pytrace
