@@ -6,6 +6,7 @@ For each workload it runs, interleaved, ROUNDS times each:
   floor     bpftrace only counting the two function probes' hits (the
             uprobe traps every USDT tracer pays), when bpftrace is installed
   pytrace   trace_program -o FILE (trace_pytest for the pytest run)
+  noargs    the same with --no-arg-values (probe-only: no argument values)
   narrow    the same with a scope that holds nothing (every probe still
             fires; nothing is logged)
   settrace  seed_tracer.py: a sys.settrace tracer doing per call what the
@@ -131,6 +132,8 @@ class Bench:
         commands = {
             "plain": [py] + program,
             "pytrace": tracer + ["--scope", w.scope, "-o", trace_file] + tail,
+            "noargs": tracer + ["--no-arg-values", "--scope", w.scope, "-o", os.path.join(self.out, "noargs.json")]
+            + tail,
             "narrow": tracer + ["--scope", self.empty_scope, "-o", os.path.join(self.out, "narrow.json")] + tail,
             "settrace": [py, os.path.join(HERE, "seed_tracer.py"), "--scope", w.scope,
                          "-o", os.path.join(self.out, "settrace.json")] + program,
@@ -243,7 +246,7 @@ def main():
 
 
 def report(results):
-    keys = [k for k in ("plain", "floor", "pytrace", "narrow", "settrace") if k in results["empty"]["median"]]
+    keys = [k for k in ("plain", "floor", "pytrace", "noargs", "narrow", "settrace") if k in results["empty"]["median"]]
     print("%-10s %9s %9s | %s" % ("workload", "calls", "hits", " ".join("%9s" % (k + " s") for k in keys)))
     for name, r in results.items():
         print("%-10s %9s %9s | %s" % (name, r["entries"], r["hits"] if r["hits"] is not None else "-",
@@ -265,18 +268,18 @@ def report(results):
         print("%-10s %7.2f %8.2f %6.2fx" % (name, whole["floor"], whole["pytrace"], whole["pytrace"] / whole["floor"]))
 
     print("\nper probe hit, fixed costs removed (us), and the tracer's own figures:")
-    print("%-10s %7s %8s %7s %8s %9s %9s | %5s %8s %9s %9s" % (
-        "workload", "floor", "pytrace", "x floor", "narrow", "settrace", "x settrace",
+    print("%-10s %7s %8s %7s %8s %8s %9s %9s | %5s %8s %9s %9s" % (
+        "workload", "floor", "pytrace", "x floor", "noargs", "narrow", "settrace", "x settrace",
         "lost", "peak MB", "B/call", "output MB"))
     for name, r in results.items():
         if name == "empty":
             continue
-        floor, ours, narrow, ref = (per_hit(r, k) if k in r["median"] else None
-                                    for k in ("floor", "pytrace", "narrow", "settrace"))
+        floor, ours, noargs, narrow, ref = (per_hit(r, k) if k in r["median"] else None
+                                            for k in ("floor", "pytrace", "noargs", "narrow", "settrace"))
         fmt = lambda v, spec="%7.2f": spec % v if v is not None else "-"  # noqa: E731
-        print("%-10s %7s %8s %7s %8s %9s %9s | %5d %8.0f %9.0f %9.1f" % (
+        print("%-10s %7s %8s %7s %8s %8s %9s %9s | %5d %8.0f %9.0f %9.1f" % (
             name, fmt(floor), fmt(ours, "%8.2f"), fmt(ours / floor if floor else None, "%6.2fx"),
-            fmt(narrow, "%8.2f"), fmt(ref, "%9.2f"), fmt(ours / ref if ref else None, "%8.2fx"),
+            fmt(noargs, "%8.2f"), fmt(narrow, "%8.2f"), fmt(ref, "%9.2f"), fmt(ours / ref if ref else None, "%8.2fx"),
             r["lost"], r["rss"], (r["rss"] - empty["rss"]) * 1048576 / max(1, r["entries"]),
             r["output"] / 1048576))
 

@@ -151,7 +151,8 @@ class Recorder {
                 [this](std::span<const std::byte> bytes) { builder_->add_bytes(bytes); }) {
     if (!python.offsets.offsets.enabled) {
       std::cerr << spec.tool << ": warning: cannot read " << python.executable << "'s frames ("
-                << python.offsets.problem << "); returns are matched by name and some lines are unknown\n";
+                << python.offsets.problem
+                << "); returns are matched by name, some lines are unknown and argument values are not recorded\n";
     }
     info_.original_command = spec.original_command;
     info_.scope_path = scope_.root();
