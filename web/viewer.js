@@ -25,11 +25,11 @@ const GROUP_COLLAPSED = 0;
 const GROUP_TEMPLATE = 1; // the first repetition, as the original viewer showed it
 const GROUP_ALL = 2; // every repetition
 
+// Bits of the model's flags column (CallFlag in viewer/trace_document.h).
 const FLAG_EXTERNAL = 1;
 const FLAG_IMPORT = 2;
 const FLAG_BEFORE_TRACE = 4;
 const FLAG_TEST = 8;
-const FLAG_NO_DURATION = 16;
 const FLAG_TEST_FAILED = 32;
 const FLAG_TEST_SKIPPED = 64;
 

@@ -198,14 +198,7 @@ class EntryWriter {
     append_number(out, entry.line);
     out += R"(,"qualname":)"sv;
     out += text.qualname;
-    out += R"(,"start_ns":)"sv;
-    append_number(out, entry.start_ns);
-    out += R"(,"duration_ns":)"sv;
-    if (entry.duration_ns) {
-      append_number(out, *entry.duration_ns);
-    } else {
-      out += "null"sv;
-    }
+    append_timing(out, entry);
     out += R"(,"importing":)"sv;
     if (entry.importing >= 0) {
       append_json_string(out, model_.modules[entry.importing]);
@@ -217,6 +210,18 @@ class EntryWriter {
   }
 
  private:
+  // ,"start_ns":...,"duration_ns":... (null if it never returned).
+  static void append_timing(std::string& out, const TraceEntry& entry) {
+    out += R"(,"start_ns":)"sv;
+    append_number(out, entry.start_ns);
+    out += R"(,"duration_ns":)"sv;
+    if (entry.duration_ns) {
+      append_number(out, *entry.duration_ns);
+    } else {
+      out += "null"sv;
+    }
+  }
+
   // A test of a pytest run: the seed's keys where they have a meaning.
   void write_test(std::string& out, const ThreadTrace& thread, const TraceEntry& entry, size_t id) {
     const TestInfo& test = model_.tests[entry.test];
@@ -237,14 +242,7 @@ class EntryWriter {
     append_number(out, test.line);
     out += R"(,"qualname":)"sv;
     append_json_string(out, test.nodeid);
-    out += R"(,"start_ns":)"sv;
-    append_number(out, entry.start_ns);
-    out += R"(,"duration_ns":)"sv;
-    if (entry.duration_ns) {
-      append_number(out, *entry.duration_ns);
-    } else {
-      out += "null"sv;
-    }
+    append_timing(out, entry);
     out += R"(,"importing":null,"test_outcome":)"sv;
     append_json_string(out, test.outcome);
     out += "}";
