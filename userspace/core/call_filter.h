@@ -41,6 +41,10 @@ class CallFilter : public FrameSink {
   void on_enter(const FrameEnter& enter) override;
   void on_exit(const FrameExit& exit) override;
   void on_import(const ImportEvent& event) override;
+  // Only calls into the scope and calls made from it are ever logged.
+  bool may_log(const CodeInfo& callee, const CodeInfo* caller) override {
+    return in_scope(&callee) || (caller && in_scope(caller));
+  }
 
  private:
   struct Frame {

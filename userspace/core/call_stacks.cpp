@@ -158,7 +158,10 @@ void CallStackBuilder::on_call(ThreadState& thread, const FrameRecord& record) {
     // from the stack, without a line.
     enter.call_site = CallSite{thread.stack.back().code, 0, 0};
   }
-  if (!record.args.empty()) enter.arguments = arguments_.intern(format_arguments(code->params, record.args));
+  // Formatted only for calls that may be logged: most calls of a big
+  // program are neither in the scope nor called from it.
+  if (!record.args.empty() && sink_.may_log(*code, codes_.find(record.caller_code)))
+    enter.arguments = arguments_.intern(format_arguments(code->params, record.args));
   if (record.frame != 0) suspended_.erase(record.frame);
   thread.stack.push_back(OpenFrame{record.frame, code, std::nullopt});
   emit(thread, enter);

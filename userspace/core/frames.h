@@ -87,6 +87,9 @@ class FrameSink {
   virtual void on_enter(const FrameEnter& enter) = 0;
   virtual void on_exit(const FrameExit& exit) = 0;
   virtual void on_import(const ImportEvent& event) = 0;
+  // Whether a call of `callee` from `caller` (null: none known) may be
+  // logged, so that its argument values are worth formatting.
+  virtual bool may_log(const CodeInfo& /*callee*/, const CodeInfo* /*caller*/) { return true; }
 };
 
 }  // namespace pytrace
