@@ -150,9 +150,10 @@ class Recorder {
         probes_(probe_offsets(python, spec), spec.ring_buffer_mb << 20,
                 [this](std::span<const std::byte> bytes) { builder_->add_bytes(bytes); }) {
     if (!python.offsets.offsets.enabled) {
-      std::cerr << spec.tool << ": warning: cannot read " << python.executable << "'s frames ("
-                << python.offsets.problem
-                << "); returns are matched by name, some lines are unknown and argument values are not recorded\n";
+      std::cerr
+          << spec.tool << ": warning: cannot read " << python.executable << "'s frames ("
+          << python.offsets.problem
+          << "); returns are matched by name, some lines are unknown and argument values are not recorded\n";
     }
     info_.original_command = spec.original_command;
     info_.scope_path = scope_.root();
@@ -347,6 +348,36 @@ void require_module(const Interpreter& python, const std::string& module) {
 }
 
 }  // namespace
+
+void apply_options(SessionSpec& spec, const ProgramOptions& options, const char* tool, int argc,
+                   char** argv) {
+  spec.tool = tool;
+  spec.original_command = tool;
+  for (int i = 1; i < argc; ++i) spec.original_command += std::string(" ") + argv[i];
+  if (options.scope) spec.scope = std::filesystem::absolute(*options.scope).lexically_normal().string();
+  spec.output = options.output;
+  spec.external_calls = options.external_calls;
+  spec.imports = options.imports;
+  spec.show_dunders = options.show_dunders;
+  spec.arg_values = options.arg_values;
+  spec.patterns = options.patterns;
+  spec.text_format = options.text_format;
+  spec.color = options.color;
+  spec.verbose = options.verbose;
+  spec.ring_buffer_mb = options.ring_buffer_mb;
+}
+
+int run_tool(const char* tool, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const UsageError& e) {
+    std::cerr << tool << ": error: " << e.what() << "\n(see " << tool << " --help)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << tool << ": " << e.what() << "\n";
+    return 1;
+  }
+}
 
 int run_launch_session(const LaunchSpec& spec) {
   std::optional<RunAs> user = invoking_user();

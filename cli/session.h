@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "options.h"
+
 namespace pytrace {
 
 struct TraceModel;
@@ -49,6 +51,14 @@ struct AttachSpec : SessionSpec {
   pid_t pid = 0;
   std::optional<double> duration_s;  // stop after this long; else at Ctrl-C or the process's exit
 };
+
+// The settings both tools take from their command line: the tool's name,
+// the command as typed, scope (if given), output and tracing options.
+void apply_options(SessionSpec& spec, const ProgramOptions& options, const char* tool, int argc, char** argv);
+
+// A tool's main: runs `body` and turns what it throws into one message and
+// an exit code (2 for command-line mistakes, 1 for the rest).
+int run_tool(const char* tool, const std::function<int()>& body);
 
 // Runs the program under the probes and returns its exit code. Throws Error
 // when tracing cannot start or its result cannot be written.

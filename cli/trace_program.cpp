@@ -16,31 +16,6 @@ namespace {
 
 constexpr const char* kTool = "trace_program";
 
-std::string join_command(int argc, char** argv) {
-  std::string command = kTool;
-  for (int i = 1; i < argc; ++i) {
-    command += ' ';
-    command += argv[i];
-  }
-  return command;
-}
-
-void fill_common(pytrace::SessionSpec& spec, const pytrace::ProgramOptions& options, int argc, char** argv) {
-  spec.tool = kTool;
-  spec.original_command = join_command(argc, argv);
-  if (options.scope) spec.scope = std::filesystem::absolute(*options.scope).lexically_normal().string();
-  spec.output = options.output;
-  spec.external_calls = options.external_calls;
-  spec.imports = options.imports;
-  spec.show_dunders = options.show_dunders;
-  spec.arg_values = options.arg_values;
-  spec.patterns = options.patterns;
-  spec.text_format = options.text_format;
-  spec.color = options.color;
-  spec.verbose = options.verbose;
-  spec.ring_buffer_mb = options.ring_buffer_mb;
-}
-
 int run(int argc, char** argv) {
   namespace fs = std::filesystem;
   using namespace pytrace;
@@ -60,7 +35,7 @@ int run(int argc, char** argv) {
   }
   if (options.pid) {
     AttachSpec spec;
-    fill_common(spec, options, argc, argv);
+    apply_options(spec, options, kTool, argc, argv);
     spec.pid = *options.pid;
     spec.duration_s = options.duration;
     return run_attach_session(spec);
@@ -74,7 +49,7 @@ int run(int argc, char** argv) {
   }
 
   LaunchSpec spec;
-  fill_common(spec, options, argc, argv);
+  apply_options(spec, options, kTool, argc, argv);
   if (!options.scope) spec.scope = script.parent_path().string();
   spec.python_args.push_back(script.string());
   spec.python_args.insert(spec.python_args.end(), options.script_args.begin(), options.script_args.end());
@@ -87,13 +62,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const pytrace::UsageError& e) {
-    std::cerr << kTool << ": error: " << e.what() << "\n(see " << kTool << " --help)\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << kTool << ": " << e.what() << "\n";
-    return 1;
-  }
+  return pytrace::run_tool(kTool, [&] { return run(argc, argv); });
 }

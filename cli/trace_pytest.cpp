@@ -55,15 +55,6 @@ class PluginDir {
   std::string path_;
 };
 
-std::string join_command(int argc, char** argv) {
-  std::string command = kTool;
-  for (int i = 1; i < argc; ++i) {
-    command += ' ';
-    command += argv[i];
-  }
-  return command;
-}
-
 int run(int argc, char** argv) {
   namespace fs = std::filesystem;
   using namespace pytrace;
@@ -82,18 +73,9 @@ int run(int argc, char** argv) {
 
   PluginDir plugin(invoking_user());
   LaunchSpec spec;
-  spec.tool = kTool;
-  spec.original_command = join_command(argc, argv);
-  spec.scope = scope.string();
+  apply_options(spec, options, kTool, argc, argv);
+  spec.scope = scope.string();  // the current directory when not given
   spec.output = options.output.value_or("pytest_trace_output.json");
-  spec.external_calls = options.external_calls;
-  spec.imports = options.imports;
-  spec.show_dunders = options.show_dunders;
-  spec.arg_values = options.arg_values;
-  spec.patterns = options.patterns;
-  spec.text_format = options.text_format;
-  spec.color = options.color;
-  spec.ring_buffer_mb = options.ring_buffer_mb;
   spec.python = options.python.value_or(PYTRACE_DEFAULT_PYTHON);
   spec.required_module = "pytest";
   spec.description = "pytest";
@@ -117,13 +99,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const pytrace::UsageError& e) {
-    std::cerr << kTool << ": error: " << e.what() << "\n(see " << kTool << " --help)\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << kTool << ": " << e.what() << "\n";
-    return 1;
-  }
+  return pytrace::run_tool(kTool, [&] { return run(argc, argv); });
 }
