@@ -31,16 +31,11 @@ std::string checked_save_name(std::string_view requested) {
   return name;
 }
 
-namespace {
-
-// Where the value of each top-level key of a JSON object is in its text.
-std::map<std::string, std::pair<size_t, size_t>, std::less<>> value_spans(std::string_view object,
-                                                                          uint32_t call) {
-  simdjson::padded_string text(object);
-  simdjson::ondemand::parser parser;
-  std::map<std::string, std::pair<size_t, size_t>, std::less<>> spans;
+ObjectText::ObjectText(std::string_view text, uint32_t call) : text_(text) {
+  simdjson::padded_string padded(text);
+  static thread_local simdjson::ondemand::parser parser;  // reused: a save reads every entry
   try {
-    simdjson::ondemand::document doc = parser.iterate(text);
+    simdjson::ondemand::document doc = parser.iterate(padded);
     for (auto field : doc.get_object()) {
       std::string key(std::string_view(field.unescaped_key()));
       simdjson::ondemand::value value = field.value();
@@ -57,30 +52,24 @@ std::map<std::string, std::pair<size_t, size_t>, std::less<>> value_spans(std::s
                (token.back() == ' ' || token.back() == '\n' || token.back() == '\t' || token.back() == '\r'))
           token.remove_suffix(1);
       }
-      spans[key] = {static_cast<size_t>(token.data() - text.data()), token.size()};
+      spans_[key] = {static_cast<size_t>(token.data() - padded.data()), token.size()};
     }
   } catch (const simdjson::simdjson_error&) {
     throw Error("entry " + std::to_string(call) + " of the trace is not valid JSON");
   }
-  return spans;
 }
 
-}  // namespace
-
-std::optional<std::string> top_level_value(std::string_view object, std::string_view key) {
-  auto spans = value_spans(object, 0);
-  auto it = spans.find(key);
-  if (it == spans.end()) return std::nullopt;
-  return std::string(object.substr(it->second.first, it->second.second));
+std::optional<std::string_view> ObjectText::value(std::string_view key) const {
+  auto it = spans_.find(key);
+  if (it == spans_.end()) return std::nullopt;
+  return text_.substr(it->second.first, it->second.second);
 }
 
-std::string with_values(std::string_view object,
-                        const std::vector<std::pair<std::string_view, std::string>>& values, uint32_t call) {
-  auto spans = value_spans(object, call);
+std::string ObjectText::with(const std::vector<std::pair<std::string_view, std::string>>& values) const {
   std::vector<std::pair<size_t, std::pair<size_t, std::string>>> edits;  // position, (length, text)
   std::string added;
   for (const auto& [key, value] : values) {
-    if (auto it = spans.find(key); it != spans.end()) {
+    if (auto it = spans_.find(key); it != spans_.end()) {
       edits.push_back({it->second.first, {it->second.second, value}});
     } else {
       added += ",";
@@ -89,11 +78,11 @@ std::string with_values(std::string_view object,
     }
   }
   std::sort(edits.begin(), edits.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  std::string out(object);
+  std::string out(text_);
   for (const auto& [position, edit] : edits) out.replace(position, edit.first, edit.second);
   size_t close = out.rfind('}');
   if (!added.empty() && close != std::string::npos) {
-    if (spans.empty()) added.erase(0, 1);  // an empty object takes no comma
+    if (spans_.empty()) added.erase(0, 1);  // an empty object takes no comma
     out.insert(close, added);
   }
   return out;
@@ -120,18 +109,18 @@ std::string filtered_document(const TraceDocument& doc, std::span<const uint32_t
   std::unordered_map<int64_t, uint64_t> calls_per_thread;
   for (size_t i = 0; i < kept.size(); ++i) {
     uint32_t call = kept[i];
-    std::string_view raw = doc.raw_entry(call);
+    ObjectText entry(doc.raw_entry(call), call);
     int64_t parent = kept_ancestor(call);
     new_depth[i] = parent < 0 ? 0 : new_depth[parent] + 1;
     std::vector<std::pair<std::string_view, std::string>> values{{"depth", std::to_string(new_depth[i])}};
-    if (std::optional<std::string> old_id = top_level_value(raw, "id")) {
+    if (std::optional<std::string_view> old_id = entry.value("id")) {
       values.push_back({"id", std::to_string(i)});
       values.push_back({"parent_id", parent < 0 ? "null" : std::to_string(parent)});
-      values.push_back({"original_id", *old_id});
+      values.push_back({"original_id", std::string(*old_id)});
     }
     calls_per_thread[doc.threads[doc.thread[call]].thread_id]++;
     entries += i ? ",\n" : "\n";
-    entries += with_values(raw, values, call);
+    entries += entry.with(values);
   }
 
   ordered_json metadata = ordered_json::parse(doc.metadata(), nullptr, false);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -27,6 +28,22 @@ struct FilterRecord {
   std::string applied_at;          // ISO 8601 local time
 };
 
+// A JSON object's text, read once: where each top-level key's value is,
+// and the text with some of them set. Everything else stays byte for byte,
+// so numbers keep every digit (a DOM would turn big ints into doubles).
+class ObjectText {
+ public:
+  // Throws pytrace::Error naming entry `call` if the text is not a JSON object.
+  ObjectText(std::string_view text, uint32_t call);
+  std::optional<std::string_view> value(std::string_view key) const;
+  // The text with these keys set: replaced in place, or added at the end.
+  std::string with(const std::vector<std::pair<std::string_view, std::string>>& values) const;
+
+ private:
+  std::string_view text_;
+  std::map<std::string, std::pair<size_t, size_t>, std::less<>> spans_;  // key -> (position, length)
+};
+
 // The document with only the `kept` calls (ascending indices). Every kept
 // call's parent becomes its nearest kept ancestor; ids, parent ids and
 // depths are renumbered to match, and `original_id` keeps the old id. The
@@ -35,14 +52,6 @@ struct FilterRecord {
 // filters_applied) plus filtered_from; thread call counts and test ids are
 // updated. Pattern groups are left out: the viewer finds them again.
 // Throws pytrace::Error when `kept` is not ascending or out of range.
-// An entry's text with the given top-level keys set (replaced in place, or
-// added at the end); everything else stays byte for byte, so numbers keep
-// every digit. Throws pytrace::Error naming `call` if the text is not JSON.
-std::string with_values(std::string_view object,
-                        const std::vector<std::pair<std::string_view, std::string>>& values, uint32_t call);
-// The text of a top-level key's value, if the object has the key.
-std::optional<std::string> top_level_value(std::string_view object, std::string_view key);
-
 std::string filtered_document(const TraceDocument& doc, std::span<const uint32_t> kept,
                               const FilterRecord& record);
 

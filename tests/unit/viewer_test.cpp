@@ -342,15 +342,15 @@ TEST(FilteredDocument, EntriesKeepTheirTextExceptTheRenumberedKeys) {
   std::string raw =
       R"({"event":"function_call","name":"f","arguments":{"n":1267650600228229401496703205376},)"
       R"("depth":3,"id":7,"parent_id":5})";
-  EXPECT_EQ(with_values(raw, {{"depth", "1"}, {"id", "0"}, {"parent_id", "null"}, {"original_id", "7"}}, 7),
+  EXPECT_EQ(ObjectText(raw, 7).with({{"depth", "1"}, {"id", "0"}, {"parent_id", "null"}, {"original_id", "7"}}),
             R"({"event":"function_call","name":"f","arguments":{"n":1267650600228229401496703205376},)"
             R"("depth":1,"id":0,"parent_id":null,"original_id":7})");
-  EXPECT_EQ(with_values("{}", {{"depth", "0"}}, 0), R"({"depth":0})");
-  EXPECT_EQ(with_values(R"({ "depth" : 2 , "a" : [1, {"depth": 9}] })", {{"depth", "0"}}, 0),
+  EXPECT_EQ(ObjectText("{}", 0).with({{"depth", "0"}}), R"({"depth":0})");
+  EXPECT_EQ(ObjectText(R"({ "depth" : 2 , "a" : [1, {"depth": 9}] })", 0).with({{"depth", "0"}}),
             R"({ "depth" : 0 , "a" : [1, {"depth": 9}] })");
-  EXPECT_EQ(top_level_value(raw, "id"), "7");
-  EXPECT_EQ(top_level_value(raw, "nope"), std::nullopt);
-  EXPECT_THROW(with_values("{not json", {{"depth", "0"}}, 4), Error);
+  EXPECT_EQ(ObjectText(raw, 7).value("id"), "7");
+  EXPECT_EQ(ObjectText(raw, 7).value("nope"), std::nullopt);
+  EXPECT_THROW(ObjectText("{not json", 4), Error);
 }
 
 TEST(FilteredDocument, RejectsIdsThatAreNotCalls) {
