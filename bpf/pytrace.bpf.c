@@ -24,6 +24,13 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
+/* Only what the programs read of the kernel's task_struct; CO-RE finds the
+ * offsets in the running kernel's BTF. */
+struct task_struct {
+	int pid;
+	int tgid;
+} __attribute__((preserve_access_index));
+
 /* Set by userspace before load. */
 const volatile struct pt_python_offsets py = {};
 
@@ -46,10 +53,12 @@ struct thread_info {
 	__u64 stack_sent;  /* the thread's running frames have been sent */
 };
 
+/* Kept with the kernel's task: it goes when the thread ends, so a new thread
+ * that gets the same id starts afresh. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct thread_info);
 } threads SEC(".maps");
 
@@ -129,7 +138,7 @@ struct frame_facts {
 	__u64 caller_code;
 	__u32 caller_instr;
 	__u32 code_flags;
-	__u8 read; /* 1 when the frame was read and is the probe's */
+	__u32 nargs; /* argument values to send with a call */
 };
 
 static __always_inline __u64 read_u64(__u64 addr)
@@ -140,23 +149,18 @@ static __always_inline __u64 read_u64(__u64 addr)
 	return value;
 }
 
-static __always_inline struct thread_info *thread_info_for(__u32 tid)
+/* The current thread's state, created zeroed on its first record. */
+static __always_inline struct thread_info *current_thread_info(void)
 {
-	struct thread_info *info = bpf_map_lookup_elem(&threads, &tid);
-
-	if (!info) {
-		struct thread_info fresh = {};
-
-		bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST);
-		info = bpf_map_lookup_elem(&threads, &tid);
-	}
-	return info;
+	return bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
 
-/* Every record takes the next number, sent or lost, so userspace sees gaps. */
+/* Every record takes the next number, sent or lost, so userspace sees gaps.
+ * Only the thread itself numbers its records: no atomic operation needed. */
 static __always_inline __u64 take_seq(struct thread_info *info)
 {
-	return __sync_add_and_fetch(&info->seq, 1);
+	return ++info->seq;
 }
 
 static __always_inline void fill_header(struct pt_header *h, __u16 kind, __u16 flags,
@@ -213,59 +217,76 @@ static __always_inline __u64 unicode_utf8(__u64 obj)
 }
 
 /*
+ * A frame's fields, and at an entry its first argument slots, read at once:
+ * one read costs about as much as reading one field. The offsets are
+ * read-only data, constants to the verifier, which checks every access.
+ */
+struct frame_view {
+	__u8 bytes[PT_FRAME_READ_MAX];
+};
+
+static __always_inline __u64 view_u64(const struct frame_view *v, __u64 offset)
+{
+	__u64 value = 0;
+
+	if (offset <= sizeof(v->bytes) - sizeof(value))
+		__builtin_memcpy(&value, v->bytes + offset, sizeof(value));
+	return value;
+}
+
+static __always_inline __u8 view_owner(const struct frame_view *v)
+{
+	return py.frame_owner < sizeof(v->bytes) ? v->bytes[py.frame_owner]
+						  : PT_FRAME_OWNED_BY_INTERPRETER;
+}
+
+static __always_inline __u64 view_code(const struct frame_view *v)
+{
+	return view_u64(v, py.frame_executable) & ~STACKREF_TAG_MASK;
+}
+
+/* Reads a frame's fields, and its first argument slots too when `slots` is
+ * given and they can be read (a frame near the end of its stack chunk may
+ * have fewer than PT_ARGS_MAX slots mapped after it): *slots says whether. */
+static __always_inline bool read_frame(__u64 frame, struct frame_view *v, bool *slots)
+{
+	__u64 head = py.frame_head_size;
+	bool want_slots = slots && *slots;
+
+	if (slots)
+		*slots = false;
+	if (!frame || !head || head > PT_FRAME_READ_MAX - 8 * PT_ARGS_MAX)
+		return false;
+	if (want_slots && !bpf_probe_read_user(v->bytes, head + 8 * PT_ARGS_MAX, (const void *)frame)) {
+		*slots = true;
+		return true;
+	}
+	return !bpf_probe_read_user(v->bytes, head, (const void *)frame);
+}
+
+/*
  * The caller is the nearest older frame that runs Python code: frames owned
  * by the interpreter (the C-stack entry frame of a call from C) and the
  * __init__ shim are skipped, as f_back skips them. Its instruction pointer
  * is on the CALL, so its line is the call site.
  */
-static __always_inline void read_caller(__u64 frame, struct frame_facts *f)
+static __always_inline void read_caller(const struct frame_view *frame, struct frame_facts *f)
 {
-	__u64 caller = frame, code;
-	__u8 owner;
+	struct frame_view caller;
+	__u64 address = view_u64(frame, py.frame_previous), code;
 
 	for (int i = 0; i < 4; i++) {
-		caller = read_u64(caller + py.frame_previous);
-		if (!caller)
+		if (!read_frame(address, &caller, 0))
 			return;
-		owner = PT_FRAME_OWNED_BY_INTERPRETER;
-		bpf_probe_read_user(&owner, sizeof(owner), (const void *)(caller + py.frame_owner));
-		if (owner == PT_FRAME_OWNED_BY_INTERPRETER)
-			continue;
-		code = read_u64(caller + py.frame_executable) & ~STACKREF_TAG_MASK;
-		if (!code || code == f->init_shim)
-			continue;
-		f->caller_frame = caller;
-		f->caller_code = code;
-		f->caller_instr = (read_u64(caller + py.frame_instr_ptr) - (code + py.code_adaptive)) / 2;
-		return;
-	}
-}
-
-/* Reads the current frame of this thread and its code object. */
-static __always_inline void read_current_frame(struct pt_regs *ctx, struct thread_info *info,
-					       __u32 tid, struct frame_facts *f)
-{
-	__u64 runtime, tstate;
-
-	if (!py.enabled)
-		return;
-	runtime = PT_REGS_IP(ctx) + bpf_usdt_cookie(ctx);
-	f->runtime = runtime;
-	if (py.init_shim_from_runtime)
-		f->init_shim = runtime + py.init_shim_from_runtime;
-
-	tstate = info->tstate;
-	if (!tstate || read_u64(tstate + py.tstate_native_thread_id) != tid) {
-		tstate = find_tstate(runtime, tid);
-		info->tstate = tstate;
-		if (!tstate) {
-			__sync_fetch_and_add(&stats.tstate_misses, 1);
+		code = view_code(&caller);
+		if (view_owner(&caller) != PT_FRAME_OWNED_BY_INTERPRETER && code && code != f->init_shim) {
+			f->caller_frame = address;
+			f->caller_code = code;
+			f->caller_instr = (view_u64(&caller, py.frame_instr_ptr) - (code + py.code_adaptive)) / 2;
 			return;
 		}
+		address = view_u64(&caller, py.frame_previous);
 	}
-	f->frame = read_u64(tstate + py.tstate_current_frame);
-	if (f->frame)
-		f->code = read_u64(f->frame + py.frame_executable) & ~STACKREF_TAG_MASK;
 }
 
 /* The code object the probe describes has the probe's funcname as co_name text. */
@@ -456,6 +477,33 @@ static __always_inline bool is_type(__u64 type, __u64 runtime, __s64 from_runtim
 	return from_runtime && type == runtime + from_runtime;
 }
 
+/* An object's first PT_OBJECT_READ bytes, read at once when they can be
+ * (a small object at the end of a mapping cannot): its type and the
+ * fields that tell its value or size. */
+struct object_view {
+	__u64 address;
+	bool whole; /* bytes holds the object's head */
+	__u8 bytes[PT_OBJECT_READ];
+};
+
+static __always_inline void read_object(__u64 address, struct object_view *o)
+{
+	o->address = address;
+	o->whole = !bpf_probe_read_user(o->bytes, sizeof(o->bytes), (const void *)address);
+}
+
+/* A field of the object: from its head, or read on its own. Returns false
+ * when it cannot be read. */
+static __always_inline bool object_u64(const struct object_view *o, __u64 offset, __u64 *value)
+{
+	*value = 0;
+	if (o->whole && offset <= sizeof(o->bytes) - sizeof(*value)) {
+		__builtin_memcpy(value, o->bytes + offset, sizeof(*value));
+		return true;
+	}
+	return !bpf_probe_read_user(value, sizeof(*value), (const void *)(o->address + offset));
+}
+
 /* Reads up to PT_ARG_TEXT_MAX bytes at `addr` into the argument's text. */
 static __always_inline void read_text(struct pt_arg *a, __u64 addr, __u64 bytes)
 {
@@ -467,6 +515,23 @@ static __always_inline void read_text(struct pt_arg *a, __u64 addr, __u64 bytes)
 		a->kind = PT_ARG_UNREAD;
 }
 
+/* Digits of an int found in its head (six 30-bit digits: up to 180 bits). */
+#define INT_HEAD_DIGIT_BYTES 24
+
+/* The flags of a type, known without a read for the exact types the
+ * interpreter exports. Returns false when they cannot be read. */
+static __always_inline bool type_flags(__u64 type, __u64 runtime, __u64 *flags)
+{
+	*flags = is_type(type, runtime, py.long_type_from_runtime)      ? PT_TPFLAGS_LONG_SUBCLASS
+		 : is_type(type, runtime, py.unicode_type_from_runtime) ? PT_TPFLAGS_UNICODE_SUBCLASS
+		 : is_type(type, runtime, py.bytes_type_from_runtime)   ? PT_TPFLAGS_BYTES_SUBCLASS
+		 : is_type(type, runtime, py.list_type_from_runtime)    ? PT_TPFLAGS_LIST_SUBCLASS
+		 : is_type(type, runtime, py.tuple_type_from_runtime)   ? PT_TPFLAGS_TUPLE_SUBCLASS
+		 : is_type(type, runtime, py.dict_type_from_runtime)    ? PT_TPFLAGS_DICT_SUBCLASS
+									  : 0;
+	return *flags || !bpf_probe_read_user(flags, sizeof(*flags), (const void *)(type + py.type_flags));
+}
+
 /*
  * Describes the object an argument slot holds: simple values by value, a
  * container by its size, anything else by its type's name and its address.
@@ -474,26 +539,29 @@ static __always_inline void read_text(struct pt_arg *a, __u64 addr, __u64 bytes)
  */
 static __always_inline void read_value(__u64 obj, __u64 runtime, struct pt_arg *a)
 {
-	__u64 type = 0, flags = 0, ptr = 0, tag = 0;
+	struct object_view o;
+	__u64 type = 0, flags = 0, ptr = 0, tag = 0, field = 0, digit_bytes;
 	__s64 size = 0;
-	__u32 state = 0, width;
+	__u32 state, width;
 	long n;
 
 	if (!obj) {
 		a->kind = PT_ARG_EMPTY;
 		return;
 	}
-	if (bpf_probe_read_user(&type, sizeof(type), (const void *)(obj + py.object_type)) || !type)
+	read_object(obj, &o);
+	if (!object_u64(&o, py.object_type, &type) || !type)
 		return;
 	if (is_type(type, runtime, py.cell_type_from_runtime)) {
 		/* The argument is captured by a closure: its slot holds a cell. */
-		if (bpf_probe_read_user(&obj, sizeof(obj), (const void *)(obj + py.cell_ref)))
+		if (!object_u64(&o, py.cell_ref, &obj))
 			return;
 		if (!obj) {
 			a->kind = PT_ARG_EMPTY;
 			return;
 		}
-		if (bpf_probe_read_user(&type, sizeof(type), (const void *)(obj + py.object_type)) || !type)
+		read_object(obj, &o);
+		if (!object_u64(&o, py.object_type, &type) || !type)
 			return;
 	}
 	if (is_type(type, runtime, py.none_type_from_runtime)) {
@@ -501,40 +569,48 @@ static __always_inline void read_value(__u64 obj, __u64 runtime, struct pt_arg *
 		return;
 	}
 	if (is_type(type, runtime, py.bool_type_from_runtime)) {
-		if (!bpf_probe_read_user(&tag, sizeof(tag), (const void *)(obj + py.long_tag))) {
+		if (object_u64(&o, py.long_tag, &tag)) {
 			a->kind = PT_ARG_BOOL;
 			a->value = (tag >> 3) != 0; /* False has no digits */
 		}
 		return;
 	}
 	if (is_type(type, runtime, py.float_type_from_runtime)) {
-		if (!bpf_probe_read_user(&a->value, sizeof(a->value), (const void *)(obj + py.float_value)))
+		if (object_u64(&o, py.float_value, &a->value))
 			a->kind = PT_ARG_FLOAT;
 		return;
 	}
 	if (is_type(type, runtime, py.set_type_from_runtime)) {
-		if (!bpf_probe_read_user(&size, sizeof(size), (const void *)(obj + py.set_used))) {
+		if (object_u64(&o, py.set_used, &field)) {
 			a->kind = PT_ARG_SET;
-			a->size = size;
+			a->size = field;
 		}
 		return;
 	}
-	if (bpf_probe_read_user(&flags, sizeof(flags), (const void *)(type + py.type_flags)))
+	if (!type_flags(type, runtime, &flags))
 		return;
 	if (flags & PT_TPFLAGS_LONG_SUBCLASS) {
 		/* lv_tag: digit count << 3 | sign (0 positive, 1 zero, 2 negative). */
-		if (bpf_probe_read_user(&tag, sizeof(tag), (const void *)(obj + py.long_tag)))
+		if (!object_u64(&o, py.long_tag, &tag))
 			return;
 		a->kind = PT_ARG_INT;
 		a->value = tag & 3;
 		a->size = tag >> 3;
-		read_text(a, obj + py.long_digits, (tag >> 3) * 4);
+		digit_bytes = (tag >> 3) * 4;
+		if (o.whole && digit_bytes <= INT_HEAD_DIGIT_BYTES &&
+		    py.long_digits <= PT_OBJECT_READ - INT_HEAD_DIGIT_BYTES) {
+			__builtin_memcpy(a->text, o.bytes + py.long_digits, INT_HEAD_DIGIT_BYTES);
+			a->text_len = digit_bytes;
+		} else {
+			read_text(a, obj + py.long_digits, digit_bytes);
+		}
 		return;
 	}
 	if (flags & PT_TPFLAGS_UNICODE_SUBCLASS) {
-		if (bpf_probe_read_user(&state, sizeof(state), (const void *)(obj + py.unicode_state)) ||
-		    bpf_probe_read_user(&size, sizeof(size), (const void *)(obj + py.unicode_length)))
+		if (!object_u64(&o, py.unicode_state, &field) ||
+		    !object_u64(&o, py.unicode_length, (__u64 *)&size))
 			return;
+		state = (__u32)field;
 		if (!(state & UNICODE_STATE_COMPACT) || size < 0)
 			return; /* a legacy string: its text is elsewhere */
 		width = (state >> 2) & 7;
@@ -548,7 +624,7 @@ static __always_inline void read_value(__u64 obj, __u64 runtime, struct pt_arg *
 		return;
 	}
 	if (flags & PT_TPFLAGS_BYTES_SUBCLASS) {
-		if (bpf_probe_read_user(&size, sizeof(size), (const void *)(obj + py.var_size)) || size < 0)
+		if (!object_u64(&o, py.var_size, (__u64 *)&size) || size < 0)
 			return;
 		a->kind = PT_ARG_BYTES;
 		a->size = size;
@@ -556,14 +632,12 @@ static __always_inline void read_value(__u64 obj, __u64 runtime, struct pt_arg *
 		return;
 	}
 	if (flags & (PT_TPFLAGS_LIST_SUBCLASS | PT_TPFLAGS_TUPLE_SUBCLASS | PT_TPFLAGS_DICT_SUBCLASS)) {
-		if (bpf_probe_read_user(&size, sizeof(size),
-					(const void *)(obj + ((flags & PT_TPFLAGS_DICT_SUBCLASS) ? py.dict_used
-												  : py.var_size))))
+		if (!object_u64(&o, (flags & PT_TPFLAGS_DICT_SUBCLASS) ? py.dict_used : py.var_size, &field))
 			return;
 		a->kind = (flags & PT_TPFLAGS_LIST_SUBCLASS)    ? PT_ARG_LIST
 			  : (flags & PT_TPFLAGS_TUPLE_SUBCLASS) ? PT_ARG_TUPLE
 								: PT_ARG_DICT;
-		a->size = size;
+		a->size = field;
 		return;
 	}
 	/* A class by its name; anything else by its type's name and its address. */
@@ -579,8 +653,8 @@ static __always_inline void read_value(__u64 obj, __u64 runtime, struct pt_arg *
 }
 
 struct arg_walk {
-	__u64 slots;   /* the frame's localsplus */
-	__u64 runtime; /* _PyRuntime's address */
+	__u64 slots[PT_ARGS_MAX]; /* the frame's first local slots */
+	__u64 runtime;		  /* _PyRuntime's address */
 	__u32 count;
 	struct call_with_args *out;
 };
@@ -589,22 +663,21 @@ struct arg_walk {
 static long read_arg(__u32 i, struct arg_walk *w)
 {
 	struct pt_arg *a;
-	__u64 slot = 0;
 	__u32 index;
 
 	if (i >= w->count || i >= PT_ARGS_MAX)
 		return 1;
 	index = i;
 	barrier_var(index); /* keeps the mask below, which the verifier needs */
-	a = &w->out->args[index & (PT_ARGS_MAX - 1)];
+	index &= PT_ARGS_MAX - 1;
+	a = &w->out->args[index];
 	a->kind = PT_ARG_UNREAD;
 	a->width = 0;
 	a->text_len = 0;
 	a->_pad = 0;
 	a->value = 0;
 	a->size = 0;
-	if (!bpf_probe_read_user(&slot, sizeof(slot), (const void *)(w->slots + 8 * i)))
-		read_value(slot & ~STACKREF_TAG_MASK, w->runtime, a);
+	read_value(w->slots[index] & ~STACKREF_TAG_MASK, w->runtime, a);
 	return 0;
 }
 
@@ -620,18 +693,25 @@ static __always_inline void fill_frame(struct pt_frame_record *rec, __u16 kind, 
 	rec->lineno = lineno;
 }
 
-/* A call and the values of its first `count` arguments, in one record. */
+/* A call and the values of its first `count` arguments, in one record.
+ * `view` holds the frame's slots when `slots_read`. */
 static __always_inline void emit_call_with_args(__u64 pid_tgid, __u64 seq, __u16 flags,
-						 const struct frame_facts *f, int lineno, __u32 count,
-						 __u64 runtime)
+						 const struct frame_facts *f, const struct frame_view *view,
+						 bool slots_read, int lineno, __u32 count, __u64 runtime)
 {
-	struct arg_walk w = { .slots = f->frame + py.frame_localsplus, .runtime = runtime };
+	struct arg_walk w = { .runtime = runtime };
 	__u32 zero = 0, size;
 
+	w.count = count > PT_ARGS_MAX ? PT_ARGS_MAX : count;
+	if (slots_read) {
+		for (int i = 0; i < PT_ARGS_MAX; i++)
+			w.slots[i] = view_u64(view, py.frame_head_size + 8 * i);
+	} else if (bpf_probe_read_user(w.slots, 8 * w.count, (const void *)(f->frame + py.frame_head_size))) {
+		__builtin_memset(w.slots, 0, sizeof(w.slots)); /* read as empty slots */
+	}
 	w.out = bpf_map_lookup_elem(&args_scratch, &zero);
 	if (!w.out)
 		return;
-	w.count = count > PT_ARGS_MAX ? PT_ARGS_MAX : count;
 	fill_frame(&w.out->rec, PT_REC_CALL, flags | PT_FRAME_ARGS, pid_tgid, seq, f, lineno);
 	bpf_loop(PT_ARGS_MAX, read_arg, &w, 0);
 	size = sizeof(struct pt_frame_record) + (w.count & 15) * sizeof(struct pt_arg);
@@ -641,57 +721,171 @@ static __always_inline void emit_call_with_args(__u64 pid_tgid, __u64 seq, __u16
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
 }
 
-static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind, __u64 filename,
-				      __u64 funcname, int lineno)
+/* The value of a register at the probe. */
+static __always_inline __u64 register_value(struct pt_regs *ctx, short offset)
+{
+	__u64 value = 0;
+
+#if defined(__TARGET_ARCH_x86)
+	/* Direct context reads are much cheaper than a helper call. Each is
+	 * an instruction of its own: clang would merge plain field reads into
+	 * one read at a variable offset, which the verifier refuses. */
+#define CTX_REG(field)                                                                   \
+	case offsetof(struct pt_regs, field):                                            \
+		asm volatile("%0 = *(u64 *)(%1 + %2)"                                    \
+			     : "=r"(value)                                               \
+			     : "r"(ctx), "i"(offsetof(struct pt_regs, field)));          \
+		return value;
+	switch (offset) {
+	CTX_REG(rax) CTX_REG(rbx) CTX_REG(rcx) CTX_REG(rdx) CTX_REG(rsi) CTX_REG(rdi)
+	CTX_REG(rbp) CTX_REG(r8) CTX_REG(r9) CTX_REG(r12) CTX_REG(r13) CTX_REG(r14) CTX_REG(r15)
+	}
+#undef CTX_REG
+#endif
+	bpf_probe_read_kernel(&value, sizeof(value), (const void *)ctx + offset);
+	return value;
+}
+
+/* One USDT argument, as bpf_usdt_arg() computes it. */
+static __always_inline __u64 usdt_value(struct pt_regs *ctx, const struct __bpf_usdt_arg_spec *arg)
+{
+	__u64 value = 0;
+
+	switch (arg->arg_type) {
+	case BPF_USDT_ARG_CONST:
+		value = arg->val_off;
+		break;
+	case BPF_USDT_ARG_REG:
+		value = register_value(ctx, arg->reg_off);
+		break;
+	case BPF_USDT_ARG_REG_DEREF:
+		bpf_probe_read_user(&value, sizeof(value),
+				    (const void *)(register_value(ctx, arg->reg_off) + arg->val_off));
+		break;
+	default:
+		return 0;
+	}
+	value <<= arg->arg_bitshift;
+	return arg->arg_signed ? (__u64)((__s64)value >> arg->arg_bitshift) : value >> arg->arg_bitshift;
+}
+
+/* What a function probe passed: (filename, funcname, lineno). */
+struct probe_hit {
+	__u64 filename;
+	__u64 funcname;
+	int lineno;
+	__u64 runtime; /* _PyRuntime's address: the site's address plus our cookie */
+};
+
+/* Reads the probe's arguments with one look-up of libbpf's spec of the
+ * probe site; bpf_usdt_arg() and bpf_usdt_cookie() look it up again each. */
+static __always_inline bool read_probe_hit(struct pt_regs *ctx, struct probe_hit *hit)
+{
+	struct __bpf_usdt_spec *spec;
+	int id = __bpf_usdt_spec_id(ctx);
+
+	spec = id < 0 ? 0 : bpf_map_lookup_elem(&__bpf_usdt_specs, &id);
+	if (!spec || spec->arg_cnt < 3)
+		return false;
+	hit->filename = usdt_value(ctx, &spec->args[0]);
+	hit->funcname = usdt_value(ctx, &spec->args[1]);
+	hit->lineno = (int)usdt_value(ctx, &spec->args[2]);
+	hit->runtime = PT_REGS_IP(ctx) + spec->usdt_cookie;
+	return true;
+}
+
+/* How the current frame, as read, relates to the probe. */
+enum frame_match {
+	FRAME_OTHER,	 /* not the probe's, or unreadable */
+	FRAME_DESCRIBED, /* the probe's, and its code was described */
+	FRAME_NEW_CODE,	 /* the probe's, and its code must be described */
+};
+
+/*
+ * Reads the thread's current frame through `tstate` and checks that it is
+ * the probe's: its code was described with the probe's strings, or its
+ * co_name is the probe's funcname. A cached thread state that no longer
+ * holds the running frame fails the check.
+ */
+static __always_inline enum frame_match read_probe_frame(__u64 tstate, const struct probe_hit *hit,
+							 bool with_slots, struct frame_view *view,
+							 bool *slots_read, struct frame_facts *f)
+{
+	struct code_seen *seen;
+
+	f->frame = tstate ? read_u64(tstate + py.tstate_current_frame) : 0;
+	*slots_read = with_slots;
+	if (!read_frame(f->frame, view, slots_read))
+		return FRAME_OTHER;
+	f->code = view_code(view);
+	if (!f->code)
+		return FRAME_OTHER;
+	seen = described(f->code, hit->filename, hit->funcname);
+	if (seen) {
+		f->code_flags = seen->flags;
+		f->nargs = seen->nargs;
+		return FRAME_DESCRIBED;
+	}
+	return code_is_the_probes(f->code, hit->funcname) ? FRAME_NEW_CODE : FRAME_OTHER;
+}
+
+static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
+	bool with_slots = kind == PT_REC_CALL && py.frame_localsplus, slots_read = false;
+	enum frame_match match = FRAME_OTHER;
 	struct thread_info *info;
 	struct frame_facts f = {};
+	struct frame_view view;
+	struct probe_hit hit;
 	struct pt_frame_record *rec;
-	struct code_seen *seen;
 	__u16 flags = 0;
-	__u32 nargs = 0;
 	__u64 seq;
-	__u8 owner;
 	bool generator_like;
 
-	if (!active)
+	if (!active || !read_probe_hit(ctx, &hit))
 		return 0;
-	info = thread_info_for(tid);
+	info = current_thread_info();
 	if (!info)
 		return 0;
 
-	read_current_frame(ctx, info, tid, &f);
-	if (f.code) {
-		seen = described(f.code, filename, funcname);
-		if (seen) {
-			f.read = 1;
-			f.code_flags = seen->flags;
-			nargs = seen->nargs;
-		} else if (code_is_the_probes(f.code, funcname)) {
-			f.read = 1;
-			bpf_probe_read_user(&f.code_flags, sizeof(f.code_flags),
-					    (const void *)(f.code + py.code_flags));
-			nargs = describe_code(pid_tgid, info, f.code, f.code_flags, true, filename, funcname);
-		} else {
-			__sync_fetch_and_add(&stats.frame_mismatches, 1);
+	if (py.enabled) {
+		f.runtime = hit.runtime;
+		if (py.init_shim_from_runtime)
+			f.init_shim = hit.runtime + py.init_shim_from_runtime;
+		match = read_probe_frame(info->tstate, &hit, with_slots, &view, &slots_read, &f);
+		if (match == FRAME_OTHER && (!info->tstate ||
+					     read_u64(info->tstate + py.tstate_native_thread_id) != tid)) {
+			/* The thread's first hit, or it runs another thread state now. */
+			info->tstate = find_tstate(hit.runtime, tid);
+			if (info->tstate)
+				match = read_probe_frame(info->tstate, &hit, with_slots, &view, &slots_read, &f);
+			else
+				__sync_fetch_and_add(&stats.tstate_misses, 1);
 		}
+		if (match == FRAME_OTHER && info->tstate)
+			__sync_fetch_and_add(&stats.frame_mismatches, 1);
+	}
+	if (match == FRAME_NEW_CODE) {
+		bpf_probe_read_user(&f.code_flags, sizeof(f.code_flags), (const void *)(f.code + py.code_flags));
+		f.nargs = describe_code(pid_tgid, info, f.code, f.code_flags, true, hit.filename, hit.funcname);
 	}
 
-	if (f.read && !info->stack_sent) {
+	if (match != FRAME_OTHER && !info->stack_sent) {
 		/* A new frame's callers, or a returning frame and its callers. */
 		send_running_stack(pid_tgid, info,
-				   kind == PT_REC_CALL ? read_u64(f.frame + py.frame_previous) : f.frame,
+				   kind == PT_REC_CALL ? view_u64(&view, py.frame_previous) : f.frame,
 				   f.init_shim);
 	}
 
-	if (!f.read) {
-		f.code = synthetic_code_key(filename, funcname);
+	if (match == FRAME_OTHER) {
+		f.code = synthetic_code_key(hit.filename, hit.funcname);
 		f.frame = 0;
+		f.nargs = 0;
 		flags |= PT_FRAME_UNREAD;
-		if (!described(f.code, filename, funcname))
-			describe_code(pid_tgid, info, f.code, 0, false, filename, funcname);
+		if (!described(f.code, hit.filename, hit.funcname))
+			describe_code(pid_tgid, info, f.code, 0, false, hit.filename, hit.funcname);
 	} else {
 		generator_like = f.code_flags &
 				 (PT_CO_GENERATOR | PT_CO_COROUTINE | PT_CO_ASYNC_GENERATOR);
@@ -699,26 +893,23 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind, __u64 fil
 			/* Calling a generator function runs its frame only up
 			 * to RETURN_GENERATOR, on the thread: later runs are
 			 * owned by the generator object. */
-			owner = PT_FRAME_OWNED_BY_THREAD;
-			if (generator_like)
-				bpf_probe_read_user(&owner, sizeof(owner),
-						    (const void *)(f.frame + py.frame_owner));
-			if (generator_like && owner == PT_FRAME_OWNED_BY_THREAD)
+			if (generator_like && view_owner(&view) == PT_FRAME_OWNED_BY_THREAD)
 				flags |= PT_FRAME_GEN_CREATE;
 			else
-				read_caller(f.frame, &f);
+				read_caller(&view, &f);
 		} else if (f.code == f.init_shim) {
 			flags |= PT_FRAME_SHIM;
 		} else if (generator_like) {
 			/* Userspace may have to restore this run, which had no
 			 * entry probe if a throw() or close() started it. */
-			read_caller(f.frame, &f);
+			read_caller(&view, &f);
 		}
 	}
 
 	seq = take_seq(info);
-	if (kind == PT_REC_CALL && f.read && nargs && !(flags & PT_FRAME_GEN_CREATE) && py.frame_localsplus) {
-		emit_call_with_args(pid_tgid, seq, flags, &f, lineno, nargs, f.runtime);
+	if (kind == PT_REC_CALL && f.nargs && !(flags & PT_FRAME_GEN_CREATE) && py.frame_localsplus) {
+		emit_call_with_args(pid_tgid, seq, flags, &f, &view, slots_read, hit.lineno, f.nargs,
+				    hit.runtime);
 		return 0;
 	}
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
@@ -726,29 +917,24 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind, __u64 fil
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
 		return 0;
 	}
-	fill_frame(rec, kind, flags, pid_tgid, seq, &f, lineno);
+	fill_frame(rec, kind, flags, pid_tgid, seq, &f, hit.lineno);
 	submit(rec);
 	return 0;
 }
 
+/* python:function__entry(filename, funcname, lineno) */
 SEC("usdt")
-int BPF_USDT(on_function_entry, const char *filename, const char *funcname, int lineno)
+int on_function_entry(struct pt_regs *ctx)
 {
-	return emit_frame(ctx, PT_REC_CALL, (__u64)filename, (__u64)funcname, lineno);
+	return emit_frame(ctx, PT_REC_CALL);
 }
 
+/* python:function__return(filename, funcname, lineno) */
 SEC("usdt")
-int BPF_USDT(on_function_return, const char *filename, const char *funcname, int lineno)
+int on_function_return(struct pt_regs *ctx)
 {
-	return emit_frame(ctx, PT_REC_RETURN, (__u64)filename, (__u64)funcname, lineno);
+	return emit_frame(ctx, PT_REC_RETURN);
 }
-
-/* Only what on_fork reads of the kernel's task_struct; CO-RE finds the
- * offsets in the running kernel's BTF. */
-struct task_struct {
-	int pid;
-	int tgid;
-} __attribute__((preserve_access_index));
 
 enum pid_type { PIDTYPE_PID, PIDTYPE_TGID };
 extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
@@ -774,7 +960,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	if (child->pid != child_tgid || !bpf_map_lookup_elem(&traced, &parent_tgid))
 		return 0;
 	bpf_map_update_elem(&traced, &child_tgid, &parent_tgid, BPF_ANY);
-	info = thread_info_for((__u32)pid_tgid);
+	info = current_thread_info();
 	if (!info)
 		return 0;
 	seq = take_seq(info);
@@ -803,7 +989,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 
 	if (!bpf_map_lookup_elem(&traced, &tgid))
 		return 0;
-	info = bpf_map_lookup_elem(&threads, &(__u32){ (__u32)pid_tgid });
+	info = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0, 0);
 	if (!info)
 		return 0; /* it never ran Python code under the probes */
 	seq = take_seq(info);
@@ -827,7 +1013,7 @@ static __always_inline int emit_import(__u16 kind, const char *module, int found
 
 	if (!active)
 		return 0;
-	info = thread_info_for((__u32)pid_tgid);
+	info = current_thread_info();
 	if (!info)
 		return 0;
 	seq = take_seq(info);

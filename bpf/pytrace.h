@@ -29,6 +29,13 @@
 #define PT_ARGS_MAX 8	     /* argument values sent per call */
 #define PT_ARG_NAME_MAX 32   /* bytes of an argument's name */
 #define PT_ARG_TEXT_MAX 104  /* bytes of a str, bytes, big int or type name */
+/* Bytes of an interpreter frame read at once: its fields and, at an entry,
+ * the first PT_ARGS_MAX argument slots after them. */
+#define PT_FRAME_READ_MAX 160
+/* Bytes of an argument's object read at once: its header and the fields
+ * right after it (an int's tag and first digits, a str's length and state,
+ * a container's size). */
+#define PT_OBJECT_READ 48
 
 enum pt_record_kind {
 	PT_REC_CODE = 1,	 /* describes a code object; precedes its first call */
@@ -200,6 +207,7 @@ struct pt_python_offsets {
 	__u64 code_linetable;
 	__u64 code_adaptive; /* offsetof(PyCodeObject, co_code_adaptive) */
 	__u64 frame_instr_ptr;
+	__u64 frame_head_size; /* the frame's fields: where its slots start */
 	__u64 bytes_size;    /* offsetof(PyVarObject, ob_size) for bytes */
 	__u64 bytes_data;    /* offsetof(PyBytesObject, ob_sval) */
 	__u64 unicode_state;
@@ -228,6 +236,13 @@ struct pt_python_offsets {
 	__s64 float_type_from_runtime;
 	__s64 set_type_from_runtime;
 	__s64 cell_type_from_runtime;
+	/* Exact types told apart without reading their flags. */
+	__s64 long_type_from_runtime;
+	__s64 unicode_type_from_runtime;
+	__s64 bytes_type_from_runtime;
+	__s64 list_type_from_runtime;
+	__s64 tuple_type_from_runtime;
+	__s64 dict_type_from_runtime;
 	/* _Py_InitCleanup (the code of the __init__ shim frame) minus _PyRuntime,
 	 * or 0 when the interpreter does not export it. */
 	__s64 init_shim_from_runtime;

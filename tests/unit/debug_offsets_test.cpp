@@ -74,6 +74,7 @@ TEST(DebugOffsets, Reads315Layout) {
   EXPECT_EQ(d.offsets.bytes_data, 0x20u);
   // Argument values.
   EXPECT_EQ(d.offsets.frame_localsplus, 80u);
+  EXPECT_EQ(d.offsets.frame_head_size, 80u);  // read at once with 8 slots
   EXPECT_EQ(d.offsets.code_argcount, 52u);
   EXPECT_EQ(d.offsets.code_localsplusnames, 96u);
   EXPECT_EQ(d.offsets.object_type, 8u);
@@ -114,6 +115,13 @@ TEST(DebugOffsets, RefusesWhatItCannotRead) {
   uint64_t huge = 0x1000;
   std::memcpy(inconsistent.data() + 8 + 43 * 8, &huge, 8);  // owner past the frame's size
   EXPECT_FALSE(parse_debug_offsets(inconsistent).offsets.enabled);
+
+  // A frame whose fields and first slots do not fit one read.
+  auto big_frame = table_315();
+  uint64_t far = PT_FRAME_READ_MAX;
+  std::memcpy(big_frame.data() + 8 + 42 * 8, &far, 8);   // localsplus
+  std::memcpy(big_frame.data() + 8 + 38 * 8, &huge, 8);  // the frame's size
+  EXPECT_FALSE(parse_debug_offsets(big_frame).offsets.enabled);
 }
 
 }  // namespace

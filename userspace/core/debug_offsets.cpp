@@ -55,6 +55,16 @@ enum Field : size_t {
 constexpr char kCookie[8] = {'x', 'd', 'e', 'b', 'u', 'g', 'p', 'y'};
 constexpr uint64_t kSupportedMinor = 0x030F;  // 3.15
 
+// The BPF programs read a frame's fields and its first argument slots in
+// one read of PT_FRAME_READ_MAX bytes.
+bool frame_fits_one_read(const pt_python_offsets& o) {
+  uint64_t head = o.frame_head_size;
+  for (uint64_t field : {o.frame_executable, o.frame_previous, o.frame_instr_ptr}) {
+    if (field + 8 > head) return false;
+  }
+  return o.frame_owner < head && head + 8 * PT_ARGS_MAX <= PT_FRAME_READ_MAX;
+}
+
 }  // namespace
 
 DebugOffsets parse_debug_offsets(std::span<const uint8_t> table) {
@@ -90,6 +100,7 @@ DebugOffsets parse_debug_offsets(std::span<const uint8_t> table) {
   o.frame_previous = field(kFramePrevious);
   o.frame_owner = field(kFrameOwner);
   o.frame_instr_ptr = field(kFrameInstrPtr);
+  o.frame_head_size = field(kFrameLocalsplus);
   // co_flags is not in the table; in 3.15's PyCodeObject it is the int
   // right before co_argcount.
   o.code_flags = field(kCodeArgcount) - 4;
@@ -130,7 +141,8 @@ DebugOffsets parse_debug_offsets(std::span<const uint8_t> table) {
   if (o.frame_owner >= field(kFrameSize) || o.code_firstlineno >= field(kCodeSize) ||
       o.code_adaptive > field(kCodeSize) || o.code_flags >= field(kCodeSize) ||
       o.code_localsplusnames >= field(kCodeSize) || o.frame_localsplus > field(kFrameSize) ||
-      o.object_type >= field(kObjectSize) || o.long_digits > 64 || o.unicode_compact_data > 256) {
+      o.object_type >= field(kObjectSize) || o.long_digits > 64 || o.unicode_compact_data > 256 ||
+      !frame_fits_one_read(o)) {
     result.problem = "its _Py_DebugOffsets table is inconsistent";
     result.offsets = pt_python_offsets{};
     return result;

@@ -69,6 +69,12 @@ void set_runtime_symbols(Interpreter& interp) {
   o.float_type_from_runtime = from_runtime(elf.float_type);
   o.set_type_from_runtime = from_runtime(elf.set_type);
   o.cell_type_from_runtime = from_runtime(elf.cell_type);
+  o.long_type_from_runtime = from_runtime(elf.long_type);
+  o.unicode_type_from_runtime = from_runtime(elf.unicode_type);
+  o.bytes_type_from_runtime = from_runtime(elf.bytes_type);
+  o.list_type_from_runtime = from_runtime(elf.list_type);
+  o.tuple_type_from_runtime = from_runtime(elf.tuple_type);
+  o.dict_type_from_runtime = from_runtime(elf.dict_type);
 }
 
 }  // namespace

@@ -127,6 +127,12 @@ PythonElf read_python_elf(const std::string& path) {
   result.float_type = symbol("PyFloat_Type");
   result.set_type = symbol("PySet_Type");
   result.cell_type = symbol("PyCell_Type");
+  result.long_type = symbol("PyLong_Type");
+  result.unicode_type = symbol("PyUnicode_Type");
+  result.bytes_type = symbol("PyBytes_Type");
+  result.list_type = symbol("PyList_Type");
+  result.tuple_type = symbol("PyTuple_Type");
+  result.dict_type = symbol("PyDict_Type");
   for (Elf_Scn* scn : note_sections) {
     if (Elf_Data* data = elf_getdata(scn, nullptr)) read_stapsdt_notes(data, stapsdt_base, result.notes);
   }

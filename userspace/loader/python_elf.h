@@ -26,6 +26,7 @@ struct PythonElf {
   std::optional<uint64_t> init_shim_address;  // _Py_InitCleanup, the __init__ shim's code
   // Type objects that argument values are told apart by, where exported.
   std::optional<uint64_t> none_type, bool_type, float_type, set_type, cell_type;
+  std::optional<uint64_t> long_type, unicode_type, bytes_type, list_type, tuple_type, dict_type;
 
   std::vector<const UsdtNote*> find(std::string_view provider, std::string_view name) const;
 };
