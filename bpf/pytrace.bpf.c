@@ -221,47 +221,50 @@ static __always_inline __u64 unicode_utf8(__u64 obj)
  * one read costs about as much as reading one field. The offsets are
  * read-only data, constants to the verifier, which checks every access.
  */
+#define FRAME_HEAD_MAX (PT_FRAME_READ_MAX - 8 * PT_ARGS_MAX)
+
 struct frame_view {
 	__u8 bytes[PT_FRAME_READ_MAX];
 };
 
-static __always_inline __u64 view_u64(const struct frame_view *v, __u64 offset)
+/* The fields only, for the frames around the probe's. */
+struct frame_head {
+	__u8 bytes[FRAME_HEAD_MAX];
+};
+
+static __always_inline __u64 bytes_u64(const __u8 *bytes, __u32 size, __u64 offset)
 {
 	__u64 value = 0;
 
-	if (offset <= sizeof(v->bytes) - sizeof(value))
-		__builtin_memcpy(&value, v->bytes + offset, sizeof(value));
+	if (offset <= size - sizeof(value))
+		__builtin_memcpy(&value, bytes + offset, sizeof(value));
 	return value;
 }
 
-static __always_inline __u8 view_owner(const struct frame_view *v)
-{
-	return py.frame_owner < sizeof(v->bytes) ? v->bytes[py.frame_owner]
-						  : PT_FRAME_OWNED_BY_INTERPRETER;
-}
-
-static __always_inline __u64 view_code(const struct frame_view *v)
-{
-	return view_u64(v, py.frame_executable) & ~STACKREF_TAG_MASK;
-}
+#define view_u64(v, offset) bytes_u64((v)->bytes, sizeof((v)->bytes), offset)
+#define view_code(v) (view_u64(v, py.frame_executable) & ~STACKREF_TAG_MASK)
+#define view_owner(v)                                                                      \
+	(py.frame_owner < FRAME_HEAD_MAX ? (v)->bytes[py.frame_owner]                        \
+					 : PT_FRAME_OWNED_BY_INTERPRETER)
 
 /* Reads a frame's fields, and its first argument slots too when `slots` is
  * given and they can be read (a frame near the end of its stack chunk may
- * have fewer than PT_ARGS_MAX slots mapped after it): *slots says whether. */
-static __always_inline bool read_frame(__u64 frame, struct frame_view *v, bool *slots)
+ * have fewer than PT_ARGS_MAX slots mapped after it): *slots says whether.
+ * `v` has room for the slots when `slots` is given. */
+static __always_inline bool read_frame(__u64 frame, __u8 *v, bool *slots)
 {
 	__u64 head = py.frame_head_size;
 	bool want_slots = slots && *slots;
 
 	if (slots)
 		*slots = false;
-	if (!frame || !head || head > PT_FRAME_READ_MAX - 8 * PT_ARGS_MAX)
+	if (!frame || !head || head > FRAME_HEAD_MAX)
 		return false;
-	if (want_slots && !bpf_probe_read_user(v->bytes, head + 8 * PT_ARGS_MAX, (const void *)frame)) {
+	if (want_slots && !bpf_probe_read_user(v, head + 8 * PT_ARGS_MAX, (const void *)frame)) {
 		*slots = true;
 		return true;
 	}
-	return !bpf_probe_read_user(v->bytes, head, (const void *)frame);
+	return !bpf_probe_read_user(v, head, (const void *)frame);
 }
 
 /*
@@ -272,11 +275,11 @@ static __always_inline bool read_frame(__u64 frame, struct frame_view *v, bool *
  */
 static __always_inline void read_caller(const struct frame_view *frame, struct frame_facts *f)
 {
-	struct frame_view caller;
+	struct frame_head caller;
 	__u64 address = view_u64(frame, py.frame_previous), code;
 
 	for (int i = 0; i < 4; i++) {
-		if (!read_frame(address, &caller, 0))
+		if (!read_frame(address, caller.bytes, 0))
 			return;
 		code = view_code(&caller);
 		if (view_owner(&caller) != PT_FRAME_OWNED_BY_INTERPRETER && code && code != f->init_shim) {
@@ -774,6 +777,7 @@ struct probe_hit {
 	__u64 filename;
 	__u64 funcname;
 	int lineno;
+	__u32 site;    /* libbpf's spec id: one per probe site */
 	__u64 runtime; /* _PyRuntime's address: the site's address plus our cookie */
 };
 
@@ -791,7 +795,62 @@ static __always_inline bool read_probe_hit(struct pt_regs *ctx, struct probe_hit
 	hit->funcname = usdt_value(ctx, &spec->args[1]);
 	hit->lineno = (int)usdt_value(ctx, &spec->args[2]);
 	hit->runtime = PT_REGS_IP(ctx) + spec->usdt_cookie;
+	hit->site = id & (BPF_USDT_MAX_SPEC_CNT - 1);
 	return true;
+}
+
+/*
+ * Where a probe site keeps the frame it fires for. CPython's probes fire
+ * in small functions that take the frame as their argument, and at the
+ * probe it is still in a callee-saved register: reading it there saves
+ * reading the thread state's current frame. Which register is the
+ * compiler's choice, so it is learned: a register that held the frame the
+ * thread state gave on FRAME_REGISTER_VOTES hits in a row is trusted, and
+ * the frame it gives must still pass the check that its code is the
+ * probe's (else the thread state is asked).
+ */
+#define FRAME_REGISTER_VOTES 32
+/* Per probe site: the register's offset in struct pt_regs, and its votes. */
+short frame_register_offset[BPF_USDT_MAX_SPEC_CNT] = {};
+__u16 frame_register_votes[BPF_USDT_MAX_SPEC_CNT] = {};
+
+/* The frame in the site's learned register, or 0. */
+static __always_inline __u64 frame_from_register(struct pt_regs *ctx, __u32 site)
+{
+	site &= BPF_USDT_MAX_SPEC_CNT - 1;
+	return frame_register_votes[site] >= FRAME_REGISTER_VOTES
+		       ? register_value(ctx, frame_register_offset[site])
+		       : 0;
+}
+
+/* Counts a vote for the register that holds `frame`, the thread state's. */
+static __always_inline void learn_frame_register(struct pt_regs *ctx, __u32 site, __u64 frame)
+{
+	short offset = -1;
+
+	site &= BPF_USDT_MAX_SPEC_CNT - 1;
+#if defined(__TARGET_ARCH_x86)
+	/* The callee-saved registers, where a value lives across a call. */
+	if (ctx->rbx == frame)
+		offset = offsetof(struct pt_regs, rbx);
+	else if (ctx->rbp == frame)
+		offset = offsetof(struct pt_regs, rbp);
+	else if (ctx->r12 == frame)
+		offset = offsetof(struct pt_regs, r12);
+	else if (ctx->r13 == frame)
+		offset = offsetof(struct pt_regs, r13);
+	else if (ctx->r14 == frame)
+		offset = offsetof(struct pt_regs, r14);
+	else if (ctx->r15 == frame)
+		offset = offsetof(struct pt_regs, r15);
+#endif
+	if (offset >= 0 && offset == frame_register_offset[site]) {
+		if (frame_register_votes[site] < FRAME_REGISTER_VOTES)
+			frame_register_votes[site]++;
+	} else {
+		frame_register_offset[site] = offset;
+		frame_register_votes[site] = offset >= 0;
+	}
 }
 
 /* How the current frame, as read, relates to the probe. */
@@ -802,20 +861,20 @@ enum frame_match {
 };
 
 /*
- * Reads the thread's current frame through `tstate` and checks that it is
- * the probe's: its code was described with the probe's strings, or its
- * co_name is the probe's funcname. A cached thread state that no longer
- * holds the running frame fails the check.
+ * Reads `frame` and checks that it is the probe's: its code was described
+ * with the probe's strings, or its co_name is the probe's funcname. A frame
+ * from a cached thread state that no longer runs this thread, or from a
+ * register that does not hold the frame, fails the check.
  */
-static __always_inline enum frame_match read_probe_frame(__u64 tstate, const struct probe_hit *hit,
+static __always_inline enum frame_match read_probe_frame(__u64 frame, const struct probe_hit *hit,
 							 bool with_slots, struct frame_view *view,
 							 bool *slots_read, struct frame_facts *f)
 {
 	struct code_seen *seen;
 
-	f->frame = tstate ? read_u64(tstate + py.tstate_current_frame) : 0;
+	f->frame = frame;
 	*slots_read = with_slots;
-	if (!read_frame(f->frame, view, slots_read))
+	if (!read_frame(f->frame, view->bytes, slots_read))
 		return FRAME_OTHER;
 	f->code = view_code(view);
 	if (!f->code)
@@ -827,6 +886,34 @@ static __always_inline enum frame_match read_probe_frame(__u64 tstate, const str
 		return FRAME_DESCRIBED;
 	}
 	return code_is_the_probes(f->code, hit->funcname) ? FRAME_NEW_CODE : FRAME_OTHER;
+}
+
+/* The probe's frame, read through the thread's state (cached, or looked up
+ * on the thread's first hit or when it runs another thread state now). */
+static __always_inline enum frame_match frame_from_thread_state(struct pt_regs *ctx, struct thread_info *info,
+								__u32 tid, const struct probe_hit *hit,
+								bool with_slots, struct frame_view *view,
+								bool *slots_read, struct frame_facts *f)
+{
+	enum frame_match match = FRAME_OTHER;
+
+	if (info->tstate)
+		match = read_probe_frame(read_u64(info->tstate + py.tstate_current_frame), hit, with_slots,
+					 view, slots_read, f);
+	if (match == FRAME_OTHER && (!info->tstate || read_u64(info->tstate + py.tstate_native_thread_id) != tid)) {
+		info->tstate = find_tstate(hit->runtime, tid);
+		if (!info->tstate) {
+			__sync_fetch_and_add(&stats.tstate_misses, 1);
+			return FRAME_OTHER;
+		}
+		match = read_probe_frame(read_u64(info->tstate + py.tstate_current_frame), hit, with_slots,
+					 view, slots_read, f);
+	}
+	if (match == FRAME_OTHER)
+		__sync_fetch_and_add(&stats.frame_mismatches, 1);
+	else
+		learn_frame_register(ctx, hit->site, f->frame);
+	return match;
 }
 
 static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind)
@@ -841,7 +928,7 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind)
 	struct probe_hit hit;
 	struct pt_frame_record *rec;
 	__u16 flags = 0;
-	__u64 seq;
+	__u64 seq, frame;
 	bool generator_like;
 
 	if (!active || !read_probe_hit(ctx, &hit))
@@ -854,18 +941,11 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind)
 		f.runtime = hit.runtime;
 		if (py.init_shim_from_runtime)
 			f.init_shim = hit.runtime + py.init_shim_from_runtime;
-		match = read_probe_frame(info->tstate, &hit, with_slots, &view, &slots_read, &f);
-		if (match == FRAME_OTHER && (!info->tstate ||
-					     read_u64(info->tstate + py.tstate_native_thread_id) != tid)) {
-			/* The thread's first hit, or it runs another thread state now. */
-			info->tstate = find_tstate(hit.runtime, tid);
-			if (info->tstate)
-				match = read_probe_frame(info->tstate, &hit, with_slots, &view, &slots_read, &f);
-			else
-				__sync_fetch_and_add(&stats.tstate_misses, 1);
-		}
-		if (match == FRAME_OTHER && info->tstate)
-			__sync_fetch_and_add(&stats.frame_mismatches, 1);
+		frame = frame_from_register(ctx, hit.site);
+		if (frame)
+			match = read_probe_frame(frame, &hit, with_slots, &view, &slots_read, &f);
+		if (match == FRAME_OTHER)
+			match = frame_from_thread_state(ctx, info, tid, &hit, with_slots, &view, &slots_read, &f);
 	}
 	if (match == FRAME_NEW_CODE) {
 		bpf_probe_read_user(&f.code_flags, sizeof(f.code_flags), (const void *)(f.code + py.code_flags));
