@@ -147,12 +147,14 @@ class Bench:
     def measure(self, w):
         commands, trace_file = self.commands(w)
         times = {key: [] for key in commands}
+        ran = {key: [] for key in commands}
         rss = []
         hits = None
         for _ in range(self.args.rounds):
             for key, command in commands.items():
-                elapsed, peak, stdout, _ = run(command, w.cwd)
+                elapsed, peak, stdout, stderr = run(command, w.cwd)
                 times[key].append(elapsed)
+                ran[key].append(float(re.search(r"workload ran ([\d.]+) s", stderr).group(1)))
                 if key == "pytrace":
                     rss.append(peak)
                 if key == "floor" and hits is None:
@@ -162,6 +164,7 @@ class Bench:
         loss = metadata["loss"]
         return {
             "median": {key: statistics.median(values) for key, values in times.items()},
+            "ran": {key: statistics.median(values) for key, values in ran.items()},
             "hits": hits,
             "entries": metadata["total_frames"],
             "lost": sum(v for k, v in loss.items() if k != "open_at_end"),
@@ -258,6 +261,22 @@ def report(results):
             return None
         added = (r["median"][key] - r["median"]["plain"]) - (empty["median"][key] - empty["median"]["plain"])
         return added / (r["hits"] - (empty["hits"] or 0)) * 1e6
+
+    print("\nper probe hit while the program runs (us): the workload's own run time over plain / hits;")
+    print("no start-up, no output: what the traced program feels. pytrace writes its output after this.")
+    print("%-10s %7s %8s %7s %8s %8s %10s" % ("workload", "floor", "pytrace", "x floor", "noargs", "narrow", "writing s"))
+    for name, r in results.items():
+        if name == "empty" or r["hits"] is None or "floor" not in r["ran"]:
+            continue
+        during = {k: (r["ran"][k] - r["ran"]["plain"]) / r["hits"] * 1e6
+                  for k in ("floor", "pytrace", "noargs", "narrow") if k in r["ran"]}
+        # What is left of pytrace's time once the program ran: start-up
+        # (the empty script's) aside, it is reading the last records and
+        # writing the output.
+        writing = (r["median"]["pytrace"] - r["ran"]["pytrace"]) - (empty["median"]["pytrace"] - empty["ran"]["pytrace"])
+        print("%-10s %7.2f %8.2f %6.2fx %8.2f %8.2f %10.2f" % (
+            name, during["floor"], during["pytrace"], during["pytrace"] / during["floor"],
+            during.get("noargs", float("nan")), during.get("narrow", float("nan")), writing))
 
     print("\nper probe hit, whole runs (us): time over plain / hits, start-up included as in the floor's own figure")
     print("%-10s %7s %8s %7s" % ("workload", "floor", "pytrace", "x floor"))

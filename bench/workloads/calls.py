@@ -1,5 +1,6 @@
 """Pure Python calls: recursion. fib(N) makes about 1.6 * 1.618**N calls.
 Its last line on stderr says when it ended (bench/run_bench.py --big)."""
+import timed  # noqa: F401 (reports the run time)
 import sys
 import time
 

@@ -1,4 +1,5 @@
 """Object-oriented: many small methods, properties and object creation."""
+import timed  # noqa: F401 (reports the run time)
 import sys
 
 

@@ -1,4 +1,5 @@
 """A realistic mix of the standard library: dataclasses, json and re."""
+import timed  # noqa: F401 (reports the run time)
 import dataclasses
 import json
 import re
