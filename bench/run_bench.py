@@ -12,8 +12,10 @@ For each workload it runs, interleaved, ROUNDS times each:
   settrace  seed_tracer.py: a sys.settrace tracer doing per call what the
             original tool did (the reference the product replaces)
 and prints the median wall times, then the cost per probe hit of each
-tracer: its time over plain on the workload, less its fixed cost (the same
-on an empty script), divided by the probe hits bpftrace counted. Ratios
+tracer three ways: in the traced program (its CPU time, which
+workloads/timed.py reports, over plain), over whole runs, and with fixed
+costs removed (its time over plain on the workload, less the same on an
+empty script), each divided by the probe hits bpftrace counted. Ratios
 from one run are comparable; absolute times on a shared machine are not.
 Then start-up (from starting trace_program to the script's first
 bytecode), and with --big a 10^7-call run.
@@ -105,12 +107,20 @@ def run(command, cwd):
         process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err)
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - start
+        ended = time.time()
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit("failed: %s\n%s" % (" ".join(command), stderr))
-    return elapsed, usage.ru_maxrss / 1024, stdout, stderr
+    return elapsed, usage.ru_maxrss / 1024, stdout, stderr, ended
+
+
+def workload_report(stderr, ended):
+    """The workload's CPU time (timed.py), and how long after its end the
+    command ended."""
+    match = re.search(r"workload used ([\d.]+) s of CPU, ended at ([\d.]+)", stderr)
+    return float(match.group(1)), ended - float(match.group(2))
 
 
 class Bench:
@@ -147,14 +157,17 @@ class Bench:
     def measure(self, w):
         commands, trace_file = self.commands(w)
         times = {key: [] for key in commands}
-        ran = {key: [] for key in commands}
+        cpu = {key: [] for key in commands}
+        after = {key: [] for key in commands}
         rss = []
         hits = None
         for _ in range(self.args.rounds):
             for key, command in commands.items():
-                elapsed, peak, stdout, stderr = run(command, w.cwd)
+                elapsed, peak, stdout, stderr, ended = run(command, w.cwd)
                 times[key].append(elapsed)
-                ran[key].append(float(re.search(r"workload ran ([\d.]+) s", stderr).group(1)))
+                used, tail = workload_report(stderr, ended)
+                cpu[key].append(used)
+                after[key].append(tail)
                 if key == "pytrace":
                     rss.append(peak)
                 if key == "floor" and hits is None:
@@ -164,7 +177,8 @@ class Bench:
         loss = metadata["loss"]
         return {
             "median": {key: statistics.median(values) for key, values in times.items()},
-            "ran": {key: statistics.median(values) for key, values in ran.items()},
+            "cpu": {key: statistics.median(values) for key, values in cpu.items()},
+            "after": {key: statistics.median(values) for key, values in after.items()},
             "hits": hits,
             "entries": metadata["total_frames"],
             "lost": sum(v for k, v in loss.items() if k != "open_at_end"),
@@ -193,17 +207,16 @@ def startup(args, out):
 
 def big_run(args, out):
     """fib(33): 1.1 * 10^7 calls traced and written; time from the
-    program's end (its last line prints the time) to the JSON written."""
+    program's end (timed.py says when) to the JSON written."""
     trace_file = os.path.join(out, "big.json")
     command = [args.tracer, "--python", args.python, "-o", trace_file, os.path.join(WORKLOADS_DIR, "calls.py"), "33"]
     wait_for_detach()
-    elapsed, peak, _, stderr = run(command, WORKLOADS_DIR)
-    ended = float(re.search(r"ended at ([\d.]+)", stderr).group(1))
-    written = time.time()
+    elapsed, peak, _, stderr, ended = run(command, WORKLOADS_DIR)
+    _, write = workload_report(stderr, ended)
     frames = read_metadata(trace_file)["total_frames"]
     size = os.path.getsize(trace_file)
     os.unlink(trace_file)
-    return {"calls": frames, "elapsed": elapsed, "rss": peak, "write": written - ended, "size": size}
+    return {"calls": frames, "elapsed": elapsed, "rss": peak, "write": write, "size": size}
 
 
 def main():
@@ -262,21 +275,19 @@ def report(results):
         added = (r["median"][key] - r["median"]["plain"]) - (empty["median"][key] - empty["median"]["plain"])
         return added / (r["hits"] - (empty["hits"] or 0)) * 1e6
 
-    print("\nper probe hit while the program runs (us): the workload's own run time over plain / hits;")
-    print("no start-up, no output: what the traced program feels. pytrace writes its output after this.")
-    print("%-10s %7s %8s %7s %8s %8s %10s" % ("workload", "floor", "pytrace", "x floor", "noargs", "narrow", "writing s"))
+    print("\nper probe hit, in the traced program (us): its CPU time (the traps and BPF programs run in")
+    print("its threads) over plain's, less the same on the empty script, over the hits; no start-up, no output.")
+    print("'after' is how long the tracer ran on once the program ended (reading, grouping, writing).")
+    print("%-10s %7s %8s %7s %8s %8s %9s" % ("workload", "floor", "pytrace", "x floor", "noargs", "narrow", "after s"))
     for name, r in results.items():
-        if name == "empty" or r["hits"] is None or "floor" not in r["ran"]:
+        if name == "empty" or r["hits"] is None or "floor" not in r["cpu"]:
             continue
-        during = {k: (r["ran"][k] - r["ran"]["plain"]) / r["hits"] * 1e6
-                  for k in ("floor", "pytrace", "noargs", "narrow") if k in r["ran"]}
-        # What is left of pytrace's time once the program ran: start-up
-        # (the empty script's) aside, it is reading the last records and
-        # writing the output.
-        writing = (r["median"]["pytrace"] - r["ran"]["pytrace"]) - (empty["median"]["pytrace"] - empty["ran"]["pytrace"])
-        print("%-10s %7.2f %8.2f %6.2fx %8.2f %8.2f %10.2f" % (
-            name, during["floor"], during["pytrace"], during["pytrace"] / during["floor"],
-            during.get("noargs", float("nan")), during.get("narrow", float("nan")), writing))
+        hits = r["hits"] - (empty["hits"] or 0)
+        cost = {k: ((r["cpu"][k] - r["cpu"]["plain"]) - (empty["cpu"][k] - empty["cpu"]["plain"])) / hits * 1e6
+                for k in ("floor", "pytrace", "noargs", "narrow") if k in r["cpu"]}
+        print("%-10s %7.2f %8.2f %6.2fx %8.2f %8.2f %9.2f" % (
+            name, cost["floor"], cost["pytrace"], cost["pytrace"] / cost["floor"],
+            cost.get("noargs", float("nan")), cost.get("narrow", float("nan")), r["after"]["pytrace"]))
 
     print("\nper probe hit, whole runs (us): time over plain / hits, start-up included as in the floor's own figure")
     print("%-10s %7s %8s %7s" % ("workload", "floor", "pytrace", "x floor"))
