@@ -182,25 +182,41 @@ static __always_inline void submit(void *record)
 	bpf_ringbuf_submit(record, BPF_RB_NO_WAKEUP);
 }
 
+struct tstate_walk {
+	__u64 interp;
+	__u64 tstate; /* the next to look at, then the one found */
+	__u32 tid;
+	bool found;
+};
+
+/* One step of the walk (a bpf_loop callback: verified once, not once per
+ * step). Returns 1 to stop. */
+static long tstate_walk_step(__u32 index, struct tstate_walk *w)
+{
+	if (!w->interp)
+		return 1;
+	if (!w->tstate) {
+		w->interp = read_u64(w->interp + py.interp_next);
+		w->tstate = w->interp ? read_u64(w->interp + py.interp_threads_head) : 0;
+		return 0;
+	}
+	if (read_u64(w->tstate + py.tstate_native_thread_id) == w->tid) {
+		w->found = true;
+		return 1;
+	}
+	w->tstate = read_u64(w->tstate + py.tstate_next);
+	return 0;
+}
+
 /* Walks the interpreters' thread lists for the thread state of `tid`. */
 static __always_inline __u64 find_tstate(__u64 runtime, __u32 tid)
 {
-	__u64 interp = read_u64(runtime + py.runtime_interpreters_head);
-	__u64 tstate = interp ? read_u64(interp + py.interp_threads_head) : 0;
+	struct tstate_walk w = { .tid = tid };
 
-	for (int i = 0; i < MAX_TSTATE_WALK; i++) {
-		if (!interp)
-			return 0;
-		if (!tstate) {
-			interp = read_u64(interp + py.interp_next);
-			tstate = interp ? read_u64(interp + py.interp_threads_head) : 0;
-			continue;
-		}
-		if (read_u64(tstate + py.tstate_native_thread_id) == tid)
-			return tstate;
-		tstate = read_u64(tstate + py.tstate_next);
-	}
-	return 0;
+	w.interp = read_u64(runtime + py.runtime_interpreters_head);
+	w.tstate = w.interp ? read_u64(w.interp + py.interp_threads_head) : 0;
+	bpf_loop(MAX_TSTATE_WALK, tstate_walk_step, &w, 0);
+	return w.found ? w.tstate : 0;
 }
 
 /* Address of the UTF-8 text of a str object, as PyUnicode_AsUTF8 returns it. */
@@ -316,28 +332,42 @@ static __always_inline __u64 synthetic_code_key(__u64 filename, __u64 funcname)
 
 /* The number of arguments of a code object (positional, keyword-only,
  * *args, **kwargs) and the names of the first PT_ARGS_MAX. */
+struct arg_names_walk {
+	__u64 names; /* co_localsplusnames, a tuple */
+	__u32 total;
+	struct pt_code_record *rec;
+};
+
+/* One argument's name (a bpf_loop callback). Returns 1 to stop. */
+static long read_arg_name(__u32 i, struct arg_names_walk *w)
+{
+	__u32 index = i;
+	__u64 name;
+
+	barrier_var(index); /* keeps the mask below, which the verifier needs */
+	index &= PT_ARGS_MAX - 1;
+	w->rec->arg_names[index][0] = 0;
+	if (i >= w->total || !w->names)
+		return 0;
+	name = unicode_utf8(read_u64(w->names + py.tuple_items + 8 * index));
+	if (name)
+		bpf_probe_read_user_str(w->rec->arg_names[index], PT_ARG_NAME_MAX, (const void *)name);
+	return 0;
+}
+
 static __always_inline __u32 read_arg_names(__u64 code, __u32 code_flags, struct pt_code_record *rec)
 {
 	__s32 counts[3] = {}; /* co_argcount, co_posonlyargcount, co_kwonlyargcount */
-	__u64 names, name;
-	__u32 total;
+	struct arg_names_walk w = { .rec = rec };
 
 	if (bpf_probe_read_user(counts, sizeof(counts), (const void *)(code + py.code_argcount)))
 		return 0;
 	if (counts[0] < 0 || counts[0] > 255 || counts[2] < 0 || counts[2] > 255)
 		return 0;
-	total = counts[0] + counts[2] + !!(code_flags & PT_CO_VARARGS) +
-		!!(code_flags & PT_CO_VARKEYWORDS);
-	names = read_u64(code + py.code_localsplusnames);
-	for (int i = 0; i < PT_ARGS_MAX; i++) {
-		rec->arg_names[i][0] = 0;
-		if (i >= total || !names)
-			continue;
-		name = unicode_utf8(read_u64(names + py.tuple_items + 8 * i));
-		if (name)
-			bpf_probe_read_user_str(rec->arg_names[i], PT_ARG_NAME_MAX, (const void *)name);
-	}
-	return total;
+	w.total = counts[0] + counts[2] + !!(code_flags & PT_CO_VARARGS) + !!(code_flags & PT_CO_VARKEYWORDS);
+	w.names = read_u64(code + py.code_localsplusnames);
+	bpf_loop(PT_ARGS_MAX, read_arg_name, &w, 0);
+	return w.total;
 }
 
 /* Sends a code record for `code` and remembers that it was sent. `read`
