@@ -58,8 +58,8 @@ class Workload:
 WORKLOADS = [
     Workload("empty", "empty.py"),
     Workload("recursion", "calls.py", ["25"]),
-    Workload("objects", "objects.py", ["1500"]),
-    Workload("stdlib", "stdlib.py", ["5000"]),
+    Workload("objects", "objects.py", ["3000"]),
+    Workload("stdlib", "stdlib.py", ["20000"]),
     Workload("pytest", pytest=True),
 ]
 
