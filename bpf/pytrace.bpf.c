@@ -130,7 +130,6 @@ __u32 active = 0;
 
 /* Facts about the frame behind a probe hit. */
 struct frame_facts {
-	__u64 runtime;	 /* address of _PyRuntime */
 	__u64 init_shim; /* address of _Py_InitCleanup, 0 if unknown */
 	__u64 code;
 	__u64 frame;
@@ -330,8 +329,6 @@ static __always_inline __u64 synthetic_code_key(__u64 filename, __u64 funcname)
 	return (filename ^ (funcname << 1)) | 1;
 }
 
-/* The number of arguments of a code object (positional, keyword-only,
- * *args, **kwargs) and the names of the first PT_ARGS_MAX. */
 struct arg_names_walk {
 	__u64 names; /* co_localsplusnames, a tuple */
 	__u32 total;
@@ -355,6 +352,8 @@ static long read_arg_name(__u32 i, struct arg_names_walk *w)
 	return 0;
 }
 
+/* The number of arguments of a code object (positional, keyword-only,
+ * *args, **kwargs) and the names of the first PT_ARGS_MAX. */
 static __always_inline __u32 read_arg_names(__u64 code, __u32 code_flags, struct pt_code_record *rec)
 {
 	__s32 counts[3] = {}; /* co_argcount, co_posonlyargcount, co_kwonlyargcount */
@@ -968,7 +967,6 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind)
 		return 0;
 
 	if (py.enabled) {
-		f.runtime = hit.runtime;
 		if (py.init_shim_from_runtime)
 			f.init_shim = hit.runtime + py.init_shim_from_runtime;
 		frame = frame_from_register(ctx, hit.site);
