@@ -138,6 +138,13 @@ pt_python_offsets probe_offsets(const Interpreter& python, const SessionSpec& sp
   return offsets;
 }
 
+// The tool ends once the trace is written: freeing millions of entries one
+// by one would only make the user wait longer (7% of the time spent after a
+// 600k-call program ends); the system takes the memory back at once.
+void let_the_system_free(std::unique_ptr<TraceModel> model) {
+  (void)model.release();
+}
+
 // What the launching and attaching sessions share once the interpreter is
 // known: the probes, the pure pipeline behind them, and writing the result.
 class Recorder {
@@ -416,6 +423,7 @@ int run_launch_session(const LaunchSpec& spec) {
   }
   if (spec.complete_model) spec.complete_model(*model, recorder.origin_ns());
   recorder.write(*model, output);
+  let_the_system_free(std::move(model));
   std::cerr << spec.tool << ": the program exited with " << exit_code
             << (info.signal.empty() ? "" : " (" + info.signal + ")") << "\n";
   return exit_code;
@@ -475,6 +483,7 @@ int run_attach_session(const AttachSpec& spec) {
   info.interrupted = end_reason == "interrupted";
   std::unique_ptr<TraceModel> model = recorder.stop();
   recorder.write(*model, output);
+  let_the_system_free(std::move(model));
   std::cerr << spec.tool << ": "
             << (end_reason == "exited" ? "pid " + std::to_string(spec.pid) + " exited"
                                        : "detached from pid " + std::to_string(spec.pid) + ", which runs on")
