@@ -262,24 +262,21 @@ static __always_inline __u64 bytes_u64(const __u8 *bytes, __u32 size, __u64 offs
 	(py.frame_owner < FRAME_HEAD_MAX ? (v)->bytes[py.frame_owner]                        \
 					 : PT_FRAME_OWNED_BY_INTERPRETER)
 
-/* Reads a frame's fields, and its first argument slots too when `slots` is
- * given and they can be read (a frame near the end of its stack chunk may
- * have fewer than PT_ARGS_MAX slots mapped after it): *slots says whether.
- * `v` has room for the slots when `slots` is given. */
-static __always_inline bool read_frame(__u64 frame, __u8 *v, bool *slots)
-{
-	__u64 head = py.frame_head_size;
-	bool want_slots = slots && *slots;
+enum frame_read { FRAME_UNREAD, FRAME_FIELDS, FRAME_FIELDS_AND_SLOTS };
 
-	if (slots)
-		*slots = false;
+/* Reads a frame's fields, and its first argument slots too when asked and
+ * they can be read (a frame near the end of its stack chunk may have fewer
+ * than PT_ARGS_MAX slots mapped after it). `v` has room for the slots when
+ * they are asked for. */
+static __always_inline enum frame_read read_frame(__u64 frame, __u8 *v, bool with_slots)
+{
+	__u64 head = py.frame_localsplus;
+
 	if (!frame || !head || head > FRAME_HEAD_MAX)
-		return false;
-	if (want_slots && !bpf_probe_read_user(v, head + 8 * PT_ARGS_MAX, (const void *)frame)) {
-		*slots = true;
-		return true;
-	}
-	return !bpf_probe_read_user(v, head, (const void *)frame);
+		return FRAME_UNREAD;
+	if (with_slots && !bpf_probe_read_user(v, head + 8 * PT_ARGS_MAX, (const void *)frame))
+		return FRAME_FIELDS_AND_SLOTS;
+	return bpf_probe_read_user(v, head, (const void *)frame) ? FRAME_UNREAD : FRAME_FIELDS;
 }
 
 /*
@@ -294,7 +291,7 @@ static __always_inline void read_caller(const struct frame_view *frame, struct f
 	__u64 address = view_u64(frame, py.frame_previous), code;
 
 	for (int i = 0; i < 4; i++) {
-		if (!read_frame(address, caller.bytes, 0))
+		if (!read_frame(address, caller.bytes, false))
 			return;
 		code = view_code(&caller);
 		if (view_owner(&caller) != PT_FRAME_OWNED_BY_INTERPRETER && code && code != f->init_shim) {
@@ -395,7 +392,7 @@ static __always_inline __u32 describe_code(__u64 pid_tgid, struct thread_info *i
 	rec->qualname[0] = 0;
 	rec->arg_count = 0;
 	rec->_pad2 = 0;
-	if (read && py.frame_localsplus) {
+	if (read && py.arg_values) {
 		rec->arg_count = read_arg_names(code, code_flags, rec);
 		now.nargs = rec->arg_count > PT_ARGS_MAX ? PT_ARGS_MAX : rec->arg_count;
 	} else {
@@ -536,6 +533,18 @@ static __always_inline bool object_u64(const struct object_view *o, __u64 offset
 	return !bpf_probe_read_user(value, sizeof(*value), (const void *)(o->address + offset));
 }
 
+/* Reads the object a slot holds and its type. False when nothing more can
+ * be said of it: the slot is empty (said so in `a`), or it cannot be read. */
+static __always_inline bool open_object(__u64 obj, struct object_view *o, __u64 *type, struct pt_arg *a)
+{
+	if (!obj) {
+		a->kind = PT_ARG_EMPTY;
+		return false;
+	}
+	read_object(obj, o);
+	return object_u64(o, py.object_type, type) && *type;
+}
+
 /* Reads up to PT_ARG_TEXT_MAX bytes at `addr` into the argument's text. */
 static __always_inline void read_text(struct pt_arg *a, __u64 addr, __u64 bytes)
 {
@@ -577,23 +586,11 @@ static __always_inline void read_value(__u64 obj, __u64 runtime, struct pt_arg *
 	__u32 state, width;
 	long n;
 
-	if (!obj) {
-		a->kind = PT_ARG_EMPTY;
-		return;
-	}
-	read_object(obj, &o);
-	if (!object_u64(&o, py.object_type, &type) || !type)
+	if (!open_object(obj, &o, &type, a))
 		return;
 	if (is_type(type, runtime, py.cell_type_from_runtime)) {
 		/* The argument is captured by a closure: its slot holds a cell. */
-		if (!object_u64(&o, py.cell_ref, &obj))
-			return;
-		if (!obj) {
-			a->kind = PT_ARG_EMPTY;
-			return;
-		}
-		read_object(obj, &o);
-		if (!object_u64(&o, py.object_type, &type) || !type)
+		if (!object_u64(&o, py.cell_ref, &obj) || !open_object(obj, &o, &type, a))
 			return;
 	}
 	if (is_type(type, runtime, py.none_type_from_runtime)) {
@@ -737,8 +734,8 @@ static __always_inline void emit_call_with_args(__u64 pid_tgid, __u64 seq, __u16
 	w.count = count > PT_ARGS_MAX ? PT_ARGS_MAX : count;
 	if (slots_read) {
 		for (int i = 0; i < PT_ARGS_MAX; i++)
-			w.slots[i] = view_u64(view, py.frame_head_size + 8 * i);
-	} else if (bpf_probe_read_user(w.slots, 8 * w.count, (const void *)(f->frame + py.frame_head_size))) {
+			w.slots[i] = view_u64(view, py.frame_localsplus + 8 * i);
+	} else if (bpf_probe_read_user(w.slots, 8 * w.count, (const void *)(f->frame + py.frame_localsplus))) {
 		__builtin_memset(w.slots, 0, sizeof(w.slots)); /* read as empty slots */
 	}
 	w.out = bpf_map_lookup_elem(&args_scratch, &zero);
@@ -824,7 +821,7 @@ static __always_inline bool read_probe_hit(struct pt_regs *ctx, struct probe_hit
 	hit->funcname = usdt_value(ctx, &spec->args[1]);
 	hit->lineno = (int)usdt_value(ctx, &spec->args[2]);
 	hit->runtime = PT_REGS_IP(ctx) + spec->usdt_cookie;
-	hit->site = id & (BPF_USDT_MAX_SPEC_CNT - 1);
+	hit->site = id;
 	return true;
 }
 
@@ -899,11 +896,12 @@ static __always_inline enum frame_match read_probe_frame(__u64 frame, const stru
 							 bool with_slots, struct frame_view *view,
 							 bool *slots_read, struct frame_facts *f)
 {
+	enum frame_read got = read_frame(frame, view->bytes, with_slots);
 	struct code_seen *seen;
 
 	f->frame = frame;
-	*slots_read = with_slots;
-	if (!read_frame(f->frame, view->bytes, slots_read))
+	*slots_read = got == FRAME_FIELDS_AND_SLOTS;
+	if (got == FRAME_UNREAD)
 		return FRAME_OTHER;
 	f->code = view_code(view);
 	if (!f->code)
@@ -949,7 +947,7 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	bool with_slots = kind == PT_REC_CALL && py.frame_localsplus, slots_read = false;
+	bool with_slots = kind == PT_REC_CALL && py.arg_values, slots_read = false;
 	enum frame_match match = FRAME_OTHER;
 	struct thread_info *info;
 	struct frame_facts f = {};
@@ -1015,7 +1013,7 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind)
 	}
 
 	seq = take_seq(info);
-	if (kind == PT_REC_CALL && f.nargs && !(flags & PT_FRAME_GEN_CREATE) && py.frame_localsplus) {
+	if (kind == PT_REC_CALL && f.nargs && !(flags & PT_FRAME_GEN_CREATE) && py.arg_values) {
 		emit_call_with_args(pid_tgid, seq, flags, &f, &view, slots_read, hit.lineno, f.nargs,
 				    hit.runtime);
 		return 0;

@@ -207,14 +207,13 @@ struct pt_python_offsets {
 	__u64 code_linetable;
 	__u64 code_adaptive; /* offsetof(PyCodeObject, co_code_adaptive) */
 	__u64 frame_instr_ptr;
-	__u64 frame_head_size; /* the frame's fields: where its slots start */
 	__u64 bytes_size;    /* offsetof(PyVarObject, ob_size) for bytes */
 	__u64 bytes_data;    /* offsetof(PyBytesObject, ob_sval) */
 	__u64 unicode_state;
 	__u64 unicode_ascii_data;   /* sizeof(PyASCIIObject) */
 	__u64 unicode_compact_utf8; /* offsetof(PyCompactUnicodeObject, utf8) */
-	/* Argument values (0 in frame_localsplus: not captured). */
-	__u64 frame_localsplus;
+	/* Argument values. */
+	__u64 frame_localsplus; /* where the frame's slots start, after its fields */
 	__u64 code_argcount; /* co_argcount; co_kwonlyargcount is 8 bytes on */
 	__u64 code_localsplusnames;
 	__u64 object_type;
@@ -246,8 +245,8 @@ struct pt_python_offsets {
 	/* _Py_InitCleanup (the code of the __init__ shim frame) minus _PyRuntime,
 	 * or 0 when the interpreter does not export it. */
 	__s64 init_shim_from_runtime;
-	__u32 enabled; /* 0: do not read frames, use synthetic keys */
-	__u32 _pad;
+	__u32 enabled;	  /* 0: do not read frames, use synthetic keys */
+	__u32 arg_values; /* 0: leave the frames' slots alone (--no-arg-values) */
 };
 
 /* Counters the BPF program keeps in .bss; read by userspace at the end. */

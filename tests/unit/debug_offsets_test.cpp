@@ -74,7 +74,7 @@ TEST(DebugOffsets, Reads315Layout) {
   EXPECT_EQ(d.offsets.bytes_data, 0x20u);
   // Argument values.
   EXPECT_EQ(d.offsets.frame_localsplus, 80u);
-  EXPECT_EQ(d.offsets.frame_head_size, 80u);  // read at once with 8 slots
+  EXPECT_EQ(d.offsets.arg_values, 1u);  // slots read with the frame's fields
   EXPECT_EQ(d.offsets.code_argcount, 52u);
   EXPECT_EQ(d.offsets.code_localsplusnames, 96u);
   EXPECT_EQ(d.offsets.object_type, 8u);

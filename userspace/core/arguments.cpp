@@ -172,6 +172,16 @@ std::string counted(uint64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
+// An empty list, tuple or dict as its JSON literal; any other by its size.
+void append_container(std::string& out, uint64_t size, const char* empty, const char* kind, const char* one,
+                      const char* many) {
+  if (size == 0) {
+    out += empty;
+  } else {
+    append_quoted(out, kind + counted(size, one, many));
+  }
+}
+
 }  // namespace
 
 void append_argument_value(std::string& out, const ArgValue& a) {
@@ -191,23 +201,11 @@ void append_argument_value(std::string& out, const ArgValue& a) {
     case PT_ARG_BYTES:
       return append_bytes(out, a);
     case PT_ARG_LIST:
-      if (a.size == 0) {
-        out += "[]";
-        return;
-      }
-      return append_quoted(out, "list with " + counted(a.size, "item", "items"));
+      return append_container(out, a.size, "[]", "list with ", "item", "items");
     case PT_ARG_TUPLE:
-      if (a.size == 0) {
-        out += "[]";
-        return;
-      }
-      return append_quoted(out, "tuple with " + counted(a.size, "item", "items"));
+      return append_container(out, a.size, "[]", "tuple with ", "item", "items");
     case PT_ARG_DICT:
-      if (a.size == 0) {
-        out += "{}";
-        return;
-      }
-      return append_quoted(out, "dict with " + counted(a.size, "key", "keys"));
+      return append_container(out, a.size, "{}", "dict with ", "key", "keys");
     case PT_ARG_SET:
       return append_quoted(
           out, a.size == 0 ? std::string("set()") : "set with " + counted(a.size, "item", "items"));

@@ -58,7 +58,7 @@ constexpr uint64_t kSupportedMinor = 0x030F;  // 3.15
 // The BPF programs read a frame's fields and its first argument slots in
 // one read of PT_FRAME_READ_MAX bytes.
 bool frame_fits_one_read(const pt_python_offsets& o) {
-  uint64_t head = o.frame_head_size;
+  uint64_t head = o.frame_localsplus;
   for (uint64_t field : {o.frame_executable, o.frame_previous, o.frame_instr_ptr}) {
     if (field + 8 > head) return false;
   }
@@ -100,7 +100,6 @@ DebugOffsets parse_debug_offsets(std::span<const uint8_t> table) {
   o.frame_previous = field(kFramePrevious);
   o.frame_owner = field(kFrameOwner);
   o.frame_instr_ptr = field(kFrameInstrPtr);
-  o.frame_head_size = field(kFrameLocalsplus);
   // co_flags is not in the table; in 3.15's PyCodeObject it is the int
   // right before co_argcount.
   o.code_flags = field(kCodeArgcount) - 4;
@@ -148,6 +147,7 @@ DebugOffsets parse_debug_offsets(std::span<const uint8_t> table) {
     return result;
   }
   o.enabled = 1;
+  o.arg_values = 1;
   return result;
 }
 

@@ -367,7 +367,16 @@ class OverlappedWriter {
   explicit OverlappedWriter(std::ostream& out) : out_(out), thread_([this] { run(); }) {}
   OverlappedWriter(const OverlappedWriter&) = delete;
   OverlappedWriter& operator=(const OverlappedWriter&) = delete;
-  ~OverlappedWriter() { finish(); }
+
+  // Writes what is queued; the stream is the caller's again afterwards.
+  ~OverlappedWriter() {
+    {
+      std::lock_guard lock(mutex_);
+      finishing_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
 
   // Queues `buffer` for writing; returns an empty buffer to fill next.
   std::string hand_over(std::string&& buffer) {
@@ -382,17 +391,6 @@ class OverlappedWriter {
     }
     next.clear();
     return next;
-  }
-
-  // Writes what is queued; the stream is the caller's again afterwards.
-  void finish() {
-    {
-      std::lock_guard lock(mutex_);
-      if (finishing_) return;
-      finishing_ = true;
-    }
-    changed_.notify_all();
-    thread_.join();
   }
 
  private:
