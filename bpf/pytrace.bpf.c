@@ -47,20 +47,27 @@ struct {
 	__uint(max_entries, 64 << 20); /* resized by userspace */
 } events SEC(".maps");
 
-struct thread_info {
-	__u64 seq;	   /* last sequence number given to this thread */
-	__u64 tstate;	   /* cached PyThreadState address, 0 if unknown */
-	__u64 stack_sent;  /* the thread's running frames have been sent */
+/*
+ * A frame's fields, and at an entry its first argument slots, read at once:
+ * one read costs about as much as reading one field.
+ */
+#define FRAME_HEAD_MAX (PT_FRAME_READ_MAX - 8 * PT_ARGS_MAX)
+
+struct frame_view {
+	__u8 bytes[PT_FRAME_READ_MAX];
 };
 
-/* Kept with the kernel's task: it goes when the thread ends, so a new thread
- * that gets the same id starts afresh. */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct thread_info);
-} threads SEC(".maps");
+/* The fields only, for the frames around the probe's. */
+struct frame_head {
+	__u8 bytes[FRAME_HEAD_MAX];
+};
+
+/* A call record and the values of its arguments, built before it is sent:
+ * its size depends on the code's argument count. */
+struct call_with_args {
+	struct pt_frame_record rec;
+	struct pt_arg args[PT_ARGS_MAX];
+};
 
 /* What was last sent for a code key: resend when the address is reused.
  * A hit also stands for the check that the frame read is the probe's. */
@@ -71,6 +78,58 @@ struct code_seen {
 	__u32 nargs;	/* argument slots to send with each call */
 };
 
+/* What a function probe passed: (filename, funcname, lineno). */
+struct probe_hit {
+	__u64 filename;
+	__u64 funcname;
+	int lineno;
+	__u32 site;    /* libbpf's spec id: one per probe site */
+	__u64 runtime; /* _PyRuntime's address: the site's address plus our cookie */
+};
+
+/* Facts about the frame behind a probe hit. */
+struct frame_facts {
+	__u64 init_shim; /* address of _Py_InitCleanup, 0 if unknown */
+	__u64 code;
+	__u64 frame;
+	__u64 caller_frame;
+	__u64 caller_code;
+	__u32 caller_instr;
+	__u32 code_flags;
+	__u32 nargs; /* argument values to send with a call */
+};
+
+/*
+ * What the programs keep per thread, and the space one probe hit works in.
+ * The work space is here and not on the BPF stack, which must hold a
+ * program and its bpf_loop callbacks in 512 bytes on kernels before
+ * per-program private stacks (6.1, 6.12). It is per thread and not per CPU:
+ * uprobe programs run with migration disabled but can be preempted, and a
+ * per-CPU buffer could be overwritten by another thread's hit on the same
+ * CPU. A thread runs one program at a time.
+ */
+struct thread_info {
+	__u64 seq;	   /* last sequence number given to this thread */
+	__u64 tstate;	   /* cached PyThreadState address, 0 if unknown */
+	__u64 stack_sent;  /* the thread's running frames have been sent */
+	struct probe_hit hit;	    /* the probe's arguments */
+	struct frame_facts facts;   /* what was found behind them */
+	struct frame_view frame;    /* the probe's frame */
+	struct frame_head caller;   /* a frame on the way to its caller */
+	struct call_with_args call; /* the call record being built */
+	struct code_seen seen;	    /* the code being described */
+};
+
+/* Kept with the kernel's task: it goes when the thread goes, so a new thread
+ * that gets the same id starts afresh. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_info);
+} threads SEC(".maps");
+
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -78,40 +137,46 @@ struct {
 	__type(value, struct code_seen);
 } codes SEC(".maps");
 
-/* Per-CPU space to build a code record in; it is larger than the BPF stack. */
+/*
+ * Space for the rare, large records: a code record with its line table
+ * (up to 32 KiB) and a stack record. Too large to keep per thread, they are
+ * built per CPU, in one of SCRATCH_SLOTS slots that a hit claims with an
+ * atomic operation and releases when the record is sent: a hit preempted
+ * while it fills a slot keeps it, and another hit on the same CPU takes
+ * another slot (or, with all of them taken, counts a scratch_busy miss).
+ */
+#define SCRATCH_SLOTS 4 /* claim_scratch() tries each */
+
 struct code_scratch {
 	__u8 bytes[sizeof(struct pt_code_record) + PT_LINETABLE_MAX];
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, SCRATCH_SLOTS);
 	__type(key, __u32);
 	__type(value, struct code_scratch);
-} scratch SEC(".maps");
+} code_scratch SEC(".maps");
 
-/* Per-CPU space to build a stack record in before sending it: the code
- * records of its frames have to go into the ring buffer first. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, SCRATCH_SLOTS);
 	__type(key, __u32);
 	__type(value, struct pt_stack_record);
 } stack_scratch SEC(".maps");
 
-/* Per-CPU space to build a call record and its argument values in: their
- * size depends on the code's argument count. */
-struct call_with_args {
-	struct pt_frame_record rec;
-	struct pt_arg args[PT_ARGS_MAX];
+/* Per CPU, a bit per slot of each scratch map: set while a hit uses it. */
+struct scratch_claims {
+	__u64 code;
+	__u64 stack;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct call_with_args);
-} args_scratch SEC(".maps");
+	__type(value, struct scratch_claims);
+} claims SEC(".maps");
 
 /* Processes whose forks are followed: the traced process (added by
  * userspace) and its descendants (added on fork). Value: the parent. */
@@ -127,18 +192,6 @@ struct pt_stats stats = {};
  * entry probe attached before its return probe would otherwise send calls
  * that never return (attaching to a running process). */
 __u32 active = 0;
-
-/* Facts about the frame behind a probe hit. */
-struct frame_facts {
-	__u64 init_shim; /* address of _Py_InitCleanup, 0 if unknown */
-	__u64 code;
-	__u64 frame;
-	__u64 caller_frame;
-	__u64 caller_code;
-	__u32 caller_instr;
-	__u32 code_flags;
-	__u32 nargs; /* argument values to send with a call */
-};
 
 static __always_inline __u64 read_u64(__u64 addr)
 {
@@ -162,6 +215,44 @@ static __always_inline __u64 take_seq(struct thread_info *info)
 	return ++info->seq;
 }
 
+/* Claims a free slot of this CPU's `map` (one of the scratch maps), whose
+ * claim bits are `bits`. Returns the slot's space and sets `slot`, or
+ * returns 0, counted, when every slot is taken. (Written out: the verifier
+ * cannot bound a loop of atomic operations.) */
+static __always_inline void *claim_scratch(void *map, __u64 *bits, __u32 *slot)
+{
+	void *space;
+
+	if (!(__sync_fetch_and_or(bits, 1) & 1))
+		*slot = 0;
+	else if (!(__sync_fetch_and_or(bits, 2) & 2))
+		*slot = 1;
+	else if (!(__sync_fetch_and_or(bits, 4) & 4))
+		*slot = 2;
+	else if (!(__sync_fetch_and_or(bits, 8) & 8))
+		*slot = 3;
+	else {
+		__sync_fetch_and_add(&stats.scratch_busy, 1);
+		return 0;
+	}
+	space = bpf_map_lookup_elem(map, slot);
+	if (!space)
+		__sync_fetch_and_and(bits, ~(1ULL << *slot));
+	return space;
+}
+
+static __always_inline void release_scratch(__u64 *bits, __u32 slot)
+{
+	__sync_fetch_and_and(bits, ~(1ULL << slot));
+}
+
+static __always_inline struct scratch_claims *cpu_claims(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&claims, &zero);
+}
+
 static __always_inline void fill_header(struct pt_header *h, __u16 kind, __u16 flags,
 					__u64 pid_tgid, __u64 seq)
 {
@@ -169,7 +260,7 @@ static __always_inline void fill_header(struct pt_header *h, __u16 kind, __u16 f
 	h->flags = flags;
 	h->pid = pid_tgid >> 32;
 	h->tid = (__u32)pid_tgid;
-	h->_pad = 0;
+	h->version = PYTRACE_WIRE_VERSION;
 	h->seq = seq;
 	h->ts_ns = bpf_ktime_get_ns();
 }
@@ -231,22 +322,8 @@ static __always_inline __u64 unicode_utf8(__u64 obj)
 	return read_u64(obj + py.unicode_compact_utf8);
 }
 
-/*
- * A frame's fields, and at an entry its first argument slots, read at once:
- * one read costs about as much as reading one field. The offsets are
- * read-only data, constants to the verifier, which checks every access.
- */
-#define FRAME_HEAD_MAX (PT_FRAME_READ_MAX - 8 * PT_ARGS_MAX)
-
-struct frame_view {
-	__u8 bytes[PT_FRAME_READ_MAX];
-};
-
-/* The fields only, for the frames around the probe's. */
-struct frame_head {
-	__u8 bytes[FRAME_HEAD_MAX];
-};
-
+/* The offsets are read-only data, constants to the verifier, which checks
+ * every access to a view at them. */
 static __always_inline __u64 bytes_u64(const __u8 *bytes, __u32 size, __u64 offset)
 {
 	__u64 value = 0;
@@ -285,22 +362,22 @@ static __always_inline enum frame_read read_frame(__u64 frame, __u8 *v, bool wit
  * __init__ shim are skipped, as f_back skips them. Its instruction pointer
  * is on the CALL, so its line is the call site.
  */
-static __always_inline void read_caller(const struct frame_view *frame, struct frame_facts *f)
+static __always_inline void read_caller(struct thread_info *info, struct frame_facts *f)
 {
-	struct frame_head caller;
-	__u64 address = view_u64(frame, py.frame_previous), code;
+	struct frame_head *caller = &info->caller;
+	__u64 address = view_u64(&info->frame, py.frame_previous), code;
 
 	for (int i = 0; i < 4; i++) {
-		if (!read_frame(address, caller.bytes, false))
+		if (!read_frame(address, caller->bytes, false))
 			return;
-		code = view_code(&caller);
-		if (view_owner(&caller) != PT_FRAME_OWNED_BY_INTERPRETER && code && code != f->init_shim) {
+		code = view_code(caller);
+		if (view_owner(caller) != PT_FRAME_OWNED_BY_INTERPRETER && code && code != f->init_shim) {
 			f->caller_frame = address;
 			f->caller_code = code;
-			f->caller_instr = (view_u64(&caller, py.frame_instr_ptr) - (code + py.code_adaptive)) / 2;
+			f->caller_instr = (view_u64(caller, py.frame_instr_ptr) - (code + py.code_adaptive)) / 2;
 			return;
 		}
-		address = view_u64(&caller, py.frame_previous);
+		address = view_u64(caller, py.frame_previous);
 	}
 }
 
@@ -366,24 +443,35 @@ static __always_inline __u32 read_arg_names(__u64 code, __u32 code_flags, struct
 	return w.total;
 }
 
-/* Sends a code record for `code` and remembers that it was sent. `read`
- * says that `code` is a real code object (not a synthetic key). Returns
- * the number of argument values to send with its calls. */
-static __always_inline __u32 describe_code(__u64 pid_tgid, struct thread_info *info, __u64 code,
-					   __u32 code_flags, bool read, __u64 filename, __u64 funcname)
+/* Sends a code record for `code` (a code object, or an odd synthetic key
+ * for a frame that could not be read) and remembers that it was sent.
+ * Returns the number of argument values to send with its calls. Not
+ * inlined: its stack frame then counts once, not in each caller's (the
+ * 512-byte limit covers a program and its callbacks together). */
+static __noinline __u32 describe_code(struct thread_info *info, __u64 code, __u32 code_flags, __u64 filename,
+				      __u64 funcname)
 {
-	struct code_seen now = { .filename = filename, .name = funcname, .flags = code_flags };
+	struct code_seen *now = &info->seen;
+	bool read = !(code & 1);
+	struct scratch_claims *bits = cpu_claims();
 	struct pt_code_record *rec;
 	__u8 *linetable_out;
-	__u32 zero = 0, len = 0;
+	__u32 slot = 0, len = 0;
 	__u64 full_len = 0;
+	long err;
 
-	rec = bpf_map_lookup_elem(&scratch, &zero);
+	now->filename = filename;
+	now->name = funcname;
+	now->flags = code_flags;
+	now->nargs = 0;
+	if (!bits)
+		return 0;
+	rec = claim_scratch(&code_scratch, &bits->code, &slot);
 	if (!rec)
 		return 0;
 	linetable_out = (__u8 *)(rec + 1);
 
-	fill_header(&rec->h, PT_REC_CODE, 0, pid_tgid, take_seq(info));
+	fill_header(&rec->h, PT_REC_CODE, 0, bpf_get_current_pid_tgid(), take_seq(info));
 	rec->code = code;
 	rec->first_lineno = -1;
 	rec->code_flags = code_flags;
@@ -394,7 +482,7 @@ static __always_inline __u32 describe_code(__u64 pid_tgid, struct thread_info *i
 	rec->_pad2 = 0;
 	if (read && py.arg_values) {
 		rec->arg_count = read_arg_names(code, code_flags, rec);
-		now.nargs = rec->arg_count > PT_ARGS_MAX ? PT_ARGS_MAX : rec->arg_count;
+		now->nargs = rec->arg_count > PT_ARGS_MAX ? PT_ARGS_MAX : rec->arg_count;
 	} else {
 		for (int i = 0; i < PT_ARGS_MAX; i++)
 			rec->arg_names[i][0] = 0;
@@ -418,18 +506,19 @@ static __always_inline __u32 describe_code(__u64 pid_tgid, struct thread_info *i
 	rec->linetable_len = len;
 	rec->linetable_full_len = full_len;
 
-	if (bpf_ringbuf_output(&events, rec, sizeof(*rec) + len, BPF_RB_NO_WAKEUP)) {
+	err = bpf_ringbuf_output(&events, rec, sizeof(*rec) + len, BPF_RB_NO_WAKEUP);
+	release_scratch(&bits->code, slot);
+	if (err) {
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
 		return 0;
 	}
-	bpf_map_update_elem(&codes, &code, &now, BPF_ANY);
-	return now.nargs;
+	bpf_map_update_elem(&codes, &code, now, BPF_ANY);
+	return now->nargs;
 }
 
 struct stack_walk {
 	__u64 frame; /* next frame to look at */
 	__u64 init_shim;
-	__u64 pid_tgid;
 	struct thread_info *info;
 	struct pt_stack_record *rec;
 };
@@ -469,7 +558,7 @@ static long stack_walk_step(__u32 index, struct stack_walk *w)
 	if (filename && name && !described(code, filename, name)) {
 		bpf_probe_read_user(&code_flags, sizeof(code_flags),
 				    (const void *)(code + py.code_flags));
-		describe_code(w->pid_tgid, w->info, code, code_flags, true, filename, name);
+		describe_code(w->info, code, code_flags, filename, name);
 	}
 	return 0;
 }
@@ -482,22 +571,26 @@ static long stack_walk_step(__u32 index, struct stack_walk *w)
 static __always_inline void send_running_stack(__u64 pid_tgid, struct thread_info *info,
 					       __u64 frame, __u64 init_shim)
 {
-	struct stack_walk w = { .frame = frame, .init_shim = init_shim, .pid_tgid = pid_tgid,
-				.info = info };
-	__u32 zero = 0;
+	struct stack_walk w = { .frame = frame, .init_shim = init_shim, .info = info };
+	struct scratch_claims *bits = cpu_claims();
+	__u32 slot = 0;
 
 	info->stack_sent = 1;
-	w.rec = bpf_map_lookup_elem(&stack_scratch, &zero);
+	if (!bits)
+		return;
+	w.rec = claim_scratch(&stack_scratch, &bits->stack, &slot);
 	if (!w.rec)
 		return;
 	w.rec->depth = 0;
 	w.rec->truncated = 0;
 	bpf_loop(2 * PT_STACK_MAX, stack_walk_step, &w, 0);
-	if (!w.rec->depth)
-		return; /* a thread that starts under the probes: nothing was running */
-	fill_header(&w.rec->h, PT_REC_STACK, 0, pid_tgid, take_seq(info));
-	if (bpf_ringbuf_output(&events, w.rec, sizeof(*w.rec), BPF_RB_NO_WAKEUP))
-		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
+	/* Without a depth, a thread that starts under the probes: nothing was running. */
+	if (w.rec->depth) {
+		fill_header(&w.rec->h, PT_REC_STACK, 0, pid_tgid, take_seq(info));
+		if (bpf_ringbuf_output(&events, w.rec, sizeof(*w.rec), BPF_RB_NO_WAKEUP))
+			__sync_fetch_and_add(&stats.ringbuf_drops, 1);
+	}
+	release_scratch(&bits->stack, slot);
 }
 
 /* Is `type` the type object exported at this distance from _PyRuntime? */
@@ -682,10 +775,9 @@ static __always_inline void read_value(__u64 obj, __u64 runtime, struct pt_arg *
 }
 
 struct arg_walk {
-	__u64 slots[PT_ARGS_MAX]; /* the frame's first local slots */
+	struct thread_info *info; /* its frame holds the slots, its call gets the values */
 	__u64 runtime;		  /* _PyRuntime's address */
 	__u32 count;
-	struct call_with_args *out;
 };
 
 /* One argument (a bpf_loop callback). Returns 1 to stop. */
@@ -699,14 +791,15 @@ static long read_arg(__u32 i, struct arg_walk *w)
 	index = i;
 	barrier_var(index); /* keeps the mask below, which the verifier needs */
 	index &= PT_ARGS_MAX - 1;
-	a = &w->out->args[index];
+	a = &w->info->call.args[index];
 	a->kind = PT_ARG_UNREAD;
 	a->width = 0;
 	a->text_len = 0;
 	a->_pad = 0;
 	a->value = 0;
 	a->size = 0;
-	read_value(w->slots[index] & ~STACKREF_TAG_MASK, w->runtime, a);
+	read_value(view_u64(&w->info->frame, py.frame_localsplus + 8 * index) & ~STACKREF_TAG_MASK,
+		   w->runtime, a);
 	return 0;
 }
 
@@ -723,30 +816,27 @@ static __always_inline void fill_frame(struct pt_frame_record *rec, __u16 kind, 
 }
 
 /* A call and the values of its first `count` arguments, in one record.
- * `view` holds the frame's slots when `slots_read`. */
-static __always_inline void emit_call_with_args(__u64 pid_tgid, __u64 seq, __u16 flags,
-						 const struct frame_facts *f, const struct frame_view *view,
-						 bool slots_read, int lineno, __u32 count, __u64 runtime)
+ * The thread's frame view holds the frame's slots when `slots_read`. */
+static __always_inline void emit_call_with_args(struct thread_info *info, __u64 pid_tgid, __u64 seq,
+						 __u16 flags, const struct frame_facts *f, bool slots_read,
+						 int lineno, __u32 count, __u64 runtime)
 {
-	struct arg_walk w = { .runtime = runtime };
-	__u32 zero = 0, size;
+	struct arg_walk w = { .info = info, .runtime = runtime };
+	__u8 *slots = info->frame.bytes + py.frame_localsplus;
+	__u32 size;
 
-	w.count = count > PT_ARGS_MAX ? PT_ARGS_MAX : count;
-	if (slots_read) {
-		for (int i = 0; i < PT_ARGS_MAX; i++)
-			w.slots[i] = view_u64(view, py.frame_localsplus + 8 * i);
-	} else if (bpf_probe_read_user(w.slots, 8 * w.count, (const void *)(f->frame + py.frame_localsplus))) {
-		__builtin_memset(w.slots, 0, sizeof(w.slots)); /* read as empty slots */
-	}
-	w.out = bpf_map_lookup_elem(&args_scratch, &zero);
-	if (!w.out)
+	if (py.frame_localsplus > FRAME_HEAD_MAX)
 		return;
-	fill_frame(&w.out->rec, PT_REC_CALL, flags | PT_FRAME_ARGS, pid_tgid, seq, f, lineno);
+	w.count = count > PT_ARGS_MAX ? PT_ARGS_MAX : count;
+	/* The frame was read without its slots: read as many as are needed. */
+	if (!slots_read && bpf_probe_read_user(slots, 8 * w.count, (const void *)(f->frame + py.frame_localsplus)))
+		__builtin_memset(slots, 0, 8 * PT_ARGS_MAX); /* read as empty slots */
+	fill_frame(&info->call.rec, PT_REC_CALL, flags | PT_FRAME_ARGS, pid_tgid, seq, f, lineno);
 	bpf_loop(PT_ARGS_MAX, read_arg, &w, 0);
 	size = sizeof(struct pt_frame_record) + (w.count & 15) * sizeof(struct pt_arg);
 	if (size > sizeof(struct call_with_args))
 		return;
-	if (bpf_ringbuf_output(&events, w.out, size, BPF_RB_NO_WAKEUP))
+	if (bpf_ringbuf_output(&events, &info->call, size, BPF_RB_NO_WAKEUP))
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
 }
 
@@ -775,10 +865,12 @@ static __always_inline __u64 register_value(struct pt_regs *ctx, short offset)
 	return value;
 }
 
-/* One USDT argument, as bpf_usdt_arg() computes it. */
-static __always_inline __u64 usdt_value(struct pt_regs *ctx, const struct __bpf_usdt_arg_spec *arg)
+/* USDT argument `index`, as bpf_usdt_arg() computes it for the kinds of
+ * argument spec it knows; for any other kind, bpf_usdt_arg() itself. */
+static __always_inline __u64 usdt_value(struct pt_regs *ctx, const struct __bpf_usdt_arg_spec *arg, __u64 index)
 {
 	__u64 value = 0;
+	long other = 0;
 
 	switch (arg->arg_type) {
 	case BPF_USDT_ARG_CONST:
@@ -792,20 +884,14 @@ static __always_inline __u64 usdt_value(struct pt_regs *ctx, const struct __bpf_
 				    (const void *)(register_value(ctx, arg->reg_off) + arg->val_off));
 		break;
 	default:
-		return 0;
+		/* A kind added by a newer libbpf (the spec comes from the
+		 * libbpf this program was built with): let it decode it. */
+		return bpf_usdt_arg(ctx, index, &other) ? 0 : (__u64)other;
 	}
 	value <<= arg->arg_bitshift;
 	return arg->arg_signed ? (__u64)((__s64)value >> arg->arg_bitshift) : value >> arg->arg_bitshift;
 }
 
-/* What a function probe passed: (filename, funcname, lineno). */
-struct probe_hit {
-	__u64 filename;
-	__u64 funcname;
-	int lineno;
-	__u32 site;    /* libbpf's spec id: one per probe site */
-	__u64 runtime; /* _PyRuntime's address: the site's address plus our cookie */
-};
 
 /* Reads the probe's arguments with one look-up of libbpf's spec of the
  * probe site; bpf_usdt_arg() and bpf_usdt_cookie() look it up again each. */
@@ -817,9 +903,9 @@ static __always_inline bool read_probe_hit(struct pt_regs *ctx, struct probe_hit
 	spec = id < 0 ? 0 : bpf_map_lookup_elem(&__bpf_usdt_specs, &id);
 	if (!spec || spec->arg_cnt < 3)
 		return false;
-	hit->filename = usdt_value(ctx, &spec->args[0]);
-	hit->funcname = usdt_value(ctx, &spec->args[1]);
-	hit->lineno = (int)usdt_value(ctx, &spec->args[2]);
+	hit->filename = usdt_value(ctx, &spec->args[0], 0);
+	hit->funcname = usdt_value(ctx, &spec->args[1], 1);
+	hit->lineno = (int)usdt_value(ctx, &spec->args[2], 2);
 	hit->runtime = PT_REGS_IP(ctx) + spec->usdt_cookie;
 	hit->site = id;
 	return true;
@@ -919,14 +1005,14 @@ static __always_inline enum frame_match read_probe_frame(__u64 frame, const stru
  * on the thread's first hit or when it runs another thread state now). */
 static __always_inline enum frame_match frame_from_thread_state(struct pt_regs *ctx, struct thread_info *info,
 								__u32 tid, const struct probe_hit *hit,
-								bool with_slots, struct frame_view *view,
-								bool *slots_read, struct frame_facts *f)
+								bool with_slots, bool *slots_read,
+								struct frame_facts *f)
 {
 	enum frame_match match = FRAME_OTHER;
 
 	if (info->tstate)
 		match = read_probe_frame(read_u64(info->tstate + py.tstate_current_frame), hit, with_slots,
-					 view, slots_read, f);
+					 &info->frame, slots_read, f);
 	if (match == FRAME_OTHER && (!info->tstate || read_u64(info->tstate + py.tstate_native_thread_id) != tid)) {
 		info->tstate = find_tstate(hit->runtime, tid);
 		if (!info->tstate) {
@@ -934,7 +1020,7 @@ static __always_inline enum frame_match frame_from_thread_state(struct pt_regs *
 			return FRAME_OTHER;
 		}
 		match = read_probe_frame(read_u64(info->tstate + py.tstate_current_frame), hit, with_slots,
-					 view, slots_read, f);
+					 &info->frame, slots_read, f);
 	}
 	if (match == FRAME_OTHER)
 		__sync_fetch_and_add(&stats.frame_mismatches, 1);
@@ -950,72 +1036,76 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind)
 	bool with_slots = kind == PT_REC_CALL && py.arg_values, slots_read = false;
 	enum frame_match match = FRAME_OTHER;
 	struct thread_info *info;
-	struct frame_facts f = {};
-	struct frame_view view;
-	struct probe_hit hit;
+	struct frame_facts *f;
+	struct probe_hit *hit;
 	struct pt_frame_record *rec;
 	__u16 flags = 0;
 	__u64 seq, frame;
 	bool generator_like;
 
-	if (!active || !read_probe_hit(ctx, &hit))
+	if (!active)
 		return 0;
 	info = current_thread_info();
 	if (!info)
 		return 0;
+	hit = &info->hit;
+	if (!read_probe_hit(ctx, hit))
+		return 0;
+	f = &info->facts;
+	__builtin_memset(f, 0, sizeof(*f));
 
 	if (py.enabled) {
 		if (py.init_shim_from_runtime)
-			f.init_shim = hit.runtime + py.init_shim_from_runtime;
-		frame = frame_from_register(ctx, hit.site);
+			f->init_shim = hit->runtime + py.init_shim_from_runtime;
+		frame = frame_from_register(ctx, hit->site);
 		if (frame)
-			match = read_probe_frame(frame, &hit, with_slots, &view, &slots_read, &f);
+			match = read_probe_frame(frame, hit, with_slots, &info->frame, &slots_read, f);
 		if (match == FRAME_OTHER)
-			match = frame_from_thread_state(ctx, info, tid, &hit, with_slots, &view, &slots_read, &f);
+			match = frame_from_thread_state(ctx, info, tid, hit, with_slots, &slots_read, f);
 	}
 	if (match == FRAME_NEW_CODE) {
-		bpf_probe_read_user(&f.code_flags, sizeof(f.code_flags), (const void *)(f.code + py.code_flags));
-		f.nargs = describe_code(pid_tgid, info, f.code, f.code_flags, true, hit.filename, hit.funcname);
+		bpf_probe_read_user(&f->code_flags, sizeof(f->code_flags), (const void *)(f->code + py.code_flags));
+		f->nargs = describe_code(info, f->code, f->code_flags, hit->filename, hit->funcname);
 	}
 
 	if (match != FRAME_OTHER && !info->stack_sent) {
 		/* A new frame's callers, or a returning frame and its callers. */
 		send_running_stack(pid_tgid, info,
-				   kind == PT_REC_CALL ? view_u64(&view, py.frame_previous) : f.frame,
-				   f.init_shim);
+				   kind == PT_REC_CALL ? view_u64(&info->frame, py.frame_previous) : f->frame,
+				   f->init_shim);
 	}
 
 	if (match == FRAME_OTHER) {
-		f.code = synthetic_code_key(hit.filename, hit.funcname);
-		f.frame = 0;
-		f.nargs = 0;
+		f->code = synthetic_code_key(hit->filename, hit->funcname);
+		f->frame = 0;
+		f->nargs = 0;
 		flags |= PT_FRAME_UNREAD;
-		if (!described(f.code, hit.filename, hit.funcname))
-			describe_code(pid_tgid, info, f.code, 0, false, hit.filename, hit.funcname);
+		if (!described(f->code, hit->filename, hit->funcname))
+			describe_code(info, f->code, 0, hit->filename, hit->funcname);
 	} else {
-		generator_like = f.code_flags &
+		generator_like = f->code_flags &
 				 (PT_CO_GENERATOR | PT_CO_COROUTINE | PT_CO_ASYNC_GENERATOR);
 		if (kind == PT_REC_CALL) {
 			/* Calling a generator function runs its frame only up
 			 * to RETURN_GENERATOR, on the thread: later runs are
 			 * owned by the generator object. */
-			if (generator_like && view_owner(&view) == PT_FRAME_OWNED_BY_THREAD)
+			if (generator_like && view_owner(&info->frame) == PT_FRAME_OWNED_BY_THREAD)
 				flags |= PT_FRAME_GEN_CREATE;
 			else
-				read_caller(&view, &f);
-		} else if (f.code == f.init_shim) {
+				read_caller(info, f);
+		} else if (f->code == f->init_shim) {
 			flags |= PT_FRAME_SHIM;
 		} else if (generator_like) {
 			/* Userspace may have to restore this run, which had no
 			 * entry probe if a throw() or close() started it. */
-			read_caller(&view, &f);
+			read_caller(info, f);
 		}
 	}
 
 	seq = take_seq(info);
-	if (kind == PT_REC_CALL && f.nargs && !(flags & PT_FRAME_GEN_CREATE) && py.arg_values) {
-		emit_call_with_args(pid_tgid, seq, flags, &f, &view, slots_read, hit.lineno, f.nargs,
-				    hit.runtime);
+	if (kind == PT_REC_CALL && f->nargs && !(flags & PT_FRAME_GEN_CREATE) && py.arg_values) {
+		emit_call_with_args(info, pid_tgid, seq, flags, f, slots_read, hit->lineno, f->nargs,
+				    hit->runtime);
 		return 0;
 	}
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
@@ -1023,7 +1113,7 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind)
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
 		return 0;
 	}
-	fill_frame(rec, kind, flags, pid_tgid, seq, &f, hit.lineno);
+	fill_frame(rec, kind, flags, pid_tgid, seq, f, hit->lineno);
 	submit(rec);
 	return 0;
 }

@@ -3,16 +3,19 @@
  * The wire format between pytrace.bpf.c and the userspace decoder.
  *
  * This is the only definition of these structures: the BPF program writes
- * them into the ring buffer and userspace/core/decoder.cpp reads them back.
- * Record kinds are append-only; a change to a layout bumps
- * PYTRACE_WIRE_VERSION.
+ * them into the ring buffer and userspace/core/decoder.cpp reads them back,
+ * turning them into the plain C++ records of core/records.h; nothing past
+ * the decoder sees this file's types. Every record carries
+ * PYTRACE_WIRE_VERSION, which the decoder checks. Record kinds are
+ * append-only; a change to a layout bumps the version and the size
+ * assertions at the end.
  */
 #ifndef PYTRACE_WIRE_H
 #define PYTRACE_WIRE_H
 
 #include <linux/types.h>
 
-#define PYTRACE_WIRE_VERSION 2
+#define PYTRACE_WIRE_VERSION 3
 
 /* String capacities, including the terminating NUL. Longer strings are cut. */
 #define PT_FILENAME_MAX 512
@@ -22,7 +25,6 @@
 /* Line tables longer than this are cut; lines past the cut read as unknown.
  * A code record and its table are built in a per-CPU map value, which the
  * kernel limits to 32 KiB. */
-/* A code record and its line table fill a per-CPU map value (32 KiB at most). */
 #define PT_LINETABLE_MAX (31 * 1024 - 256)
 /* Frames kept in a stack record; deeper stacks are cut at the outer end. */
 #define PT_STACK_MAX 128
@@ -65,12 +67,12 @@ enum pt_frame_flags {
 };
 
 struct pt_header {
-	__u16 kind;  /* enum pt_record_kind */
-	__u16 flags; /* enum pt_frame_flags */
-	__u32 pid;   /* tgid */
+	__u16 kind;    /* enum pt_record_kind */
+	__u16 flags;   /* enum pt_frame_flags */
+	__u32 pid;     /* tgid */
 	__u32 tid;
-	__u32 _pad;
-	__u64 seq;   /* per-thread sequence number of this record, from 1 */
+	__u32 version; /* PYTRACE_WIRE_VERSION */
+	__u64 seq;     /* per-thread sequence number of this record, from 1 */
 	__u64 ts_ns; /* CLOCK_MONOTONIC */
 };
 
@@ -114,12 +116,6 @@ struct pt_frame_record {
 	__s32 lineno;	    /* the probe's lineno: current line, -1 if none */
 };
 
-/*
- * Sent before the first call or return record of each thread: the Python
- * frames the thread was already running when it was first seen (none for a
- * thread that starts under the probes; the running stack when attaching to
- * a process). Their code objects are described before this record.
- */
 /* What a value read from an argument's slot is. */
 enum pt_arg_kind {
 	PT_ARG_UNREAD = 0, /* the slot or the object could not be read */
@@ -155,6 +151,12 @@ struct pt_stack_frame {
 	__u32 _pad;
 };
 
+/*
+ * Sent before the first call or return record of each thread: the Python
+ * frames the thread was already running when it was first seen (none for a
+ * thread that starts under the probes; the running stack when attaching to
+ * a process). Their code objects are described before this record.
+ */
 struct pt_stack_record {
 	struct pt_header h;
 	__u32 depth;	 /* frames used, innermost first */
@@ -254,6 +256,7 @@ struct pt_stats {
 	__u64 ringbuf_drops;	 /* records lost because the ring buffer was full */
 	__u64 tstate_misses;	 /* thread state of the current thread not found */
 	__u64 frame_mismatches;	 /* current frame did not match the probe's code */
+	__u64 scratch_busy;	 /* code or stack records not sent: every scratch slot in use */
 };
 
 /* CPython constants the BPF side tests against (stable across 3.x). */
@@ -272,5 +275,22 @@ struct pt_stats {
 #define PT_TPFLAGS_UNICODE_SUBCLASS (1ULL << 28)
 #define PT_TPFLAGS_DICT_SUBCLASS (1ULL << 29)
 #define PT_TPFLAGS_TYPE_SUBCLASS (1ULL << 31)
+
+/* The layouts both compilers must agree on (clang for BPF, g++ for userspace). */
+#ifdef __cplusplus
+#define PT_WIRE_SIZE(type, size) static_assert(sizeof(struct type) == (size), "wire layout of " #type)
+#else
+#define PT_WIRE_SIZE(type, size) _Static_assert(sizeof(struct type) == (size), "wire layout of " #type)
+#endif
+PT_WIRE_SIZE(pt_header, 32);
+PT_WIRE_SIZE(pt_code_record, 1216);
+PT_WIRE_SIZE(pt_frame_record, 72);
+PT_WIRE_SIZE(pt_arg, 128);
+PT_WIRE_SIZE(pt_stack_frame, 24);
+PT_WIRE_SIZE(pt_stack_record, 3112);
+PT_WIRE_SIZE(pt_process_record, 40);
+PT_WIRE_SIZE(pt_thread_exit_record, 48);
+PT_WIRE_SIZE(pt_import_record, 296);
+#undef PT_WIRE_SIZE
 
 #endif /* PYTRACE_WIRE_H */

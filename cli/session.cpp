@@ -24,6 +24,7 @@
 #include "core/trace_builder.h"
 #include "loader/child_process.h"
 #include "loader/interpreter.h"
+#include "loader/kernel_features.h"
 #include "loader/privileges.h"
 #include "loader/probes.h"
 #include "output_file.h"
@@ -121,6 +122,10 @@ void report_losses(const std::string& tool, const TraceModel& model) {
     std::cerr << tool << ": warning: " << unmatched
               << " calls or returns could not be matched (see metadata.loss in the JSON)\n";
   }
+  if (p.scratch_busy) {
+    std::cerr << tool << ": warning: " << p.scratch_busy
+              << " code descriptions or running stacks were not sent (every work slot was in use)\n";
+  }
   if (p.tstate_misses || p.frame_mismatches) {
     std::cerr << tool << ": warning: " << p.tstate_misses + p.frame_mismatches
               << " probe hits could not read their frame; their lines and returns are matched by name\n";
@@ -128,6 +133,23 @@ void report_losses(const std::string& tool, const TraceModel& model) {
   if (s.open_at_end) {
     std::cerr << tool << ": note: " << s.open_at_end << " calls were still running when tracing ended\n";
   }
+}
+
+// Probes the kernel, says once what each missing feature disables, and
+// throws, naming them, when one that every probe needs is missing.
+KernelFeatures check_kernel(const std::string& tool) {
+  KernelFeatures kernel = probe_kernel_features();
+  if (auto missing = kernel.missing_required(); !missing.empty()) {
+    std::string text = "this kernel (Linux " + kernel.release + ") lacks what the probes need:";
+    for (const KernelFeature* f : missing)
+      text += "\n  - " + f->name + " (Linux " + f->since + "+), for " + f->needed_for;
+    throw Error(text + "\nUse a newer kernel (docs/probes.md lists what each is for).");
+  }
+  for (const KernelFeature* f : kernel.missing_optional()) {
+    std::cerr << tool << ": note: this kernel (Linux " << kernel.release << ") lacks " << f->name
+              << " (Linux " << f->since << "+): " << f->needed_for << "\n";
+  }
+  return kernel;
 }
 
 // The offsets the BPF programs read frames with; without argument values
@@ -142,13 +164,18 @@ pt_python_offsets probe_offsets(const Interpreter& python, const SessionSpec& sp
 // known: the probes, the pure pipeline behind them, and writing the result.
 class Recorder {
  public:
-  Recorder(const SessionSpec& spec, const Interpreter& python, const std::string& scope_root,
-           const std::string& main_file)
+  Recorder(const SessionSpec& spec, const KernelFeatures& kernel, const Interpreter& python,
+           const std::string& scope_root, const std::string& main_file)
       : spec_(spec),
         elf_(python.probe_elf),
         scope_(scope_root, python.library_dirs),
-        probes_(probe_offsets(python, spec), spec.ring_buffer_mb << 20,
+        probes_((Probes::set_verbose(spec.verbose), probe_offsets(python, spec)), spec.ring_buffer_mb << 20,
+                kernel.follows_forks,
                 [this](std::span<const std::byte> bytes) { builder_->add_bytes(bytes); }) {
+    if (!probes_.follow_problem().empty()) {
+      std::cerr << spec.tool << ": warning: child processes will not be traced: " << probes_.follow_problem()
+                << "\n";
+    }
     if (!python.offsets.offsets.enabled) {
       std::cerr
           << spec.tool << ": warning: cannot read " << python.executable << "'s frames ("
@@ -164,7 +191,6 @@ class Recorder {
     info_.imports = spec.imports;
     info_.show_dunders = spec.show_dunders;
     info_.arg_values = spec.arg_values && python.offsets.offsets.enabled;
-    Probes::set_verbose(spec.verbose);
   }
 
   // A process forked while tracing waits, stopped, until it is attached to:
@@ -188,10 +214,6 @@ class Recorder {
     builder_->set_root_process(info_.pid);
     probes_.follow(pid);
     probes_.activate();
-    if (!probes_.follows_forks()) {
-      std::cerr << spec_.tool << ": warning: this kernel cannot follow new processes; only pid " << pid
-                << " is traced\n";
-    }
   }
 
   // Reads what arrived and attaches the probes to the processes forked
@@ -390,9 +412,10 @@ int run_launch_session(const LaunchSpec& spec) {
   if (spec.output) output.emplace(*spec.output, user);
 
   require_bpf_privileges(spec.tool);
+  KernelFeatures kernel = check_kernel(spec.tool);
   Interpreter python = inspect_interpreter(spec.python);
   if (!spec.required_module.empty()) require_module(python, spec.required_module);
-  Recorder recorder(spec, python, spec.scope, spec.main_file);
+  Recorder recorder(spec, kernel, python, spec.scope, spec.main_file);
 
   std::vector<std::string> argv{python.executable};
   argv.insert(argv.end(), spec.python_args.begin(), spec.python_args.end());
@@ -432,6 +455,7 @@ int run_attach_session(const AttachSpec& spec) {
   if (spec.output) output.emplace(*spec.output, user);
 
   require_bpf_privileges(spec.tool);
+  KernelFeatures kernel = check_kernel(spec.tool);
   Interpreter python = inspect_running_interpreter(spec.pid);
   std::string main_file = script_of(spec.pid);
   std::string scope = spec.scope;
@@ -443,7 +467,7 @@ int run_attach_session(const AttachSpec& spec) {
     if (scope.empty())
       throw Error("cannot tell pid " + std::to_string(spec.pid) + "'s directory: use --scope");
   }
-  Recorder recorder(spec, python, scope, main_file);
+  Recorder recorder(spec, kernel, python, scope, main_file);
   int target_exit = static_cast<int>(syscall(SYS_pidfd_open, spec.pid, 0));
   if (target_exit < 0)
     throw Error("cannot watch pid " + std::to_string(spec.pid) + ": " + std::strerror(errno));

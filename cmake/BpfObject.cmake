@@ -28,7 +28,8 @@ function(bpf_object name source)
   add_custom_command(
     OUTPUT ${object}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
-    COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH}
+    # -mcpu=v3: atomic fetch-and-or, which claims scratch space (kernel 5.12+).
+    COMMAND ${BPF_CLANG} -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_${BPF_TARGET_ARCH}
             -Wall -Werror -I${CMAKE_CURRENT_SOURCE_DIR} -idirafter ${multiarch_include}
             -c ${CMAKE_CURRENT_SOURCE_DIR}/${source} -o ${object}
     DEPENDS ${source} ${ARG_HEADERS}

@@ -114,7 +114,8 @@ Json metadata_json(const TraceModel& model) {
                   {"closed_without_return", st.closed_without_return},
                   {"open_at_end", st.open_at_end},
                   {"thread_state_misses", ps.tstate_misses},
-                  {"frame_mismatches", ps.frame_mismatches}};
+                  {"frame_mismatches", ps.frame_mismatches},
+                  {"scratch_busy", ps.scratch_busy}};
   meta["quirks"] = {{"generator_creations", st.generator_creations},
                     {"init_shim_returns", st.shim_returns},
                     {"restored_resumes", st.restored_resumes},

@@ -79,6 +79,7 @@ struct ProbeStats {
   uint64_t ringbuf_drops = 0;
   uint64_t tstate_misses = 0;
   uint64_t frame_mismatches = 0;
+  uint64_t scratch_busy = 0;  // code or stack descriptions not sent
 };
 
 struct SessionInfo {

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,21 +13,47 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <bpf/libbpf.h>
 
 #include "core/error.h"
+#include "core/load_log.h"
 #include "pytrace_bpf.skel.h"
 
 namespace pytrace {
 namespace {
 
 bool g_verbose = false;
+// While loading: what libbpf says, to explain a refusal in one message.
+std::string* g_load_log = nullptr;
 
 int print_libbpf(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG && !g_verbose) return 0;
+  if (g_load_log && level != LIBBPF_DEBUG) {
+    va_list copy;
+    va_copy(copy, args);
+    int length = std::vsnprintf(nullptr, 0, format, copy);
+    va_end(copy);
+    if (length > 0) {
+      std::vector<char> text(length + 1);
+      va_copy(copy, args);
+      std::vsnprintf(text.data(), text.size(), format, copy);
+      va_end(copy);
+      g_load_log->append(text.data(), length);
+    }
+  }
+  if (!g_verbose) return 0;
   return std::vfprintf(stderr, format, args);  // libbpf's messages carry their own prefix
 }
+
+// Loads with libbpf's words kept in `log`.
+class CapturedLoad {
+ public:
+  explicit CapturedLoad(std::string& log) { g_load_log = &log; }
+  ~CapturedLoad() { g_load_log = nullptr; }
+  CapturedLoad(const CapturedLoad&) = delete;
+  CapturedLoad& operator=(const CapturedLoad&) = delete;
+};
 
 // libbpf returns -errno, or NULL with errno set; one place turns that into text.
 std::string libbpf_error(int err) {
@@ -35,9 +62,18 @@ std::string libbpf_error(int err) {
   return buffer;
 }
 
-std::string privilege_hint(int err) {
-  err = err < 0 ? -err : err;
-  return (err == EPERM || err == EACCES) ? " (not permitted: run as root)" : "";
+std::string kernel_release() {
+  utsname name{};
+  return uname(&name) == 0 ? name.release : "this kernel";
+}
+
+// "the kernel (6.1.0-37-amd64) refused on_function_entry: combined stack size ... Too large"
+std::string refusal(int err, const std::string& log) {
+  LoadFailure failure = find_load_failure(log);
+  std::string text = "the kernel (" + kernel_release() + ") refused ";
+  text += failure.program.empty() ? "the BPF programs" : "the BPF program " + failure.program;
+  text += failure.reason.empty() ? ": " + libbpf_error(err) : ": " + failure.reason;
+  return text;
 }
 
 }  // namespace
@@ -56,7 +92,10 @@ void Probes::set_verbose(bool verbose) {
   g_verbose = verbose;
 }
 
-int Probes::open_and_load(const pt_python_offsets& offsets, size_t ring_buffer_bytes, bool follow_forks) {
+int Probes::open_and_load(const pt_python_offsets& offsets, size_t ring_buffer_bytes, bool follow_forks,
+                          std::string& log) {
+  log.clear();
+  CapturedLoad capture(log);
   skeleton_.reset(pytrace_bpf__open());
   if (!skeleton_) throw Error("cannot open the BPF programs: " + libbpf_error(errno));
   skeleton_->rodata->py = offsets;
@@ -65,30 +104,41 @@ int Probes::open_and_load(const pt_python_offsets& offsets, size_t ring_buffer_b
     throw Error("cannot size the ring buffer to " + std::to_string(ring_buffer_bytes) +
                 " bytes: " + libbpf_error(err));
   }
+  // With -v, the verifier's log and statistics (instructions, stack depth) for every program.
+  if (g_verbose) {
+    bpf_program* program;
+    bpf_object__for_each_program(program, skeleton_->obj) bpf_program__set_log_level(program, 1 | 4);
+  }
   bpf_program__set_autoload(skeleton_->progs.on_fork, follow_forks);
   bpf_program__set_autoload(skeleton_->progs.on_exit, follow_forks);
   return pytrace_bpf__load(skeleton_.get());
 }
 
-Probes::Probes(const pt_python_offsets& offsets, size_t ring_buffer_bytes, RecordHandler handler)
+Probes::Probes(const pt_python_offsets& offsets, size_t ring_buffer_bytes, bool follow_forks,
+               RecordHandler handler)
     : handler_(std::move(handler)) {
   libbpf_set_print(print_libbpf);
-  // Following forks needs a kernel with BTF-enabled tracepoints; without
-  // one, the other programs still trace a single process.
-  int err = open_and_load(offsets, ring_buffer_bytes, true);
-  if (err == 0) {
+  std::string log;
+  int err = open_and_load(offsets, ring_buffer_bytes, follow_forks, log);
+  // Without the programs that follow forks, the others still trace one process.
+  std::string refused = find_load_failure(log).program;
+  if (err && follow_forks && (refused == "on_fork" || refused == "on_exit")) {
+    follow_problem_ = refusal(err, log);
+    follow_forks = false;
+    err = open_and_load(offsets, ring_buffer_bytes, follow_forks, log);
+  }
+  if (err) {
+    throw Error("cannot load the BPF programs: " + refusal(err, log) +
+                (g_verbose ? "" : " (run with -v for the verifier's whole log)"));
+  }
+  if (follow_forks) {
     bpf_link* fork_link = bpf_program__attach(skeleton_->progs.on_fork);
     bpf_link* exit_link = bpf_program__attach(skeleton_->progs.on_exit);
-    follows_forks_ = fork_link != nullptr;
+    follows_forks_ = fork_link && exit_link;
+    if (!follows_forks_) follow_problem_ = "cannot attach to the fork tracepoints: " + libbpf_error(errno);
     for (bpf_link* link : {fork_link, exit_link}) {
       if (link) links_.emplace_back(link);
     }
-  } else {
-    err = open_and_load(offsets, ring_buffer_bytes, false);
-  }
-  if (err) {
-    throw Error("cannot load the BPF programs: " + libbpf_error(err) + privilege_hint(err) +
-                " (run with -v for libbpf's log)");
   }
   ring_.reset(ring_buffer__new(bpf_map__fd(skeleton_->maps.events), &Probes::on_record, this, nullptr));
   if (!ring_) throw Error("cannot create the ring buffer: " + libbpf_error(errno));
@@ -191,7 +241,7 @@ void Probes::attach(pid_t pid, const PythonElf& elf) {
     if (!link) {
       int err = errno;
       throw Error("cannot attach to python:" + std::string(target.probe) + " in " + elf.path + " for pid " +
-                  std::to_string(pid) + ": " + libbpf_error(err) + privilege_hint(err));
+                  std::to_string(pid) + ": " + libbpf_error(err));
     }
     links_.emplace_back(link);
   }
@@ -212,7 +262,7 @@ void Probes::drain() {
 
 ProbeStats Probes::stats() const {
   const pt_stats& s = skeleton_->bss->stats;
-  return ProbeStats{s.ringbuf_drops, s.tstate_misses, s.frame_mismatches};
+  return ProbeStats{s.ringbuf_drops, s.tstate_misses, s.frame_mismatches, s.scratch_busy};
 }
 
 }  // namespace pytrace

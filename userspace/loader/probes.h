@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/trace_model.h"
@@ -28,8 +29,12 @@ class Probes {
  public:
   using RecordHandler = std::function<void(std::span<const std::byte>)>;
 
-  // Loads the programs. Throws Error naming the step that failed.
-  Probes(const pt_python_offsets& offsets, size_t ring_buffer_bytes, RecordHandler handler);
+  // Loads the programs, with those that follow forks when `follow_forks`
+  // (the kernel has what they need: see kernel_features.h). Throws Error
+  // naming the step that failed and, for a refused program, the verifier's
+  // reason.
+  Probes(const pt_python_offsets& offsets, size_t ring_buffer_bytes, bool follow_forks,
+         RecordHandler handler);
   ~Probes();
   Probes(const Probes&) = delete;
   Probes& operator=(const Probes&) = delete;
@@ -45,6 +50,8 @@ class Probes {
   // probes: they arrive as ProcessRecords. False when the kernel cannot.
   void follow(pid_t pid);
   bool follows_forks() const { return follows_forks_; }
+  // Why forks are not followed although they were asked for, or "".
+  const std::string& follow_problem() const { return follow_problem_; }
 
   // Waits `timeout_ms`, or less if `wake_fd` (e.g. the child's pidfd)
   // becomes readable, then consumes what is waiting. The ring buffer itself
@@ -60,12 +67,16 @@ class Probes {
   // the caller wait. Only for when the traced process has exited.
   void detach_in_background();
 
-  // Sends libbpf's debug messages to stderr too (the verifier log is always shown).
+  // Shows everything libbpf says on stderr, and the verifier's statistics;
+  // call before loading. Otherwise libbpf is quiet and a refused load is
+  // reported once, with the verifier's reason.
   static void set_verbose(bool verbose);
 
  private:
   static int on_record(void* ctx, void* data, size_t size);
-  int open_and_load(const pt_python_offsets& offsets, size_t ring_buffer_bytes, bool follow_forks);
+  // Opens and loads the programs; returns libbpf's error and, in `log`, what it said.
+  int open_and_load(const pt_python_offsets& offsets, size_t ring_buffer_bytes, bool follow_forks,
+                    std::string& log);
 
   struct SkeletonDeleter {
     void operator()(pytrace_bpf* skeleton) const;
@@ -82,6 +93,7 @@ class Probes {
   std::unique_ptr<ring_buffer, RingDeleter> ring_;
   RecordHandler handler_;
   bool follows_forks_ = false;
+  std::string follow_problem_;
 };
 
 }  // namespace pytrace

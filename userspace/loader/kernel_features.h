@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+// What the running kernel offers the BPF programs, found out before they are
+// loaded, so that a missing feature is named (with what it disables) instead
+// of surfacing as a verifier or load error.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace pytrace {
+
+struct KernelFeature {
+  std::string name;        // what is checked, e.g. "BPF ring buffer"
+  std::string since;       // the first Linux release that has it, e.g. "5.8"
+  std::string needed_for;  // required: what it is for; optional: what goes without it
+  bool present = false;
+  bool required = false;  // without it nothing can be traced
+};
+
+struct KernelFeatures {
+  std::string release;  // uname -r
+  std::vector<KernelFeature> features;
+
+  // Following child processes: BTF tracepoints (sched_process_fork/exit).
+  bool follows_forks = false;
+  // Holding a new child stopped until its probes are attached (6.13+).
+  bool holds_new_processes = false;
+
+  // The required features that are missing.
+  std::vector<const KernelFeature*> missing_required() const;
+  std::vector<const KernelFeature*> missing_optional() const;
+};
+
+// Probes the running kernel. Needs the privileges that loading the programs
+// needs (test programs and maps are created and freed).
+KernelFeatures probe_kernel_features();
+
+}  // namespace pytrace
