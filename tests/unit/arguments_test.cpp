@@ -7,10 +7,6 @@
 #include <cmath>
 #include <cstring>
 
-extern "C" {
-#include "pytrace.h"
-}
-
 namespace pytrace {
 namespace {
 
@@ -23,19 +19,19 @@ std::string text_of(const ArgValue& value) {
 }
 
 ArgValue integer(std::vector<uint32_t> digits, bool negative = false) {
-  ArgValue v{PT_ARG_INT, 0, negative ? 2u : (digits.empty() ? 1u : 0u), digits.size(), {}};
+  ArgValue v{ArgKind::kInt, 0, negative ? 2u : (digits.empty() ? 1u : 0u), digits.size(), {}};
   v.text.resize(digits.size() * 4);
   std::memcpy(v.text.data(), digits.data(), v.text.size());
   return v;
 }
 
 ArgValue real(double d) {
-  return ArgValue{PT_ARG_FLOAT, 0, std::bit_cast<uint64_t>(d), 0, {}};
+  return ArgValue{ArgKind::kFloat, 0, std::bit_cast<uint64_t>(d), 0, {}};
 }
 
 // A str of `size` characters, of which `chars` were read, `width` bytes each.
 ArgValue str(std::u32string chars, uint8_t width, uint64_t size) {
-  ArgValue v{PT_ARG_STR, width, 0, size, {}};
+  ArgValue v{ArgKind::kStr, width, 0, size, {}};
   for (char32_t c : chars) {
     uint32_t code = c;
     v.text.append(reinterpret_cast<const char*>(&code), width);
@@ -44,15 +40,15 @@ ArgValue str(std::u32string chars, uint8_t width, uint64_t size) {
 }
 
 ArgValue bytes(std::string data, uint64_t size) {
-  return ArgValue{PT_ARG_BYTES, 0, 0, size, std::move(data)};
+  return ArgValue{ArgKind::kBytes, 0, 0, size, std::move(data)};
 }
 
 TEST(ArgumentValues, SimpleValues) {
-  EXPECT_EQ(text_of({PT_ARG_NONE, 0, 0, 0, {}}), "null");
-  EXPECT_EQ(text_of({PT_ARG_BOOL, 0, 1, 0, {}}), "true");
-  EXPECT_EQ(text_of({PT_ARG_BOOL, 0, 0, 0, {}}), "false");
-  EXPECT_EQ(text_of({PT_ARG_EMPTY, 0, 0, 0, {}}), "\"<unbound>\"");
-  EXPECT_EQ(text_of({PT_ARG_UNREAD, 0, 0, 0, {}}), "\"<unavailable>\"");
+  EXPECT_EQ(text_of({ArgKind::kNone, 0, 0, 0, {}}), "null");
+  EXPECT_EQ(text_of({ArgKind::kBool, 0, 1, 0, {}}), "true");
+  EXPECT_EQ(text_of({ArgKind::kBool, 0, 0, 0, {}}), "false");
+  EXPECT_EQ(text_of({ArgKind::kEmpty, 0, 0, 0, {}}), "\"<unbound>\"");
+  EXPECT_EQ(text_of({ArgKind::kUnread, 0, 0, 0, {}}), "\"<unavailable>\"");
 }
 
 TEST(ArgumentValues, IntegersFromTheirDigits) {
@@ -116,27 +112,29 @@ TEST(ArgumentValues, BytesByTheirRepr) {
 }
 
 TEST(ArgumentValues, ContainersBySize) {
-  EXPECT_EQ(text_of({PT_ARG_LIST, 0, 0, 0, {}}), "[]");
-  EXPECT_EQ(text_of({PT_ARG_LIST, 0, 0, 1, {}}), "\"list with 1 item\"");
-  EXPECT_EQ(text_of({PT_ARG_TUPLE, 0, 0, 0, {}}), "[]");
-  EXPECT_EQ(text_of({PT_ARG_TUPLE, 0, 0, 3, {}}), "\"tuple with 3 items\"");
-  EXPECT_EQ(text_of({PT_ARG_DICT, 0, 0, 0, {}}), "{}");
-  EXPECT_EQ(text_of({PT_ARG_DICT, 0, 0, 1, {}}), "\"dict with 1 key\"");
-  EXPECT_EQ(text_of({PT_ARG_SET, 0, 0, 0, {}}), "\"set()\"");
-  EXPECT_EQ(text_of({PT_ARG_SET, 0, 0, 7, {}}), "\"set with 7 items\"");
+  EXPECT_EQ(text_of({ArgKind::kList, 0, 0, 0, {}}), "[]");
+  EXPECT_EQ(text_of({ArgKind::kList, 0, 0, 1, {}}), "\"list with 1 item\"");
+  EXPECT_EQ(text_of({ArgKind::kTuple, 0, 0, 0, {}}), "[]");
+  EXPECT_EQ(text_of({ArgKind::kTuple, 0, 0, 3, {}}), "\"tuple with 3 items\"");
+  EXPECT_EQ(text_of({ArgKind::kDict, 0, 0, 0, {}}), "{}");
+  EXPECT_EQ(text_of({ArgKind::kDict, 0, 0, 1, {}}), "\"dict with 1 key\"");
+  EXPECT_EQ(text_of({ArgKind::kSet, 0, 0, 0, {}}), "\"set()\"");
+  EXPECT_EQ(text_of({ArgKind::kSet, 0, 0, 7, {}}), "\"set with 7 items\"");
 }
 
 TEST(ArgumentValues, ObjectsAndClasses) {
-  EXPECT_EQ(text_of({PT_ARG_OBJECT, 0, 0x7f12ab, 0, "Point"}), "\"<Point object at 0x7f12ab>\"");
-  EXPECT_EQ(text_of({PT_ARG_CLASS, 0, 0x1000, 0, "Point"}), "\"<class 'Point'>\"");
+  EXPECT_EQ(text_of({ArgKind::kObject, 0, 0x7f12ab, 0, "Point"}), "\"<Point object at 0x7f12ab>\"");
+  EXPECT_EQ(text_of({ArgKind::kClass, 0, 0x1000, 0, "Point"}), "\"<class 'Point'>\"");
 }
 
 TEST(Arguments, NamesInSignatureOrder) {
   ArgNames params{5, {"a", "key", "rest", "options", "x"}, true, true};
   params.names.resize(4);
   params.count = 4;
-  std::vector<ArgValue> values = {
-      integer({1}), {PT_ARG_NONE, 0, 0, 0, {}}, {PT_ARG_TUPLE, 0, 0, 2, {}}, {PT_ARG_DICT, 0, 0, 0, {}}};
+  std::vector<ArgValue> values = {integer({1}),
+                                  {ArgKind::kNone, 0, 0, 0, {}},
+                                  {ArgKind::kTuple, 0, 0, 2, {}},
+                                  {ArgKind::kDict, 0, 0, 0, {}}};
   EXPECT_EQ(format_arguments(params, values),
             R"({"a":1,"key":null,"*rest":"tuple with 2 items","**options":{}})");
   params.varkeywords = false;

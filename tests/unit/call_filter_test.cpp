@@ -8,6 +8,9 @@
 namespace pytrace {
 namespace {
 
+using testing::kClassBody;
+using testing::kFunction;
+using testing::kGenerator;
 using testing::outline;
 using testing::Pipeline;
 using testing::RecordStream;
@@ -16,10 +19,10 @@ using Lines = std::vector<std::string>;
 // A program in /p calling into a library in /lib, which calls back into /p.
 struct Program {
   RecordStream s;
-  uint64_t module = s.code("/p/main.py", "<module>", 1, 0);
+  uint64_t module = s.code("/p/main.py", "<module>", 1, kClassBody);
   uint64_t main = s.code("/p/main.py", "main", 3);
   uint64_t helper = s.code("/p/main.py", "helper", 8);
-  uint64_t repr = s.code("/p/main.py", "__repr__", 12, kCoOptimized, "C.__repr__");
+  uint64_t repr = s.code("/p/main.py", "__repr__", 12, kFunction, "C.__repr__");
   uint64_t dumps = s.code("/lib/json.py", "dumps", 20);
   uint64_t encode = s.code("/lib/json.py", "encode", 30);
   uint64_t callback = s.code("/p/main.py", "default", 15);
@@ -76,11 +79,11 @@ TEST(CallFilter, ShowDundersLogsTransparentFrames) {
 
 TEST(CallFilter, ImportsAreMarkedAndNoImportsDropsThem) {
   RecordStream s;
-  auto module = s.code("/p/main.py", "<module>", 1, 0);
+  auto module = s.code("/p/main.py", "<module>", 1, kClassBody);
   auto find = s.code("<frozen importlib._bootstrap>", "_find_and_load", 1302);
   auto call = s.code("<frozen importlib._bootstrap>", "_call_with_frames_removed", 480);
-  auto helpers = s.code("/p/helpers.py", "<module>", 1, 0);
-  auto klass = s.code("/p/helpers.py", "Shape", 4, 0);
+  auto helpers = s.code("/p/helpers.py", "<module>", 1, kClassBody);
+  auto klass = s.code("/p/helpers.py", "Shape", 4, kClassBody);
   auto main = s.code("/p/main.py", "main", 3);
   s.enter(module, 0).import("helpers", false).enter(find, 1302).enter(call, 480).enter(helpers, 0);
   s.enter(klass, 4).leave().leave().leave().leave().import("helpers", true).enter(main, 3).leave().leave();

@@ -11,6 +11,9 @@
 namespace pytrace {
 namespace {
 
+using testing::kClassBody;
+using testing::kFunction;
+using testing::kGenerator;
 using testing::RecordStream;
 
 // Writes the frame stream as text: "+name:line" for an enter (with "@site"
@@ -51,7 +54,7 @@ using Log = std::vector<std::string>;
 
 TEST(CallStacks, NestedCallsBalance) {
   RecordStream s;
-  auto mod = s.code("/p/a.py", "<module>", 1, 0);
+  auto mod = s.code("/p/a.py", "<module>", 1, kClassBody);
   auto f = s.code("/p/a.py", "f", 3);
   auto g = s.code("/p/a.py", "g", 6);
   s.enter(mod, 0).enter(f, 3).enter(g, 6).leave().leave().enter(g, 6).leave().leave();
@@ -72,9 +75,9 @@ TEST(CallStacks, MissingProbeLineFallsBackToFirstLine) {
 TEST(CallStacks, GeneratorCreationIsNotACall) {
   RecordStream s;
   auto main = s.code("/p/a.py", "main", 1);
-  auto gen = s.code("/p/a.py", "gen", 5, kCoOptimized | PT_CO_GENERATOR);
+  auto gen = s.code("/p/a.py", "gen", 5, kGenerator);
   auto other = s.code("/p/a.py", "other", 9);
-  s.enter(main, 1).enter(gen, 5, PT_FRAME_GEN_CREATE).enter(other, 9).leave();
+  s.enter(main, 1).enter(gen, 5, FrameNote::kGeneratorCreation).enter(other, 9).leave();
   s.enter(gen, 5).leave(6).leave();
   StackRun r = run(s);
   EXPECT_EQ(r.sink.log, (Log{"100+main:1", "100+other:9@main", "100-", "100+gen:5@main", "100-", "100-"}));
@@ -85,8 +88,8 @@ TEST(CallStacks, GeneratorCreationIsNotACall) {
 TEST(CallStacks, EachGeneratorResumeIsACallAtItsResumeLine) {
   RecordStream s;
   auto main = s.code("/p/a.py", "main", 1);
-  auto gen = s.code("/p/a.py", "gen", 5, kCoOptimized | PT_CO_GENERATOR);
-  s.enter(main, 1).enter(gen, 5, PT_FRAME_GEN_CREATE).enter(gen, 5).leave(6);
+  auto gen = s.code("/p/a.py", "gen", 5, kGenerator);
+  s.enter(main, 1).enter(gen, 5, FrameNote::kGeneratorCreation).enter(gen, 5).leave(6);
   uint64_t frame = s.last_frame();
   s.resume(gen, frame, 6).leave(7).resume(gen, frame, 7).leave(7).leave();
   StackRun r = run(s);
@@ -98,8 +101,8 @@ TEST(CallStacks, EachGeneratorResumeIsACallAtItsResumeLine) {
 TEST(CallStacks, InitShimReturnsAreIgnored) {
   RecordStream s;
   auto main = s.code("/p/a.py", "main", 1);
-  auto shim = s.code("__init__", "__init__", -1, 0);
-  s.enter(main, 1).stray_return(shim, 0xdead0, PT_FRAME_SHIM).leave();
+  auto shim = s.code("__init__", "__init__", -1, kClassBody);
+  s.enter(main, 1).stray_return(shim, 0xdead0, FrameNote::kInitShim).leave();
   StackRun r = run(s);
   EXPECT_EQ(r.sink.log, (Log{"100+main:1", "100-"}));
   EXPECT_EQ(r.stats.shim_returns, 1u);
@@ -150,7 +153,7 @@ TEST(CallStacks, CallUnderAnOuterFrameClosesTheFramesAbove) {
 TEST(CallStacks, ThrowIntoSuspendedGeneratorIsRestoredUnderItsCaller) {
   RecordStream s;
   auto main = s.code("/p/a.py", "main", 1);
-  auto gen = s.code("/p/a.py", "gen", 10, kCoOptimized | PT_CO_GENERATOR);
+  auto gen = s.code("/p/a.py", "gen", 10, kGenerator);
   auto tidy = s.code("/p/a.py", "tidy", 20);
   s.enter(main, 1).enter(gen, 10).leave(12);  // first next(): yields at 12
   uint64_t gen_frame = s.last_frame();
@@ -166,7 +169,7 @@ TEST(CallStacks, ThrowIntoSuspendedGeneratorIsRestoredUnderItsCaller) {
 TEST(CallStacks, ThrowThatOnlyYieldsIsRestoredFromItsReturn) {
   RecordStream s;
   auto main = s.code("/p/a.py", "main", 1);
-  auto gen = s.code("/p/a.py", "gen", 10, kCoOptimized | PT_CO_GENERATOR);
+  auto gen = s.code("/p/a.py", "gen", 10, kGenerator);
   s.enter(main, 1).enter(gen, 10).leave(12);
   uint64_t gen_frame = s.last_frame();
   s.stray_return(gen, gen_frame).leave();  // gen.throw() caught it and yielded again
@@ -186,7 +189,7 @@ TEST(CallStacks, ACallerThatIsNeitherOpenNorSuspendedIsNotInvented) {
 
 TEST(CallStacks, FramesRunningBeforeTheTraceOpenTheStack) {
   RecordStream s;
-  auto module = s.code("/p/a.py", "<module>", 1, 0);
+  auto module = s.code("/p/a.py", "<module>", 1, kClassBody);
   auto main = s.code("/p/a.py", "main", 4);
   auto step = s.code("/p/a.py", "step", 9);
   s.running({module, main}).enter(step, 9).leave().leave().leave();
@@ -230,7 +233,7 @@ TEST(CallStacks, CallWhoseCodeWasNeverDescribedIsCounted) {
 
 TEST(CallStacks, ImportEventsPassThroughInOrder) {
   RecordStream s;
-  auto mod = s.code("/p/m.py", "<module>", 1, 0);
+  auto mod = s.code("/p/m.py", "<module>", 1, kClassBody);
   s.import("m", false).enter(mod, 0).leave().import("m", true);
   EXPECT_EQ(run(s).sink.log, (Log{"100[m", "100+<module>:1", "100-", "100]m"}));
 }

@@ -9,8 +9,8 @@
 namespace pytrace {
 namespace {
 
-CodeInfo code(std::string file, std::string name, std::string qualname = "", uint32_t flags = kCoOptimized,
-              int first_lineno = 1) {
+CodeInfo code(std::string file, std::string name, std::string qualname = "",
+              CodeFlags flags = {.function = true}, int first_lineno = 1) {
   CodeInfo info;
   info.filename = std::move(file);
   info.name = name;
@@ -39,8 +39,9 @@ TEST(Classify, TransparentNames) {
 }
 
 TEST(Classify, ModulesAndImportMachinery) {
-  EXPECT_EQ(classify(code("/p/main.py", "<module>", "", 0), false, "", true), CallType::kModuleExecution);
-  EXPECT_EQ(classify(code("/p/helpers.py", "<module>", "", 0)), CallType::kImport);
+  EXPECT_EQ(classify(code("/p/main.py", "<module>", "", CodeFlags{}), false, "", true),
+            CallType::kModuleExecution);
+  EXPECT_EQ(classify(code("/p/helpers.py", "<module>", "", CodeFlags{})), CallType::kImport);
   EXPECT_EQ(classify(code("<frozen importlib._bootstrap>", "_find_and_load"), true), CallType::kImport);
   EXPECT_EQ(classify(code("/usr/lib/python3.15/importlib/__init__.py", "import_module"), true),
             CallType::kImport);
@@ -50,7 +51,7 @@ TEST(Classify, ModulesAndImportMachinery) {
 }
 
 TEST(Classify, ClassesAndDunders) {
-  EXPECT_EQ(classify(code("/p/a.py", "Shape", "Shape", 0)), CallType::kClassDeclaration);
+  EXPECT_EQ(classify(code("/p/a.py", "Shape", "Shape", CodeFlags{})), CallType::kClassDeclaration);
   EXPECT_EQ(classify(code("/p/a.py", "__init__", "Shape.__init__")), CallType::kClassInstantiation);
   EXPECT_EQ(classify(code("/usr/lib/c.py", "__init__", "Counter.__init__"), true),
             CallType::kClassInstantiation);
@@ -59,7 +60,7 @@ TEST(Classify, ClassesAndDunders) {
   EXPECT_EQ(classify(code("/p/a.py", "<lambda>", "f.<locals>.<lambda>")), CallType::kLambdaFunction);
   EXPECT_EQ(classify(code("/p/a.py", "<genexpr>", "f.<locals>.<genexpr>")), CallType::kComprehension);
   // A class body's flags say so even before its source is read.
-  CodeInfo unknown_flags = code("/p/a.py", "Shape", "Shape", 0);
+  CodeInfo unknown_flags = code("/p/a.py", "Shape", "Shape", CodeFlags{});
   unknown_flags.flags_known = false;
   EXPECT_EQ(classify(unknown_flags), CallType::kFunctionCall);
 }
@@ -87,10 +88,12 @@ TEST(Classify, MethodsByQualifiedNameAndDecorators) {
                          "    @property\n"         // 11
                          "    def label(self):\n"  // 12
                          "        return ''\n";    // 13
-  EXPECT_EQ(classify(code(file, "area", "Shape.area", kCoOptimized, 2)), CallType::kMethod);
-  EXPECT_EQ(classify(code(file, "make", "Shape.make", kCoOptimized, 4)), CallType::kClassMethod);
-  EXPECT_EQ(classify(code(file, "unit", "Shape.unit", kCoOptimized, 7)), CallType::kFunctionCall);
-  EXPECT_EQ(classify(code(file, "label", "Shape.label", kCoOptimized, 11)), CallType::kMethod);
+  EXPECT_EQ(classify(code(file, "area", "Shape.area", CodeFlags{.function = true}, 2)), CallType::kMethod);
+  EXPECT_EQ(classify(code(file, "make", "Shape.make", CodeFlags{.function = true}, 4)),
+            CallType::kClassMethod);
+  EXPECT_EQ(classify(code(file, "unit", "Shape.unit", CodeFlags{.function = true}, 7)),
+            CallType::kFunctionCall);
+  EXPECT_EQ(classify(code(file, "label", "Shape.label", CodeFlags{.function = true}, 11)), CallType::kMethod);
   EXPECT_EQ(classify(code(file, "helper", "make.<locals>.helper")), CallType::kFunctionCall);
   EXPECT_EQ(classify(code(file, "ping", "f.<locals>.Local.ping")), CallType::kMethod);
   std::filesystem::remove_all(dir);

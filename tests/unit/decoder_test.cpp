@@ -13,10 +13,15 @@ extern "C" {
 namespace pytrace {
 namespace {
 
+// The record's bytes, of this build's wire version unless the record names another.
 template <typename Wire>
 std::vector<std::byte> bytes_of(const Wire& wire, size_t extra = 0) {
   std::vector<std::byte> bytes(sizeof(wire) + extra);
   std::memcpy(bytes.data(), &wire, sizeof(wire));
+  pt_header header;
+  std::memcpy(&header, bytes.data(), sizeof(header));
+  if (header.version == 0) header.version = PYTRACE_WIRE_VERSION;
+  std::memcpy(bytes.data(), &header, sizeof(header));
   return bytes;
 }
 
@@ -38,7 +43,8 @@ TEST(Decoder, FrameRecord) {
   ASSERT_TRUE(result.record) << result.error;
   const auto& rec = std::get<FrameRecord>(*result.record);
   EXPECT_TRUE(rec.is_return);
-  EXPECT_EQ(rec.header.flags, PT_FRAME_SHIM);
+  EXPECT_EQ(rec.note, FrameNote::kInitShim);
+  EXPECT_FALSE(rec.frame_unread);
   EXPECT_EQ(rec.header.pid, 7u);
   EXPECT_EQ(rec.header.tid, 8u);
   EXPECT_EQ(rec.header.seq, 9u);
@@ -72,7 +78,8 @@ TEST(Decoder, CallWithArgumentValues) {
   ASSERT_TRUE(result.record) << result.error;
   const auto& rec = std::get<FrameRecord>(*result.record);
   ASSERT_EQ(rec.args.size(), 2u);
-  EXPECT_EQ(rec.args[0].kind, PT_ARG_INT);
+  EXPECT_EQ(rec.args[0].kind, ArgKind::kInt);
+  EXPECT_EQ(rec.args[1].kind, ArgKind::kStr);
   EXPECT_EQ(rec.args[0].text, std::string("\x2a\0\0\0", 4));
   EXPECT_EQ(rec.args[1].text, "hello");
   EXPECT_EQ(rec.args[1].size, 5u);
@@ -84,8 +91,38 @@ TEST(Decoder, CallWithArgumentValues) {
   wire.args[1].text_len = PT_ARG_TEXT_MAX + 1;
   EXPECT_FALSE(decode_record(bytes_of(wire)).record);
   wire.args[1].text_len = 5;
+  wire.args[1].kind = PT_ARG_CLASS + 1;  // a kind this build does not know
+  EXPECT_FALSE(decode_record(bytes_of(wire)).record);
+  wire.args[1].kind = PT_ARG_STR;
   wire.frame.h.flags = 0;
   EXPECT_FALSE(decode_record(bytes_of(wire)).record);
+}
+
+TEST(Decoder, FrameFlagsBecomeNotes) {
+  pt_frame_record wire{};
+  wire.h.kind = PT_REC_CALL;
+  wire.h.flags = PT_FRAME_GEN_CREATE | PT_FRAME_UNREAD;
+  DecodeResult result = decode_record(bytes_of(wire));
+  ASSERT_TRUE(result.record) << result.error;
+  const auto& call = std::get<FrameRecord>(*result.record);
+  EXPECT_EQ(call.note, FrameNote::kGeneratorCreation);
+  EXPECT_TRUE(call.frame_unread);
+  EXPECT_FALSE(call.is_return);
+  // Each note belongs to one side: a shim never enters, a creation never returns.
+  wire.h.flags = PT_FRAME_SHIM;
+  EXPECT_EQ(std::get<FrameRecord>(*decode_record(bytes_of(wire)).record).note, FrameNote::kNone);
+  wire.h.kind = PT_REC_RETURN;
+  wire.h.flags = PT_FRAME_GEN_CREATE;
+  EXPECT_EQ(std::get<FrameRecord>(*decode_record(bytes_of(wire)).record).note, FrameNote::kNone);
+}
+
+TEST(Decoder, RecordsOfAnotherWireVersionAreRefused) {
+  pt_frame_record wire{};
+  wire.h.kind = PT_REC_CALL;
+  wire.h.version = PYTRACE_WIRE_VERSION + 1;
+  DecodeResult result = decode_record(bytes_of(wire));
+  EXPECT_FALSE(result.record);
+  EXPECT_NE(result.error.find("wire version"), std::string::npos) << result.error;
 }
 
 TEST(Decoder, CodeRecordWithLineTable) {
@@ -93,7 +130,7 @@ TEST(Decoder, CodeRecordWithLineTable) {
   wire.h.kind = PT_REC_CODE;
   wire.code = 0x10;
   wire.first_lineno = 3;
-  wire.code_flags = 0x23;
+  wire.code_flags = PT_CO_OPTIMIZED | PT_CO_GENERATOR | PT_CO_VARKEYWORDS;
   wire.linetable_len = 3;
   wire.linetable_full_len = 5;
   std::strcpy(wire.filename, "/p/a.py");
@@ -109,7 +146,10 @@ TEST(Decoder, CodeRecordWithLineTable) {
   EXPECT_EQ(rec.name, "f");
   EXPECT_EQ(rec.qualname, "C.f");
   EXPECT_EQ(rec.first_lineno, 3);
-  EXPECT_EQ(rec.code_flags, 0x23u);
+  EXPECT_TRUE(rec.flags.function);
+  EXPECT_TRUE(rec.flags.generator);
+  EXPECT_FALSE(rec.flags.varargs);
+  EXPECT_TRUE(rec.flags.varkeywords);
   EXPECT_EQ(rec.linetable, (std::vector<uint8_t>{0x80, 0x00, 0x7f}));
   EXPECT_TRUE(rec.linetable_cut);
 }

@@ -14,6 +14,9 @@
 namespace pytrace {
 namespace {
 
+using testing::kClassBody;
+using testing::kFunction;
+using testing::kGenerator;
 using testing::Pipeline;
 using testing::RecordStream;
 
@@ -31,8 +34,8 @@ std::vector<std::string> keys(const nlohmann::ordered_json& object) {
 
 TEST(JsonWriter, SeedKeysInTheSeedsOrderThenAdditiveOnes) {
   RecordStream s;
-  auto module = s.code("/p/main.py", "<module>", 1, 0);
-  auto f = s.code("/p/main.py", "f", 3, kCoOptimized, "f");
+  auto module = s.code("/p/main.py", "<module>", 1, kClassBody);
+  auto f = s.code("/p/main.py", "f", 3, kFunction, "f");
   s.enter(module, 0).enter(f, 3).leave().leave();
   FilterOptions options;
   options.main_file = "/p/main.py";
@@ -100,7 +103,7 @@ TEST(JsonWriter, TestEntries) {
 
 TEST(JsonWriter, FramesRunningBeforeTheTraceSaySo) {
   RecordStream s;
-  auto module = s.code("/p/m.py", "<module>", 1, 0);
+  auto module = s.code("/p/m.py", "<module>", 1, kClassBody);
   auto f = s.code("/p/m.py", "f", 3);
   s.running({module}).enter(f, 3).leave();
   Pipeline pipeline;

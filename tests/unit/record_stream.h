@@ -10,11 +10,12 @@
 #include "core/frames.h"
 #include "core/records.h"
 
-extern "C" {
-#include "pytrace.h"
-}
-
 namespace pytrace::testing {
+
+// co_flags of a function's body, a generator function's, a class or module body's.
+inline constexpr CodeFlags kFunction{.function = true};
+inline constexpr CodeFlags kGenerator{.function = true, .generator = true};
+inline constexpr CodeFlags kClassBody{};
 
 class RecordStream {
  public:
@@ -28,13 +29,13 @@ class RecordStream {
 
   // Describes a code object; returns its key.
   uint64_t code(const std::string& file, const std::string& name, int first_lineno,
-                uint32_t flags = kCoOptimized, const std::string& qualname = "",
+                CodeFlags flags = kFunction, const std::string& qualname = "",
                 std::vector<uint8_t> linetable = {}) {
     CodeRecord rec;
     rec.header = next_header();
     rec.code = next_code_ += 0x100;
     rec.first_lineno = first_lineno;
-    rec.code_flags = flags;
+    rec.flags = flags;
     rec.filename = file;
     rec.name = name;
     rec.qualname = qualname.empty() ? name : qualname;
@@ -44,11 +45,11 @@ class RecordStream {
   }
 
   // A call made by the innermost open frame of the current thread.
-  RecordStream& enter(uint64_t code, int lineno, uint16_t flags = 0) {
+  RecordStream& enter(uint64_t code, int lineno, FrameNote note = FrameNote::kNone) {
     auto& stack = stacks_[tid_];
-    FrameRecord rec = frame_record(false, code, next_frame_ += 0x40, lineno, flags);
+    FrameRecord rec = frame_record(false, code, next_frame_ += 0x40, lineno, note);
     records.push_back(rec);
-    if (!(flags & PT_FRAME_GEN_CREATE)) stack.push_back({rec.frame, code});
+    if (note != FrameNote::kGeneratorCreation) stack.push_back({rec.frame, code});
     return *this;
   }
 
@@ -57,20 +58,20 @@ class RecordStream {
     auto& stack = stacks_[tid_];
     Open top = stack.back();
     stack.pop_back();
-    records.push_back(frame_record(true, top.code, top.frame, lineno, 0));
+    records.push_back(frame_record(true, top.code, top.frame, lineno));
     return *this;
   }
 
   // A return of a frame the stream never entered.
-  RecordStream& stray_return(uint64_t code, uint64_t frame, uint16_t flags = 0) {
-    records.push_back(frame_record(true, code, frame, 0, flags));
+  RecordStream& stray_return(uint64_t code, uint64_t frame, FrameNote note = FrameNote::kNone) {
+    records.push_back(frame_record(true, code, frame, 0, note));
     return *this;
   }
 
   // Re-enters a frame by address (a generator resume), under the innermost frame.
   RecordStream& resume(uint64_t code, uint64_t frame, int lineno) {
     auto& stack = stacks_[tid_];
-    records.push_back(frame_record(false, code, frame, lineno, 0));
+    records.push_back(frame_record(false, code, frame, lineno));
     stack.push_back({frame, code});
     return *this;
   }
@@ -136,13 +137,14 @@ class RecordStream {
 
   RecordHeader next_header() {
     ts_ += 10;
-    return RecordHeader{0, pid_, tid_, ++seq_[tid_], ts_};
+    return RecordHeader{pid_, tid_, ++seq_[tid_], ts_};
   }
 
-  FrameRecord frame_record(bool is_return, uint64_t code, uint64_t frame, int lineno, uint16_t flags) {
+  FrameRecord frame_record(bool is_return, uint64_t code, uint64_t frame, int lineno,
+                           FrameNote note = FrameNote::kNone) {
     FrameRecord rec;
     rec.header = next_header();
-    rec.header.flags = flags;
+    rec.note = note;
     rec.is_return = is_return;
     rec.code = code;
     rec.frame = frame;

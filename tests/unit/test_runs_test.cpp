@@ -43,7 +43,7 @@ not json
 
 TEST(TestRuns, EachTestsCallsGoUnderItsEntry) {
   RecordStream s(7);
-  auto collect = s.code("/p/tests/test_x.py", "<module>", 1, 0);
+  auto collect = s.code("/p/tests/test_x.py", "<module>", 1, testing::kClassBody);
   auto test_a = s.code("/p/tests/test_x.py", "test_a", 3);
   auto helper = s.code("/p/lib.py", "helper", 1);
   s.on_thread(7).enter(collect, 0).leave();             // ts 1040-1050: collection, before any test

@@ -9,10 +9,6 @@
 
 #include "core/json_text.h"
 
-extern "C" {
-#include "pytrace.h"
-}
-
 namespace pytrace {
 namespace {
 
@@ -186,41 +182,42 @@ void append_container(std::string& out, uint64_t size, const char* empty, const 
 
 void append_argument_value(std::string& out, const ArgValue& a) {
   switch (a.kind) {
-    case PT_ARG_NONE:
+    case ArgKind::kNone:
       out += "null";
       return;
-    case PT_ARG_BOOL:
+    case ArgKind::kBool:
       out += a.value ? "true" : "false";
       return;
-    case PT_ARG_INT:
+    case ArgKind::kInt:
       return append_int(out, a);
-    case PT_ARG_FLOAT:
+    case ArgKind::kFloat:
       return append_float(out, a.value);
-    case PT_ARG_STR:
+    case ArgKind::kStr:
       return append_str(out, a);
-    case PT_ARG_BYTES:
+    case ArgKind::kBytes:
       return append_bytes(out, a);
-    case PT_ARG_LIST:
+    case ArgKind::kList:
       return append_container(out, a.size, "[]", "list with ", "item", "items");
-    case PT_ARG_TUPLE:
+    case ArgKind::kTuple:
       return append_container(out, a.size, "[]", "tuple with ", "item", "items");
-    case PT_ARG_DICT:
+    case ArgKind::kDict:
       return append_container(out, a.size, "{}", "dict with ", "key", "keys");
-    case PT_ARG_SET:
+    case ArgKind::kSet:
       return append_quoted(
           out, a.size == 0 ? std::string("set()") : "set with " + counted(a.size, "item", "items"));
-    case PT_ARG_OBJECT: {
+    case ArgKind::kObject: {
       char address[24];
       auto end = std::to_chars(address, address + sizeof address, a.value, 16).ptr;
       return append_quoted(out, "<" + a.text + " object at 0x" + std::string(address, end) + ">");
     }
-    case PT_ARG_CLASS:
+    case ArgKind::kClass:
       return append_quoted(out, "<class '" + a.text + "'>");
-    case PT_ARG_EMPTY:
+    case ArgKind::kEmpty:
       return append_quoted(out, "<unbound>");
-    default:
-      return append_quoted(out, "<unavailable>");
+    case ArgKind::kUnread:
+      break;
   }
+  append_quoted(out, "<unavailable>");
 }
 
 std::string format_arguments(const ArgNames& params, const std::vector<ArgValue>& values) {

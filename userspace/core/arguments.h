@@ -22,9 +22,27 @@
 
 namespace pytrace {
 
-// One value (struct pt_arg in bpf/pytrace.h).
+// What an argument slot held, as far as it could be read.
+enum class ArgKind : uint8_t {
+  kUnread,  // the slot or the object could not be read
+  kNone,
+  kBool,   // value: 0 or 1
+  kInt,    // text: its 30-bit digits (size of them), sign in value (0 +, 1 zero, 2 -)
+  kFloat,  // value: the double's bits
+  kStr,    // size: characters; text: the first of them, `width` bytes each
+  kBytes,  // size: bytes; text: the first of them
+  kList,   // size: items
+  kTuple,
+  kDict,
+  kSet,
+  kObject,  // value: its address; text: its type's name
+  kEmpty,   // the slot holds no object
+  kClass,   // text: its name
+};
+
+// One value.
 struct ArgValue {
-  uint8_t kind = 0;   // enum pt_arg_kind
+  ArgKind kind = ArgKind::kUnread;
   uint8_t width = 0;  // str: bytes per character
   uint64_t value = 0;
   uint64_t size = 0;

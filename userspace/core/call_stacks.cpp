@@ -5,16 +5,7 @@
 
 #include "core/linetable.h"
 
-extern "C" {
-#include "pytrace.h"
-}
-
 namespace pytrace {
-namespace {
-
-constexpr uint32_t kGeneratorLike = PT_CO_GENERATOR | PT_CO_COROUTINE | PT_CO_ASYNC_GENERATOR;
-
-}  // namespace
 
 void CallStackBuilder::add(const Record& record) {
   ++stats_.records;
@@ -53,14 +44,14 @@ void CallStackBuilder::on_code(const CodeRecord& record) {
   info.name = record.name;
   info.qualname = record.qualname;
   info.first_lineno = record.first_lineno;
-  info.flags = record.code_flags;
-  info.flags_known = !(record.header.flags & PT_FRAME_UNREAD) && record.first_lineno >= 0;
+  info.flags = record.flags;
+  info.flags_known = record.first_lineno >= 0;
   info.linetable = record.linetable;
   info.linetable_cut = record.linetable_cut;
   info.params.count = record.arg_count;
   info.params.names = record.arg_names;
-  info.params.varargs = record.code_flags & PT_CO_VARARGS;
-  info.params.varkeywords = record.code_flags & PT_CO_VARKEYWORDS;
+  info.params.varargs = record.flags.varargs;
+  info.params.varkeywords = record.flags.varkeywords;
   codes_.add(record.code, std::move(info));
 }
 
@@ -137,7 +128,7 @@ void CallStackBuilder::restore_frame(ThreadState& thread, uint64_t frame, const 
 }
 
 void CallStackBuilder::on_call(ThreadState& thread, const FrameRecord& record) {
-  if (record.header.flags & PT_FRAME_GEN_CREATE) {
+  if (record.note == FrameNote::kGeneratorCreation) {
     ++stats_.generator_creations;
     return;
   }
@@ -153,7 +144,7 @@ void CallStackBuilder::on_call(ThreadState& thread, const FrameRecord& record) {
   // MAKE_CELL or COPY_FREE_VARS, which have no line; co_firstlineno then.
   enter.line = record.lineno > 0 ? record.lineno : std::max(code->first_lineno, 0);
   enter.call_site = caller_site(record);
-  if (!enter.call_site && (record.header.flags & PT_FRAME_UNREAD) && !thread.stack.empty()) {
+  if (!enter.call_site && record.frame_unread && !thread.stack.empty()) {
     // The frame was not read, so neither was its caller: name the caller
     // from the stack, without a line.
     enter.call_site = CallSite{thread.stack.back().code, 0, 0};
@@ -185,7 +176,7 @@ void CallStackBuilder::on_stack(ThreadState& thread, const StackRecord& record) 
 }
 
 void CallStackBuilder::on_return(ThreadState& thread, const FrameRecord& record) {
-  if (record.header.flags & PT_FRAME_SHIM) {
+  if (record.note == FrameNote::kInitShim) {
     ++stats_.shim_returns;
     return;
   }
@@ -215,7 +206,7 @@ void CallStackBuilder::on_return(ThreadState& thread, const FrameRecord& record)
     }
   }
   close_top(thread, record.header.ts_ns, true, caller_site(record));
-  if (code && (code->flags & kGeneratorLike) && record.frame != 0) suspended_[record.frame] = record.lineno;
+  if (code && code->flags.generator && record.frame != 0) suspended_[record.frame] = record.lineno;
 }
 
 void CallStackBuilder::close_top(ThreadState& thread, uint64_t ts, bool returned,

@@ -70,7 +70,7 @@ bool is_comprehension(std::string_view name) {
 }
 
 bool is_class_body(const CodeInfo& code) {
-  return code.flags_known && !(code.flags & kCoOptimized) && code.name != "<module>";
+  return code.flags_known && !code.flags.function && code.name != "<module>";
 }
 
 CallType classify_call(const CallFacts& facts, SourceCache& sources) {

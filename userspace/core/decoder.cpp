@@ -17,7 +17,48 @@ std::string field_string(const char (&field)[N]) {
 }
 
 RecordHeader to_header(const pt_header& h) {
-  return RecordHeader{h.flags, h.pid, h.tid, h.seq, h.ts_ns};
+  return RecordHeader{h.pid, h.tid, h.seq, h.ts_ns};
+}
+
+CodeFlags to_code_flags(uint32_t co_flags) {
+  return CodeFlags{(co_flags & PT_CO_OPTIMIZED) != 0,
+                   (co_flags & (PT_CO_GENERATOR | PT_CO_COROUTINE | PT_CO_ASYNC_GENERATOR)) != 0,
+                   (co_flags & PT_CO_VARARGS) != 0, (co_flags & PT_CO_VARKEYWORDS) != 0};
+}
+
+std::optional<ArgKind> to_arg_kind(uint8_t kind) {
+  switch (kind) {
+    case PT_ARG_UNREAD:
+      return ArgKind::kUnread;
+    case PT_ARG_NONE:
+      return ArgKind::kNone;
+    case PT_ARG_BOOL:
+      return ArgKind::kBool;
+    case PT_ARG_INT:
+      return ArgKind::kInt;
+    case PT_ARG_FLOAT:
+      return ArgKind::kFloat;
+    case PT_ARG_STR:
+      return ArgKind::kStr;
+    case PT_ARG_BYTES:
+      return ArgKind::kBytes;
+    case PT_ARG_LIST:
+      return ArgKind::kList;
+    case PT_ARG_TUPLE:
+      return ArgKind::kTuple;
+    case PT_ARG_DICT:
+      return ArgKind::kDict;
+    case PT_ARG_SET:
+      return ArgKind::kSet;
+    case PT_ARG_OBJECT:
+      return ArgKind::kObject;
+    case PT_ARG_EMPTY:
+      return ArgKind::kEmpty;
+    case PT_ARG_CLASS:
+      return ArgKind::kClass;
+    default:
+      return std::nullopt;
+  }
 }
 
 template <typename Wire>
@@ -42,7 +83,7 @@ DecodeResult decode_code(std::span<const std::byte> bytes) {
   record.header = to_header(wire.h);
   record.code = wire.code;
   record.first_lineno = wire.first_lineno;
-  record.code_flags = wire.code_flags;
+  record.flags = to_code_flags(wire.code_flags);
   record.filename = field_string(wire.filename);
   record.name = field_string(wire.name);
   record.qualname = field_string(wire.qualname);
@@ -67,6 +108,9 @@ DecodeResult decode_frame(std::span<const std::byte> bytes, const pt_header& hea
   FrameRecord record;
   record.header = to_header(wire.h);
   record.is_return = header.kind == PT_REC_RETURN;
+  if (!record.is_return && (header.flags & PT_FRAME_GEN_CREATE)) record.note = FrameNote::kGeneratorCreation;
+  if (record.is_return && (header.flags & PT_FRAME_SHIM)) record.note = FrameNote::kInitShim;
+  record.frame_unread = header.flags & PT_FRAME_UNREAD;
   record.code = wire.code;
   record.frame = wire.frame;
   record.caller_frame = wire.caller_frame;
@@ -78,7 +122,9 @@ DecodeResult decode_frame(std::span<const std::byte> bytes, const pt_header& hea
     std::memcpy(&arg, bytes.data() + sizeof(wire) + i * sizeof(pt_arg), sizeof(arg));
     if (arg.text_len > PT_ARG_TEXT_MAX)
       return fail("argument value with " + std::to_string(arg.text_len) + " bytes");
-    record.args.push_back({arg.kind, arg.width, arg.value, arg.size, std::string(arg.text, arg.text_len)});
+    std::optional<ArgKind> kind = to_arg_kind(arg.kind);
+    if (!kind) return fail("argument value of unknown kind " + std::to_string(arg.kind));
+    record.args.push_back({*kind, arg.width, arg.value, arg.size, std::string(arg.text, arg.text_len)});
   }
   return DecodeResult{Record{std::move(record)}, {}};
 }
@@ -88,6 +134,10 @@ DecodeResult decode_frame(std::span<const std::byte> bytes, const pt_header& hea
 DecodeResult decode_record(std::span<const std::byte> bytes) {
   pt_header header{};
   if (!read_fixed(bytes, header)) return fail("record shorter than its header");
+  if (header.version != PYTRACE_WIRE_VERSION) {
+    return fail("record of wire version " + std::to_string(header.version) + ", this build reads version " +
+                std::to_string(PYTRACE_WIRE_VERSION));
+  }
 
   switch (header.kind) {
     case PT_REC_CODE:

@@ -16,7 +16,7 @@ const CodeInfo* CodeTable::find(uint64_t key) const {
 
 const CodeInfo* CodeTable::unknown() {
   if (!unknown_) {
-    unknown_ = &codes_.emplace_back(CodeInfo{"<unknown>", "<unknown>", "", -1, 0, false, {}, false, {}});
+    unknown_ = &codes_.emplace_back(CodeInfo{"<unknown>", "<unknown>", "", -1, {}, false, {}, false, {}});
   }
   return unknown_;
 }

@@ -11,19 +11,17 @@
 #include <vector>
 
 #include "core/arguments.h"
+#include "core/records.h"
 
 namespace pytrace {
-
-// co_flags bits used by the classifier.
-inline constexpr uint32_t kCoOptimized = 0x0001;
 
 struct CodeInfo {
   std::string filename;   // co_filename: absolute path or a pseudo-name like <frozen os>
   std::string name;       // co_name
   std::string qualname;   // co_qualname, empty when unknown
   int first_lineno = -1;  // co_firstlineno, -1 when unknown
-  uint32_t flags = 0;     // co_flags
-  bool flags_known = false;
+  CodeFlags flags;
+  bool flags_known = false;  // false for a code object that could not be read
   std::vector<uint8_t> linetable;
   bool linetable_cut = false;
   ArgNames params;  // what argument values are called

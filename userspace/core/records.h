@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Typed forms of the wire records in bpf/pytrace.h.
+// The records the BPF program sends, as the decoder hands them on: plain
+// C++ values. The wire format (bpf/pytrace.h) stops at the decoder.
 #pragma once
 
 #include <cstdint>
@@ -12,18 +13,25 @@
 namespace pytrace {
 
 struct RecordHeader {
-  uint16_t flags = 0;  // enum pt_frame_flags
   uint32_t pid = 0;
   uint32_t tid = 0;
   uint64_t seq = 0;
   uint64_t ts_ns = 0;
 };
 
+// What a code object's co_flags say, as far as the trace needs them.
+struct CodeFlags {
+  bool function = false;     // CO_OPTIMIZED: a function's body, not a module's or a class's
+  bool generator = false;    // a generator, coroutine or async generator function
+  bool varargs = false;      // it has a *args parameter
+  bool varkeywords = false;  // it has a **kwargs parameter
+};
+
 struct CodeRecord {
   RecordHeader header;
   uint64_t code = 0;
-  int32_t first_lineno = -1;
-  uint32_t code_flags = 0;
+  int32_t first_lineno = -1;  // -1 when the code object could not be read
+  CodeFlags flags;            // all false when it could not be read
   std::string filename;
   std::string name;
   std::string qualname;
@@ -33,10 +41,19 @@ struct CodeRecord {
   std::vector<std::string> arg_names;
 };
 
+// A frame whose call or return is not one of the program's calls.
+enum class FrameNote : uint8_t {
+  kNone,
+  kGeneratorCreation,  // the entry of a frame that only creates a generator: it never returns
+  kInitShim,           // the return of the interpreter's hidden __init__ frame, which has no entry
+};
+
 // A call or a return, with the calling frame.
 struct FrameRecord {
   RecordHeader header;
   bool is_return = false;
+  FrameNote note = FrameNote::kNone;
+  bool frame_unread = false;  // the frame could not be read: `code` is a key made from its names
   uint64_t code = 0;
   uint64_t frame = 0;
   uint64_t caller_frame = 0;
