@@ -253,7 +253,8 @@ def console_tree_without_output_file(env):
 
 # ---- processes: attaching, signals, children ---------------------------
 
-LOOP = """import sys, time
+# Ticks every 20 ms, n times or until a file named "stop" appears.
+LOOP = """import os, sys, time
 
 def helper(i):
     return i * 2
@@ -265,6 +266,8 @@ def main(n):
     for i in range(n):
         print("tick", i, step(i), flush=True)
         time.sleep(0.02)
+        if os.path.exists("stop"):
+            break
 
 main(int(sys.argv[1]))
 """
@@ -299,28 +302,35 @@ def wait_until(condition, timeout=10.0):
     return False
 
 
-def start_loop(env, iterations):
+def start_loop(env):
+    """A process that ticks until stop_loop(), however slow the machine (a minute at most)."""
     path = env.script("loop.py", LOOP)
     out = open(os.path.join(env.tmp, "loop.out"), "w")
-    target = subprocess.Popen([env.python, path, str(iterations)], stdout=out, cwd=env.tmp)
+    target = subprocess.Popen([env.python, path, "3000"], stdout=out, cwd=env.tmp)
     if not wait_until(lambda: os.path.getsize(out.name) > 0):
         raise Failure("the looping program did not start")
     return target, out.name
 
 
-def check_loop_output(path, iterations):
+def stop_loop(env, target):
+    open(os.path.join(env.tmp, "stop"), "w").close()
+    target.wait(timeout=30)
+
+
+def check_loop_output(path, target):
+    """Every tick right, none missing, and the loop ended because it was told to."""
     lines = open(path).read().splitlines()
-    expected = ["tick %d %d" % (i, 2 * i + 1) for i in range(iterations)]
-    if lines != expected:
-        raise Failure("the traced process's output changed: %s ... (%d lines, %d expected)" % (
-            lines[-3:], len(lines), iterations))
+    expected = ["tick %d %d" % (i, 2 * i + 1) for i in range(len(lines))]
+    if target.returncode != 0 or not lines or lines != expected or len(lines) >= 3000:
+        raise Failure("the traced process's output changed (exit %s): %s ... (%d lines)" % (
+            target.returncode, lines[-3:], len(lines)))
 
 
 @case
 def attach_and_detach(env):
     need_root()
     address = semaphore_address(env.python)
-    target, output = start_loop(env, 150)
+    target, output = start_loop(env)
     try:
         result = env.run("--pid", str(target.pid), "--duration", "0.5", "-o", "t.json", use_python=False)
         if result.returncode != 0:
@@ -331,8 +341,8 @@ def attach_and_detach(env):
             raise Failure("the probes' semaphore is still held after the detach")
         document = json.load(open(os.path.join(env.tmp, "t.json")))
     finally:
-        target.wait(timeout=30)
-    check_loop_output(output, 150)
+        stop_loop(env, target)
+    check_loop_output(output, target)
     meta = document["metadata"]
     lost = {k: v for k, v in meta["loss"].items() if v and k != "open_at_end"}
     if lost or not meta["attached"] or meta["end_reason"] != "duration":
@@ -358,7 +368,7 @@ def attach_and_detach(env):
 def killed_tracer_leaves_no_probes(env):
     need_root()
     address = semaphore_address(env.python)
-    target, output = start_loop(env, 150)
+    target, output = start_loop(env)
     try:
         tool = subprocess.Popen([env.tracer, "--pid", str(target.pid), "-o", "t.json"], cwd=env.tmp,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -374,8 +384,8 @@ def killed_tracer_leaves_no_probes(env):
         if os.path.exists(os.path.join(env.tmp, "t.json")):
             raise Failure("a killed tracer left an output file under the requested name")
     finally:
-        target.wait(timeout=30)
-    check_loop_output(output, 150)
+        stop_loop(env, target)
+    check_loop_output(output, target)
 
 
 @case
@@ -400,7 +410,7 @@ def interrupt_stops_the_program_and_writes_the_trace(env):
 @case
 def interrupt_ends_an_attach(env):
     need_root()
-    target, output = start_loop(env, 150)
+    target, output = start_loop(env)
     try:
         tool = subprocess.Popen([env.tracer, "--pid", str(target.pid), "-o", "t.json"], cwd=env.tmp,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -412,8 +422,8 @@ def interrupt_ends_an_attach(env):
         if tool.returncode != 0 or target.poll() is not None:
             raise Failure("exit code %d, process running: %s\n%s" % (tool.returncode, target.poll() is None, stderr))
     finally:
-        target.wait(timeout=30)
-    check_loop_output(output, 150)
+        stop_loop(env, target)
+    check_loop_output(output, target)
     meta = json.load(open(os.path.join(env.tmp, "t.json")))["metadata"]
     if meta["end_reason"] != "interrupted" or not meta["interrupted"]:
         raise Failure("metadata: end %s, interrupted %s" % (meta["end_reason"], meta["interrupted"]))
