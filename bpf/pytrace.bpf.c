@@ -24,15 +24,27 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-/* Only what the programs read of the kernel's task_struct; CO-RE finds the
+/* Only what the programs read of the kernel's structures; CO-RE finds the
  * offsets in the running kernel's BTF. */
+typedef struct {
+	int counter;
+} atomic_t;
+
+struct signal_struct {
+	atomic_t live; /* threads of the process that have not exited */
+} __attribute__((preserve_access_index));
+
 struct task_struct {
 	int pid;
 	int tgid;
+	struct signal_struct *signal;
 } __attribute__((preserve_access_index));
 
 /* Set by userspace before load. */
 const volatile struct pt_python_offsets py = {};
+/* Trace the processes that traced processes fork (the probes are then
+ * attached for every process of the interpreter's file). */
+const volatile bool follow_forks = false;
 
 /* How many thread states to visit when looking for the current thread's. */
 #define MAX_TSTATE_WALK 256
@@ -178,11 +190,18 @@ struct {
 	__type(value, struct scratch_claims);
 } claims SEC(".maps");
 
-/* Processes whose forks are followed: the traced process (added by
- * userspace) and its descendants (added on fork). Value: the parent. */
+/*
+ * The processes that are traced: the one started or attached to (added by
+ * userspace) and its descendants, added when they are forked, before they
+ * run, and removed when their last thread exits. The probes are attached to
+ * the interpreter's file for every process that runs it; a hit of any other
+ * process ends at this map. Value: the parent.
+ */
+#define MAX_TRACED_PROCESSES 65536
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, MAX_TRACED_PROCESSES);
 	__type(key, __u32);
 	__type(value, __u32);
 } traced SEC(".maps");
@@ -201,11 +220,21 @@ static __always_inline __u64 read_u64(__u64 addr)
 	return value;
 }
 
-/* The current thread's state, created zeroed on its first record. */
-static __always_inline struct thread_info *current_thread_info(void)
+/* The current thread's state if its process is traced, created zeroed on
+ * its first record; 0 for any other process. A thread has state only while
+ * its process is traced, so the common case costs one look-up. */
+static __always_inline struct thread_info *traced_thread_info(void)
 {
-	return bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0,
-				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct thread_info *info = bpf_task_storage_get(&threads, task, 0, 0);
+	__u32 tgid;
+
+	if (info)
+		return info;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	if (!bpf_map_lookup_elem(&traced, &tgid))
+		return 0;
+	return bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
 
 /* Every record takes the next number, sent or lost, so userspace sees gaps.
@@ -1045,7 +1074,7 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind)
 
 	if (!active)
 		return 0;
-	info = current_thread_info();
+	info = traced_thread_info();
 	if (!info)
 		return 0;
 	hit = &info->hit;
@@ -1132,17 +1161,11 @@ int on_function_return(struct pt_regs *ctx)
 	return emit_frame(ctx, PT_REC_RETURN);
 }
 
-enum pid_type { PIDTYPE_PID, PIDTYPE_TGID };
-extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
-				__u64 value) __ksym __weak;
-
-#define SIGSTOP_NUMBER 19
-
 /*
- * A traced process forks: follow the new process. It is stopped before it
- * runs (kernel 6.13+), so that userspace can attach the probes to it first,
- * and userspace is told. New threads need nothing: the probes of a process
- * cover all its threads.
+ * A traced process forks: the new process is traced too, from its first
+ * instruction (this runs before it does), and userspace is told. Nothing
+ * stops it: the probes already cover every process of the interpreter's
+ * file. New threads need nothing: they belong to a traced process.
  */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
@@ -1153,27 +1176,31 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	struct pt_process_record *rec;
 	__u64 seq;
 
-	if (child->pid != child_tgid || !bpf_map_lookup_elem(&traced, &parent_tgid))
+	if (!follow_forks || child->pid != child_tgid || !bpf_map_lookup_elem(&traced, &parent_tgid))
 		return 0;
-	bpf_map_update_elem(&traced, &child_tgid, &parent_tgid, BPF_ANY);
-	info = current_thread_info();
+	if (bpf_map_update_elem(&traced, &child_tgid, &parent_tgid, BPF_ANY)) {
+		__sync_fetch_and_add(&stats.untraced_processes, 1);
+		return 0;
+	}
+	info = traced_thread_info();
 	if (!info)
 		return 0;
 	seq = take_seq(info);
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
-		return 0; /* the child runs on untraced: nobody will let it go */
+		return 0;
 	}
 	fill_header(&rec->h, PT_REC_PROCESS, 0, pid_tgid, seq);
 	rec->child_pid = child_tgid;
-	rec->stopped = bpf_send_signal_task &&
-		       bpf_send_signal_task(child, SIGSTOP_NUMBER, PIDTYPE_TGID, 0) == 0;
+	rec->_pad = 0;
 	submit(rec);
 	return 0;
 }
 
-/* A thread of a traced process ends: send its name, the one it ended with. */
+/* A thread of a traced process ends: send its name, the one it ended with.
+ * When it is the process's last, the process is no longer traced (its pid
+ * can be reused). */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *task)
 {
@@ -1185,6 +1212,8 @@ int BPF_PROG(on_exit, struct task_struct *task)
 
 	if (!bpf_map_lookup_elem(&traced, &tgid))
 		return 0;
+	if (task->signal->live.counter == 0)
+		bpf_map_delete_elem(&traced, &tgid);
 	info = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0, 0);
 	if (!info)
 		return 0; /* it never ran Python code under the probes */
@@ -1209,7 +1238,7 @@ static __always_inline int emit_import(__u16 kind, const char *module, int found
 
 	if (!active)
 		return 0;
-	info = current_thread_info();
+	info = traced_thread_info();
 	if (!info)
 		return 0;
 	seq = take_seq(info);

@@ -164,12 +164,12 @@ struct pt_stack_record {
 	struct pt_stack_frame frames[PT_STACK_MAX];
 };
 
-/* The header is the forking thread's; the new process is stopped (SIGSTOP)
- * until userspace has attached the probes to it and sends SIGCONT. */
+/* A traced process forked: the new one is traced from its first instruction.
+ * The header is the forking thread's. */
 struct pt_process_record {
 	struct pt_header h;
 	__u32 child_pid;
-	__u32 stopped; /* 0 if the kernel could not stop it: its first calls may be missed */
+	__u32 _pad;
 };
 
 /* The thread's name as it ends: Python names its threads after they start. */
@@ -257,6 +257,7 @@ struct pt_stats {
 	__u64 tstate_misses;	 /* thread state of the current thread not found */
 	__u64 frame_mismatches;	 /* current frame did not match the probe's code */
 	__u64 scratch_busy;	 /* code or stack records not sent: every scratch slot in use */
+	__u64 untraced_processes; /* forked by a traced process, not traced: the process map was full */
 };
 
 /* CPython constants the BPF side tests against (stable across 3.x). */

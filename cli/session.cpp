@@ -152,29 +152,39 @@ KernelFeatures check_kernel(const std::string& tool) {
   return kernel;
 }
 
-// The offsets the BPF programs read frames with; without argument values
-// they leave the frames' local slots alone.
-pt_python_offsets probe_offsets(const Interpreter& python, const SessionSpec& spec) {
-  pt_python_offsets offsets = python.offsets.offsets;
-  if (!spec.arg_values) offsets.arg_values = 0;
-  return offsets;
+// How the probes are loaded for a session. `follow_forks`: the probes go
+// into the interpreter's file for every process and the programs let the
+// traced ones through. Without argument values the programs leave the
+// frames' local slots alone.
+ProbeOptions probe_options(const SessionSpec& spec, const KernelFeatures& kernel, const Interpreter& python,
+                           bool follow_forks) {
+  ProbeOptions options;
+  options.offsets = python.offsets.offsets;
+  if (!spec.arg_values) options.offsets.arg_values = 0;
+  options.ring_buffer_bytes = spec.ring_buffer_mb << 20;
+  options.tracepoints = kernel.btf_tracepoints;
+  options.follow_forks = follow_forks && kernel.btf_tracepoints;
+  return options;
 }
 
 // What the launching and attaching sessions share once the interpreter is
 // known: the probes, the pure pipeline behind them, and writing the result.
+// `only_process`: attach the probes to that process alone; -1: to every
+// process of the interpreter's file, following forks.
 class Recorder {
  public:
   Recorder(const SessionSpec& spec, const KernelFeatures& kernel, const Interpreter& python,
-           const std::string& scope_root, const std::string& main_file)
+           const std::string& scope_root, const std::string& main_file, pid_t only_process)
       : spec_(spec),
-        elf_(python.probe_elf),
         scope_(scope_root, python.library_dirs),
-        probes_((Probes::set_verbose(spec.verbose), probe_offsets(python, spec)), spec.ring_buffer_mb << 20,
-                kernel.follows_forks,
+        probes_(probe_options(spec, kernel, python, only_process == -1),
                 [this](std::span<const std::byte> bytes) { builder_->add_bytes(bytes); }) {
-    if (!probes_.follow_problem().empty()) {
-      std::cerr << spec.tool << ": warning: child processes will not be traced: " << probes_.follow_problem()
-                << "\n";
+    probes_.attach(python.probe_elf, only_process);
+    if (probes_.follows_forks()) probe_file_ = python.probe_elf.path;
+    if (!probes_.tracepoint_problem().empty()) {
+      std::cerr << spec.tool
+                << ": warning: " << (only_process == -1 ? "child processes will not be traced and " : "")
+                << "threads that end while traced keep no name: " << probes_.tracepoint_problem() << "\n";
     }
     if (!python.offsets.offsets.enabled) {
       std::cerr
@@ -193,12 +203,6 @@ class Recorder {
     info_.arg_values = spec.arg_values && python.offsets.offsets.enabled;
   }
 
-  // A process forked while tracing waits, stopped, until it is attached to:
-  // never leave one stopped.
-  ~Recorder() {
-    if (builder_) release(builder_->take_new_processes());
-  }
-
   Probes& probes() { return probes_; }
   SessionInfo& info() { return info_; }
   uint64_t origin_ns() const { return origin_ns_; }
@@ -212,33 +216,28 @@ class Recorder {
                          origin_ns_};
     builder_ = std::make_unique<TraceBuilder>(scope_, filter, sources_);
     builder_->set_root_process(info_.pid);
-    probes_.follow(pid);
+    probes_.trace(pid);
     probes_.activate();
+    // The probes are in the file, for every process that runs it: say who
+    // else pays for them.
+    if (int others = probe_file_.empty() ? 0 : count_processes_running(probe_file_, pid)) {
+      std::cerr << spec_.tool << ": note: " << others
+                << (others == 1 ? " other process runs " : " other processes run ") << probe_file_
+                << "; while tracing, each of its calls takes a probe trap (about 1 us), "
+                << "though nothing of it is recorded\n";
+    }
   }
 
-  // Reads what arrived and attaches the probes to the processes forked
-  // meanwhile (they run the same interpreter), then lets them go on.
+  // Reads what arrived.
   void poll(int wake_fd) {
     probes_.poll(kPollMs, wake_fd);
     if (status_.due()) show_progress();
-    std::vector<ProcessRecord> forked = builder_->take_new_processes();
-    if (!forked.empty()) status_.clear();
-    for (const ProcessRecord& process : forked) {
-      try {
-        probes_.attach(static_cast<pid_t>(process.child_pid), elf_);
-      } catch (const Error& e) {
-        std::cerr << spec_.tool << ": warning: process " << process.child_pid
-                  << " is not traced: " << e.what() << "\n";
-      }
-    }
-    release(forked);
   }
 
   // Reads what is left, detaches the probes and builds the model.
   std::unique_ptr<TraceModel> stop() {
     status_.clear();
     probes_.drain();
-    release(builder_->take_new_processes());  // too late to trace them
     info_.duration_ns = monotonic_ns() - origin_ns_;
     info_.end_time = iso_time_now();
     ProbeStats probe_stats = probes_.stats();
@@ -316,14 +315,7 @@ class Recorder {
     }
   }
 
-  static void release(const std::vector<ProcessRecord>& processes) {
-    for (const ProcessRecord& process : processes) {
-      if (process.stopped) kill(static_cast<pid_t>(process.child_pid), SIGCONT);
-    }
-  }
-
   const SessionSpec& spec_;
-  const PythonElf& elf_;
   Scope scope_;
   SourceCache sources_;
   std::unique_ptr<TraceBuilder> builder_;
@@ -331,6 +323,7 @@ class Recorder {
   uint64_t shown_records_ = 0;
   double shown_seconds_ = 0;  // created by start(), when the time origin is known
   Probes probes_;
+  std::string probe_file_;  // the file the probes are in for every process, or ""
   SessionInfo info_;
   uint64_t origin_ns_ = 0;
 };
@@ -412,17 +405,17 @@ int run_launch_session(const LaunchSpec& spec) {
   if (spec.output) output.emplace(*spec.output, user);
 
   require_bpf_privileges(spec.tool);
+  Probes::set_verbose(spec.verbose);
   KernelFeatures kernel = check_kernel(spec.tool);
   Interpreter python = inspect_interpreter(spec.python);
   if (!spec.required_module.empty()) require_module(python, spec.required_module);
-  Recorder recorder(spec, kernel, python, spec.scope, spec.main_file);
+  Recorder recorder(spec, kernel, python, spec.scope, spec.main_file, -1);
 
   std::vector<std::string> argv{python.executable};
   argv.insert(argv.end(), spec.python_args.begin(), spec.python_args.end());
   GatedChild child(argv, child_environment(user, spec.extra_env), user);
   g_child_pid = child.pid();
   install_signal_handlers();
-  recorder.probes().attach(child.pid(), python.probe_elf);
 
   std::cerr << spec.tool << ": tracing " << spec.description << " with Python " << python.version
             << " (scope " << recorder.info().scope_path << ")\n";
@@ -455,6 +448,7 @@ int run_attach_session(const AttachSpec& spec) {
   if (spec.output) output.emplace(*spec.output, user);
 
   require_bpf_privileges(spec.tool);
+  Probes::set_verbose(spec.verbose);
   KernelFeatures kernel = check_kernel(spec.tool);
   Interpreter python = inspect_running_interpreter(spec.pid);
   std::string main_file = script_of(spec.pid);
@@ -467,12 +461,12 @@ int run_attach_session(const AttachSpec& spec) {
     if (scope.empty())
       throw Error("cannot tell pid " + std::to_string(spec.pid) + "'s directory: use --scope");
   }
-  Recorder recorder(spec, kernel, python, scope, main_file);
+  // From the attach on, Ctrl-C must end the session, not the tool.
+  install_signal_handlers();
+  Recorder recorder(spec, kernel, python, scope, main_file, spec.pid);
   int target_exit = static_cast<int>(syscall(SYS_pidfd_open, spec.pid, 0));
   if (target_exit < 0)
     throw Error("cannot watch pid " + std::to_string(spec.pid) + ": " + std::strerror(errno));
-  install_signal_handlers();
-  recorder.probes().attach(spec.pid, python.probe_elf);
   recorder.start(spec.pid);
 
   std::cerr << spec.tool << ": attached to pid " << spec.pid << " (Python " << python.version << ", scope "

@@ -198,11 +198,9 @@ TEST(Decoder, StackProcessAndThreadExitRecords) {
   process.h.kind = PT_REC_PROCESS;
   process.h.pid = 10;
   process.child_pid = 11;
-  process.stopped = 1;
   result = decode_record(bytes_of(process));
   ASSERT_TRUE(result.record) << result.error;
   EXPECT_EQ(std::get<ProcessRecord>(*result.record).child_pid, 11u);
-  EXPECT_TRUE(std::get<ProcessRecord>(*result.record).stopped);
 
   pt_thread_exit_record exit{};
   exit.h.kind = PT_REC_THREAD_EXIT;

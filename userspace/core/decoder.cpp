@@ -169,7 +169,7 @@ DecodeResult decode_record(std::span<const std::byte> bytes) {
       pt_process_record wire{};
       if (bytes.size() != sizeof(wire) || !read_fixed(bytes, wire))
         return fail("process record has size " + std::to_string(bytes.size()));
-      return DecodeResult{ProcessRecord{to_header(wire.h), wire.child_pid, wire.stopped != 0}, {}};
+      return DecodeResult{ProcessRecord{to_header(wire.h), wire.child_pid}, {}};
     }
     case PT_REC_THREAD_EXIT: {
       pt_thread_exit_record wire{};

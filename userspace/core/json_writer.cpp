@@ -115,7 +115,8 @@ Json metadata_json(const TraceModel& model) {
                   {"open_at_end", st.open_at_end},
                   {"thread_state_misses", ps.tstate_misses},
                   {"frame_mismatches", ps.frame_mismatches},
-                  {"scratch_busy", ps.scratch_busy}};
+                  {"scratch_busy", ps.scratch_busy},
+                  {"untraced_processes", ps.untraced_processes}};
   meta["quirks"] = {{"generator_creations", st.generator_creations},
                     {"init_shim_returns", st.shim_returns},
                     {"restored_resumes", st.restored_resumes},

@@ -82,11 +82,10 @@ struct StackRecord {
   bool truncated = false;     // older frames did not fit
 };
 
-// A traced process forked; the new one waits, stopped, to be attached to.
+// A traced process forked; the new one is traced too.
 struct ProcessRecord {
   RecordHeader header;  // the forking thread
   uint32_t child_pid = 0;
-  bool stopped = false;
 };
 
 // A thread ends, with the name it ended with.

@@ -25,19 +25,13 @@ void TraceBuilder::add(const Record& record) {
   const RecordHeader& header = header_of(record);
   threads_seen_.try_emplace(header.tid, header.pid);
   if (const auto* exit = std::get_if<ThreadExitRecord>(&record)) set_thread_name(header.tid, exit->name);
-  if (const auto* process = std::get_if<ProcessRecord>(&record)) {
+  if (const auto* process = std::get_if<ProcessRecord>(&record))
     model_->processes.push_back({process->child_pid, process->header.pid});
-    new_processes_.push_back(*process);
-  }
   stacks_.add(record);
 }
 
 void TraceBuilder::set_root_process(uint32_t pid) {
   model_->processes.insert(model_->processes.begin(), {pid, 0});
-}
-
-std::vector<ProcessRecord> TraceBuilder::take_new_processes() {
-  return std::exchange(new_processes_, {});
 }
 
 std::unique_ptr<TraceModel> TraceBuilder::finish() {

@@ -27,8 +27,6 @@ class TraceBuilder {
 
   // The process the session started with (listed first in the model).
   void set_root_process(uint32_t pid);
-  // Processes forked since the last call, waiting to be attached to.
-  std::vector<ProcessRecord> take_new_processes();
 
   // Threads that sent records so far: tid -> pid.
   const std::map<uint32_t, uint32_t>& threads_seen() const { return threads_seen_; }
@@ -51,7 +49,6 @@ class TraceBuilder {
 
  private:
   std::unique_ptr<TraceModel> model_;
-  std::vector<ProcessRecord> new_processes_;
   std::map<uint32_t, uint32_t> threads_seen_;
   std::map<uint32_t, std::string> thread_names_;
   CallFilter filter_;

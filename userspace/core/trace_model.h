@@ -79,7 +79,8 @@ struct ProbeStats {
   uint64_t ringbuf_drops = 0;
   uint64_t tstate_misses = 0;
   uint64_t frame_mismatches = 0;
-  uint64_t scratch_busy = 0;  // code or stack descriptions not sent
+  uint64_t scratch_busy = 0;        // code or stack descriptions not sent
+  uint64_t untraced_processes = 0;  // children not traced: too many processes at once
 };
 
 struct SessionInfo {

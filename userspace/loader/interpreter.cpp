@@ -2,10 +2,12 @@
 #include "loader/interpreter.h"
 
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -239,6 +241,35 @@ Interpreter inspect_running_interpreter(int pid) {
   }
   set_runtime_symbols(interp);
   return interp;
+}
+
+}  // namespace pytrace
+
+namespace pytrace {
+
+int count_processes_running(const std::string& file, int except_pid) {
+  struct stat wanted {};
+  if (stat(file.c_str(), &wanted) != 0) return 0;
+  int count = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit) || std::stoi(name) == except_pid)
+      continue;
+    // A maps line: address perms offset dev inode path; the file is mapped
+    // when a line has its device and inode.
+    std::ifstream maps(entry.path() / "maps");
+    for (std::string line; std::getline(maps, line);) {
+      unsigned major = 0, minor = 0;
+      unsigned long long inode = 0;
+      if (std::sscanf(line.c_str(), "%*s %*s %*s %x:%x %llu", &major, &minor, &inode) == 3 &&
+          inode == wanted.st_ino && makedev(major, minor) == wanted.st_dev) {
+        ++count;
+        break;
+      }
+    }
+  }
+  return count;
 }
 
 }  // namespace pytrace

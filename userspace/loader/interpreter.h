@@ -31,6 +31,10 @@ Interpreter inspect_interpreter(const std::string& path);
 // namespace works too.
 Interpreter inspect_running_interpreter(int pid);
 
+// How many processes other than `except_pid` have `file` mapped: they
+// take the probes' traps while it is traced.
+int count_processes_running(const std::string& file, int except_pid);
+
 // Why a CPython version cannot be traced, or empty if it can.
 std::string unusable_version_reason(int major, int minor);
 

@@ -50,9 +50,8 @@ KernelFeatures probe_kernel_features() {
       has_btf && probe_says_yes(libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, nullptr)) &&
       probe_says_yes(libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_task_storage_get, nullptr));
   bool loop = probe_says_yes(libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_loop, nullptr));
-  k.follows_forks = btf_has(vmlinux, "btf_trace_sched_process_fork", BTF_KIND_TYPEDEF) &&
-                    btf_has(vmlinux, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF);
-  k.holds_new_processes = btf_has(vmlinux, "bpf_send_signal_task", BTF_KIND_FUNC);
+  k.btf_tracepoints = btf_has(vmlinux, "btf_trace_sched_process_fork", BTF_KIND_TYPEDEF) &&
+                      btf_has(vmlinux, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF);
   btf__free(vmlinux);
   libbpf_set_print(previous);
 
@@ -65,10 +64,8 @@ KernelFeatures probe_kernel_features() {
       {"BPF task storage in tracing programs", "5.11", "per-thread state", task_storage, true},
       {"the bpf_loop helper", "5.17", "walking frames and arguments", loop, true},
       {"BTF tracepoints sched_process_fork/exit", "5.5 with BTF",
-       "child processes are not traced, only the started or attached process", k.follows_forks, false},
-      {"bpf_send_signal_task", "6.13",
-       "new child processes are not held until their probes are attached, so their first calls can be missed",
-       k.holds_new_processes, false},
+       "child processes are not traced, and threads that end while traced keep no name", k.btf_tracepoints,
+       false},
   };
   return k;
 }

@@ -21,10 +21,9 @@ struct KernelFeatures {
   std::string release;  // uname -r
   std::vector<KernelFeature> features;
 
-  // Following child processes: BTF tracepoints (sched_process_fork/exit).
-  bool follows_forks = false;
-  // Holding a new child stopped until its probes are attached (6.13+).
-  bool holds_new_processes = false;
+  // BTF tracepoints sched_process_fork/exit: following child processes,
+  // naming threads when they end.
+  bool btf_tracepoints = false;
 
   // The required features that are missing.
   std::vector<const KernelFeature*> missing_required() const;

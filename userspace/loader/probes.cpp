@@ -92,16 +92,16 @@ void Probes::set_verbose(bool verbose) {
   g_verbose = verbose;
 }
 
-int Probes::open_and_load(const pt_python_offsets& offsets, size_t ring_buffer_bytes, bool follow_forks,
-                          std::string& log) {
+int Probes::open_and_load(const ProbeOptions& options, bool tracepoints, std::string& log) {
   log.clear();
   CapturedLoad capture(log);
   skeleton_.reset(pytrace_bpf__open());
   if (!skeleton_) throw Error("cannot open the BPF programs: " + libbpf_error(errno));
-  skeleton_->rodata->py = offsets;
-  int err = bpf_map__set_max_entries(skeleton_->maps.events, static_cast<__u32>(ring_buffer_bytes));
+  skeleton_->rodata->py = options.offsets;
+  skeleton_->rodata->follow_forks = options.follow_forks;
+  int err = bpf_map__set_max_entries(skeleton_->maps.events, static_cast<__u32>(options.ring_buffer_bytes));
   if (err) {
-    throw Error("cannot size the ring buffer to " + std::to_string(ring_buffer_bytes) +
+    throw Error("cannot size the ring buffer to " + std::to_string(options.ring_buffer_bytes) +
                 " bytes: " + libbpf_error(err));
   }
   // With -v, the verifier's log and statistics (instructions, stack depth) for every program.
@@ -109,37 +109,38 @@ int Probes::open_and_load(const pt_python_offsets& offsets, size_t ring_buffer_b
     bpf_program* program;
     bpf_object__for_each_program(program, skeleton_->obj) bpf_program__set_log_level(program, 1 | 4);
   }
-  bpf_program__set_autoload(skeleton_->progs.on_fork, follow_forks);
-  bpf_program__set_autoload(skeleton_->progs.on_exit, follow_forks);
+  bpf_program__set_autoload(skeleton_->progs.on_fork, tracepoints);
+  bpf_program__set_autoload(skeleton_->progs.on_exit, tracepoints);
   return pytrace_bpf__load(skeleton_.get());
 }
 
-Probes::Probes(const pt_python_offsets& offsets, size_t ring_buffer_bytes, bool follow_forks,
-               RecordHandler handler)
-    : handler_(std::move(handler)) {
+Probes::Probes(const ProbeOptions& options, RecordHandler handler) : handler_(std::move(handler)) {
   libbpf_set_print(print_libbpf);
   std::string log;
-  int err = open_and_load(offsets, ring_buffer_bytes, follow_forks, log);
-  // Without the programs that follow forks, the others still trace one process.
+  bool tracepoints = options.tracepoints;
+  int err = open_and_load(options, tracepoints, log);
+  // Without the tracepoint programs, the others still trace one process.
   std::string refused = find_load_failure(log).program;
-  if (err && follow_forks && (refused == "on_fork" || refused == "on_exit")) {
-    follow_problem_ = refusal(err, log);
-    follow_forks = false;
-    err = open_and_load(offsets, ring_buffer_bytes, follow_forks, log);
+  if (err && tracepoints && (refused == "on_fork" || refused == "on_exit")) {
+    tracepoint_problem_ = refusal(err, log);
+    tracepoints = false;
+    err = open_and_load(options, tracepoints, log);
   }
   if (err) {
     throw Error("cannot load the BPF programs: " + refusal(err, log) +
                 (g_verbose ? "" : " (run with -v for the verifier's whole log)"));
   }
-  if (follow_forks) {
+  if (tracepoints) {
     bpf_link* fork_link = bpf_program__attach(skeleton_->progs.on_fork);
     bpf_link* exit_link = bpf_program__attach(skeleton_->progs.on_exit);
-    follows_forks_ = fork_link && exit_link;
-    if (!follows_forks_) follow_problem_ = "cannot attach to the fork tracepoints: " + libbpf_error(errno);
+    if (!fork_link || !exit_link)
+      tracepoint_problem_ =
+          "cannot attach to the sched_process_fork/exit tracepoints: " + libbpf_error(errno);
     for (bpf_link* link : {fork_link, exit_link}) {
       if (link) links_.emplace_back(link);
     }
   }
+  follows_forks_ = options.follow_forks && tracepoint_problem_.empty() && tracepoints;
   ring_.reset(ring_buffer__new(bpf_map__fd(skeleton_->maps.events), &Probes::on_record, this, nullptr));
   if (!ring_) throw Error("cannot create the ring buffer: " + libbpf_error(errno));
 }
@@ -148,7 +149,7 @@ void Probes::activate() {
   __atomic_store_n(&skeleton_->bss->active, 1, __ATOMIC_RELEASE);
 }
 
-void Probes::follow(pid_t pid) {
+void Probes::trace(pid_t pid) {
   __u32 key = static_cast<__u32>(pid), parent = 0;
   bpf_map__update_elem(skeleton_->maps.traced, &key, sizeof(key), &parent, sizeof(parent), BPF_ANY);
 }
@@ -212,7 +213,7 @@ int Probes::on_record(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-void Probes::attach(pid_t pid, const PythonElf& elf) {
+void Probes::attach(const PythonElf& elf, pid_t pid) {
   struct Target {
     bpf_program* program;
     const char* probe;
@@ -240,8 +241,8 @@ void Probes::attach(pid_t pid, const PythonElf& elf) {
         bpf_program__attach_usdt(target.program, pid, elf.path.c_str(), "python", target.probe, &opts);
     if (!link) {
       int err = errno;
-      throw Error("cannot attach to python:" + std::string(target.probe) + " in " + elf.path + " for pid " +
-                  std::to_string(pid) + ": " + libbpf_error(err));
+      throw Error("cannot attach to python:" + std::string(target.probe) + " in " + elf.path + ": " +
+                  libbpf_error(err));
     }
     links_.emplace_back(link);
   }
@@ -262,7 +263,8 @@ void Probes::drain() {
 
 ProbeStats Probes::stats() const {
   const pt_stats& s = skeleton_->bss->stats;
-  return ProbeStats{s.ringbuf_drops, s.tstate_misses, s.frame_mismatches, s.scratch_busy};
+  return ProbeStats{s.ringbuf_drops, s.tstate_misses, s.frame_mismatches, s.scratch_busy,
+                    s.untraced_processes};
 }
 
 }  // namespace pytrace

@@ -25,33 +25,39 @@ struct ring_buffer;
 
 namespace pytrace {
 
+struct ProbeOptions {
+  pt_python_offsets offsets{};  // how to read the interpreter's frames
+  size_t ring_buffer_bytes = 0;
+  bool tracepoints = false;   // the kernel has sched_process_fork/exit as BTF tracepoints
+  bool follow_forks = false;  // trace what traced processes fork (needs the tracepoints)
+};
+
 class Probes {
  public:
   using RecordHandler = std::function<void(std::span<const std::byte>)>;
 
-  // Loads the programs, with those that follow forks when `follow_forks`
-  // (the kernel has what they need: see kernel_features.h). Throws Error
-  // naming the step that failed and, for a refused program, the verifier's
-  // reason.
-  Probes(const pt_python_offsets& offsets, size_t ring_buffer_bytes, bool follow_forks,
-         RecordHandler handler);
+  // Loads the programs. Throws Error naming the step that failed and, for a
+  // refused program, the verifier's reason.
+  Probes(const ProbeOptions& options, RecordHandler handler);
   ~Probes();
   Probes(const Probes&) = delete;
   Probes& operator=(const Probes&) = delete;
 
-  // Attaches the function and import probes of `elf` for process `pid` only.
-  void attach(pid_t pid, const PythonElf& elf);
+  // Attaches the function and import probes of `elf` for process `pid`
+  // only, or with -1 for every process that runs it (the programs let only
+  // the traced processes through: what following forks needs).
+  void attach(const PythonElf& elf, pid_t pid);
 
-  // Lets the programs send records: call once the probes of the process
-  // that is not stopped are all attached.
-  void activate();
-
-  // Makes the processes `pid` forks (and theirs) wait, stopped, for the
-  // probes: they arrive as ProcessRecords. False when the kernel cannot.
-  void follow(pid_t pid);
+  // Traces process `pid` and, when forks are followed, the processes it
+  // forks from now on (and theirs), which arrive as ProcessRecords.
+  void trace(pid_t pid);
   bool follows_forks() const { return follows_forks_; }
-  // Why forks are not followed although they were asked for, or "".
-  const std::string& follow_problem() const { return follow_problem_; }
+  // Why the tracepoint programs (forks, thread names) are missing, or "".
+  const std::string& tracepoint_problem() const { return tracepoint_problem_; }
+
+  // Lets the programs send records: call once every probe is attached (an
+  // entry attached before its return would send calls that never return).
+  void activate();
 
   // Waits `timeout_ms`, or less if `wake_fd` (e.g. the child's pidfd)
   // becomes readable, then consumes what is waiting. The ring buffer itself
@@ -75,8 +81,7 @@ class Probes {
  private:
   static int on_record(void* ctx, void* data, size_t size);
   // Opens and loads the programs; returns libbpf's error and, in `log`, what it said.
-  int open_and_load(const pt_python_offsets& offsets, size_t ring_buffer_bytes, bool follow_forks,
-                    std::string& log);
+  int open_and_load(const ProbeOptions& options, bool tracepoints, std::string& log);
 
   struct SkeletonDeleter {
     void operator()(pytrace_bpf* skeleton) const;
@@ -93,7 +98,7 @@ class Probes {
   std::unique_ptr<ring_buffer, RingDeleter> ring_;
   RecordHandler handler_;
   bool follows_forks_ = false;
-  std::string follow_problem_;
+  std::string tracepoint_problem_;
 };
 
 }  // namespace pytrace
