@@ -40,6 +40,7 @@ PACKAGES=(
   libcpp-httplib-dev libsimdjson-dev                # the viewer's server
   chromium fonts-noto-color-emoji                   # the viewer's browser tests
   bpftrace                                          # bench/run.sh: the probes' floor
+  qemu-system-x86 busybox-static kmod xz-utils zstd file  # the kernel matrix (tests/kernels)
 )
 # Node.js runs the browser tests; Debian's when the machine has none.
 command -v node >/dev/null || PACKAGES+=(nodejs)

@@ -1,9 +1,16 @@
 """asyncio: tasks, gather, sleeps, async generators and context managers,
 exceptions crossing awaits, and a thread pool running blocking calls."""
 import asyncio
+import threading
+
+# Set by the event loop once main() awaits the executor's future: without it,
+# a slow machine can finish blocking() before main() awaits, and main() then
+# does not suspend there, so the run would not be the same every time.
+awaiting = threading.Event()
 
 
 def blocking(n):
+    awaiting.wait()
     return sum(square(i) for i in range(n))
 
 
@@ -51,7 +58,9 @@ async def main():
     task = asyncio.create_task(fetch("d", 0))
     print(await task)
     loop = asyncio.get_running_loop()
-    print(await loop.run_in_executor(None, blocking, 3))
+    future = loop.run_in_executor(None, blocking, 3)
+    loop.call_soon(awaiting.set)  # runs once this step has suspended at the await
+    print(await future)
 
 
 asyncio.run(main())
