@@ -17,8 +17,9 @@
 # into PYTRACE_KERNEL_CACHE (default /var/cache/pytrace-kernels), never
 # installed. Versions are whatever the suite has today.
 #
-# In the guest, /tmp, /var/tmp and /run are empty tmpfs and the rest of the
-# root is read-only; COMMAND runs as root in the host's working directory.
+# In the guest the whole root is read-only, /tmp included (a checkout there
+# stays visible); /run is an empty tmpfs and TMPDIR=/run/tmp is where to
+# write. COMMAND runs as root in the host's working directory.
 # Exit status: COMMAND's; 124 when the run timed out; 125 when the kernel could
 # not be fetched or booted (the end of the serial console is shown); 77, a
 # skip, when not run as root.
@@ -189,15 +190,15 @@ EOF
   # as they do for the command.
   cat >"$root/stage2" <<'EOF'
 B=/run/boot_kernel/busybox
-for m in "proc /proc" "sysfs /sys" "devtmpfs /dev" "tmpfs /tmp" "tmpfs /var/tmp" "debugfs /sys/kernel/debug" \
-         "tracefs /sys/kernel/tracing" "bpf /sys/fs/bpf" "cgroup2 /sys/fs/cgroup"; do
+for m in "proc /proc" "sysfs /sys" "devtmpfs /dev" "debugfs /sys/kernel/debug" "tracefs /sys/kernel/tracing" \
+         "bpf /sys/fs/bpf" "cgroup2 /sys/fs/cgroup"; do
   set -- $m; $B mount -t "$1" "$1" "$2" 2>/dev/null
 done
-$B mkdir -p /dev/pts /dev/shm; $B mount -t devpts devpts /dev/pts; $B mount -t tmpfs tmpfs /dev/shm
-$B chmod 1777 /tmp /var/tmp /dev/shm
+$B mkdir -p /dev/pts /dev/shm /run/tmp; $B mount -t devpts devpts /dev/pts; $B mount -t tmpfs tmpfs /dev/shm
+$B chmod 1777 /dev/shm /run/tmp
 $B ip link set lo up
 R=/run/boot_kernel/results
-PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TMPDIR=/run/tmp \
   /bin/bash /run/boot_kernel/command >$R/stdout 2>$R/stderr </dev/null
 echo $? >$R/exitcode.tmp && $B mv $R/exitcode.tmp $R/exitcode
 $B sync; $B poweroff -f

@@ -25,7 +25,7 @@ if ((EUID != 0)); then
   exit 77
 fi
 
-work=$(mktemp -d /tmp/kernel_checks.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/kernel_checks.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 failed=0
 # check NAME COMMAND...: runs it, says ok or FAIL with its output.
