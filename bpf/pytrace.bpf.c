@@ -455,6 +455,35 @@ static long read_arg_name(__u32 i, struct arg_names_walk *w)
 	return 0;
 }
 
+/*
+ * A co_filename without a UTF-8 form (CPython's probe then passes
+ * "<unknown>"): its code units, for userspace to turn back into the path's
+ * bytes. A str with a UTF-8 form is left to the probe's text.
+ */
+static __always_inline void read_code_units(__u64 obj, struct pt_code_record *rec)
+{
+	__u32 state = 0, width, bytes;
+	__s64 length = 0;
+
+	if (!obj || unicode_utf8(obj))
+		return;
+	if (bpf_probe_read_user(&state, sizeof(state), (const void *)(obj + py.unicode_state)) ||
+	    bpf_probe_read_user(&length, sizeof(length), (const void *)(obj + py.unicode_length)))
+		return;
+	width = (state >> 2) & 7;
+	if (!(state & UNICODE_STATE_COMPACT) || (width != 1 && width != 2 && width != 4) || length <= 0 ||
+	    length > PT_FILENAME_MAX)
+		return;
+	bytes = (__u32)length * width;
+	if (bytes > PT_FILENAME_MAX)
+		bytes = PT_FILENAME_MAX;
+	bytes &= ~(width - 1); /* whole code units */
+	if (bpf_probe_read_user(rec->filename, bytes, (const void *)(obj + py.unicode_compact_data)))
+		return;
+	rec->filename_width = width;
+	rec->filename_bytes = bytes;
+}
+
 /* The number of arguments of a code object (positional, keyword-only,
  * *args, **kwargs) and the names of the first PT_ARGS_MAX. */
 static __always_inline __u32 read_arg_names(__u64 code, __u32 code_flags, struct pt_code_record *rec)
@@ -508,7 +537,8 @@ static __noinline __u32 describe_code(struct thread_info *info, __u64 code, __u3
 	bpf_probe_read_user_str(rec->name, sizeof(rec->name), (const void *)funcname);
 	rec->qualname[0] = 0;
 	rec->arg_count = 0;
-	rec->_pad2 = 0;
+	rec->filename_width = 0;
+	rec->filename_bytes = 0;
 	if (read && py.arg_values) {
 		rec->arg_count = read_arg_names(code, code_flags, rec);
 		now->nargs = rec->arg_count > PT_ARGS_MAX ? PT_ARGS_MAX : rec->arg_count;
@@ -525,6 +555,7 @@ static __noinline __u32 describe_code(struct thread_info *info, __u64 code, __u3
 		if (qualname)
 			bpf_probe_read_user_str(rec->qualname, sizeof(rec->qualname),
 						(const void *)qualname);
+		read_code_units(read_u64(code + py.code_filename), rec);
 		if (linetable)
 			full_len = read_u64(linetable + py.bytes_size);
 		len = full_len > PT_LINETABLE_MAX ? PT_LINETABLE_MAX : full_len;

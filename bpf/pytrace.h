@@ -96,7 +96,12 @@ struct pt_code_record {
 	/* The code's arguments: positional, keyword-only, *args, **kwargs, in
 	 * that order; names of the first PT_ARGS_MAX. */
 	__u32 arg_count; /* all of them, 0 when unknown */
-	__u32 _pad2;
+	/* 0: `filename` is UTF-8 text. 1, 2 or 4: co_filename has no UTF-8
+	 * form (a path with bytes that are not UTF-8 holds lone surrogates),
+	 * and `filename` holds its first filename_bytes bytes of code units of
+	 * that width, as the str object stores them. */
+	__u16 filename_width;
+	__u16 filename_bytes;
 	char arg_names[PT_ARGS_MAX][PT_ARG_NAME_MAX];
 };
 

@@ -2,6 +2,8 @@
 #include "options.h"
 
 #include <charconv>
+#include <cmath>
+#include <cstdint>
 
 namespace pytrace {
 
@@ -16,7 +18,7 @@ goes to pytest unchanged (so pytest's -v, -k, -p, -x ... keep their meaning).
 
 options:
   -o, --output FILE      write the trace as JSON to FILE (default:
-                         pytest_trace_output.json)
+                         pytest_trace_output.json; - is standard output)
   --scope DIR            directory whose files are the user's code (default:
                          the current directory)
   --no-external-calls    do not log calls from the user's code into other code
@@ -25,11 +27,13 @@ options:
                          and generator-expression frames (hidden by default)
   --python PATH          interpreter to run pytest with (default: the one
                          setup.sh installed)
-  --ring-buffer-mb N     size of the kernel ring buffer (default: 64)
+  --ring-buffer-mb N     size of the kernel ring buffer, a power of two up to
+                         2048 (default: 64)
   --no-patterns          do not fold repeated calls into pattern groups
   --format json|text     what -o writes: the JSON document (default) or the
                          call tree as text
   --no-color             no colours in the call tree (also NO_COLOR=1)
+  --no-arg-values        do not record argument values (`arguments` is {})
   -h, --help             show this help
   --version              show the version
 )";
@@ -45,8 +49,8 @@ Tracer options may stand before or after the script; `--` ends them, and
 every other argument goes to the script unchanged.
 
 options:
-  -o, --output FILE      write the trace as JSON to FILE (default: print a call
-                         tree on stdout)
+  -o, --output FILE      write the trace as JSON to FILE (- is standard output;
+                         default: print a call tree on stdout)
   --scope DIR            directory whose files are the user's code (default:
                          the script's directory)
   --no-external-calls    do not log calls from the user's code into other code
@@ -57,7 +61,8 @@ options:
   -p, --pid PID          attach to this running Python process instead; stop at
                          Ctrl-C, after --duration, or when it exits; it runs on
   --duration SECONDS     with --pid: stop tracing after this long
-  --ring-buffer-mb N     size of the kernel ring buffer (default: 64)
+  --ring-buffer-mb N     size of the kernel ring buffer, a power of two up to
+                         2048 (default: 64)
   --no-patterns          do not fold repeated calls into pattern groups
   --format json|text     what -o writes: the JSON document (default) or the
                          call tree as text
@@ -75,20 +80,31 @@ struct ValueOption {
   const char* short_name;  // may be null
 };
 
+// Longer than anyone traces, short enough to count in nanoseconds.
+constexpr double kMaxSeconds = 365.0 * 24 * 3600;
+// Linux's largest pid (PID_MAX_LIMIT).
+constexpr uint64_t kMaxPid = 4194304;
+// The ring buffer's size is a power of two that fits the kernel's 32 bits.
+constexpr uint64_t kMaxRingBufferMb = 2048;
+
 double parse_seconds(const std::string& option, const std::string& text) {
   double value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || !(value > 0)) {
-    throw UsageError(option + " needs a positive number of seconds, not '" + text + "'");
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) || !(value > 0) ||
+      value > kMaxSeconds) {
+    throw UsageError(option + " needs a number of seconds above 0 and at most a year (31536000), not '" +
+                     text + "'");
   }
   return value;
 }
 
-size_t parse_size(const std::string& option, const std::string& text) {
-  size_t value = 0;
+// A whole number from 1 to `max`.
+uint64_t parse_count(const std::string& option, const std::string& text, uint64_t max) {
+  uint64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value == 0) {
-    throw UsageError(option + " needs a positive whole number, not '" + text + "'");
+  if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > max) {
+    throw UsageError(option + " needs a whole number from 1 to " + std::to_string(max) + ", not '" + text +
+                     "'");
   }
   return value;
 }
@@ -135,16 +151,21 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
 
     if (name == "-o" || name == "--output") {
       options.output = value();
+      if (options.output->empty()) throw UsageError(name + " needs a file name (or - for standard output)");
     } else if (name == "--scope") {
       options.scope = value();
     } else if (name == "--python") {
       options.python = value();
     } else if (!pytest && (name == "-p" || name == "--pid")) {  // pytest's -p loads a plugin
-      options.pid = static_cast<int>(parse_size(name, value()));
+      options.pid = static_cast<int>(parse_count(name, value(), kMaxPid));
     } else if (!pytest && name == "--duration") {
       options.duration = parse_seconds(name, value());
     } else if (name == "--ring-buffer-mb") {
-      options.ring_buffer_mb = parse_size(name, value());
+      options.ring_buffer_mb = parse_count(name, value(), kMaxRingBufferMb);
+      if (options.ring_buffer_mb & (options.ring_buffer_mb - 1))
+        throw UsageError(name +
+                         " is a power of two (1, 2, 4 ... 2048), as the kernel's ring buffer is, not " +
+                         std::to_string(options.ring_buffer_mb));
     } else if (name == "--no-external-calls") {
       flag(options.external_calls, false);
     } else if (name == "--no-imports") {

@@ -2,54 +2,265 @@
 #include "output_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <streambuf>
+#include <vector>
 
 #include "core/error.h"
 
 namespace pytrace {
+namespace {
 
-OutputFile::OutputFile(const std::string& path, std::optional<RunAs> owner)
-    : path_(std::filesystem::absolute(path).lexically_normal().string()), owner_(owner) {
-  namespace fs = std::filesystem;
-  fs::path parent = fs::path(path_).parent_path();
+namespace fs = std::filesystem;
+
+// What the helper answers once it has prepared the file.
+struct Prepared {
+  int error = 0;       // errno of the step that failed, 0 when the file is open
+  bool usage = false;  // the target itself is wrong (exit code 2)
+  char message[480] = {};
+};
+
+// An ostream's buffer over a file descriptor that keeps the first error.
+class FdBuffer : public std::streambuf {
+ public:
+  explicit FdBuffer(int fd) : fd_(fd), buffer_(1 << 16) {
+    setp(buffer_.data(), buffer_.data() + buffer_.size());
+  }
+  int error() const { return error_; }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (!flush_buffer()) return traits_type::eof();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+  int sync() override { return flush_buffer() ? 0 : -1; }
+
+ private:
+  bool flush_buffer() {
+    const char* data = pbase();
+    size_t left = pptr() - pbase();
+    while (left > 0 && error_ == 0) {
+      ssize_t n = ::write(fd_, data, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error_ = n < 0 ? errno : EIO;
+        break;
+      }
+      data += n;
+      left -= n;
+    }
+    setp(buffer_.data(), buffer_.data() + buffer_.size());
+    return error_ == 0;
+  }
+
+  int fd_;
+  std::vector<char> buffer_;
+  int error_ = 0;
+};
+
+std::string kind_of(mode_t mode) {
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  return "not a regular file";
+}
+
+// Sends `prepared`, and the file's descriptor when it is open.
+void send_prepared(int socket, const Prepared& prepared, int fd) {
+  iovec data{const_cast<Prepared*>(&prepared), sizeof(prepared)};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (fd >= 0) {
+    message.msg_control = control;
+    message.msg_controllen = sizeof(control);
+    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(header), &fd, sizeof(int));
+  }
+  while (sendmsg(socket, &message, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// Receives what send_prepared sent; `fd` is -1 without a descriptor.
+bool receive_prepared(int socket, Prepared& prepared, int& fd) {
+  iovec data{&prepared, sizeof(prepared)};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  ssize_t n;
+  while ((n = recvmsg(socket, &message, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+  }
+  fd = -1;
+  if (cmsghdr* header = CMSG_FIRSTHDR(&message);
+      header && header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS)
+    std::memcpy(&fd, CMSG_DATA(header), sizeof(int));
+  return n == static_cast<ssize_t>(sizeof(prepared));
+}
+
+// The helper, with the user's identity: prepares the file, then waits for
+// the word to link it into place, or for the tool to go away.
+[[noreturn]] void run_agent(int socket, const fs::path& target, const std::optional<RunAs>& user,
+                            const std::vector<gid_t>& groups) {
+  // The tool handles Ctrl-C and its like; the helper ends when the tool does.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) signal(sig, SIG_IGN);
+  Prepared prepared;
+  auto fail = [&](int error, bool usage, const std::string& text) {
+    prepared.error = error ? error : EINVAL;
+    // A place the user may not write is a wrong target, like a device node.
+    prepared.usage = usage || error == EACCES || error == EPERM || error == EROFS;
+    std::snprintf(prepared.message, sizeof(prepared.message), "%s", text.c_str());
+    send_prepared(socket, prepared, -1);
+    _exit(1);
+  };
+  if (user && !become(*user, groups))
+    fail(errno, false, std::string("cannot take the user's identity: ") + std::strerror(errno));
+
+  const std::string name = target.filename().string();
   std::error_code ec;
-  if (fs::is_directory(path_, ec)) throw Error("cannot write output file " + path + ": it is a directory");
-  fs::create_directories(parent, ec);
-  if (ec)
-    throw Error("cannot write output file " + path + ": cannot create " + parent.string() + ": " +
-                ec.message());
-  temp_path_ = path_ + ".partial-" + std::to_string(getpid());
-  int fd = open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error("cannot write output file " + path + ": " + std::strerror(errno));
-  close(fd);
+  fs::create_directories(target.parent_path(), ec);  // as the user: only where they may
+  if (ec) fail(ec.value(), false, "cannot create " + target.parent_path().string() + ": " + ec.message());
+  int dir = open(target.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0)
+    fail(errno, false, "cannot open " + target.parent_path().string() + ": " + std::strerror(errno));
+
+  struct stat existing {};
+  if (fstatat(dir, name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (!S_ISREG(existing.st_mode))
+      fail(EEXIST, true,
+           target.string() + " is " + kind_of(existing.st_mode) + ", not a file to write a trace to");
+    if (faccessat(dir, name.c_str(), W_OK, AT_EACCESS) != 0)
+      fail(errno, true, "the user may not write " + target.string() + ": " + std::strerror(errno));
+  } else if (errno != ENOENT) {
+    fail(errno, false, "cannot look at " + target.string() + ": " + std::strerror(errno));
+  }
+
+  // An unnamed file vanishes with its last descriptor: nothing is left
+  // behind if the tool is killed. File systems without O_TMPFILE get a
+  // hidden named one, removed unless committed.
+  const std::string temp = "." + name + ".partial-" + std::to_string(getpid());
+  bool named = false;
+  int file = openat(dir, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (file < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    named = true;
+    file = openat(dir, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  }
+  if (file < 0)
+    fail(errno, false, "cannot write in " + target.parent_path().string() + ": " + std::strerror(errno));
+  send_prepared(socket, prepared, file);
+
+  char word = 0;
+  ssize_t n;
+  while ((n = read(socket, &word, 1)) < 0 && errno == EINTR) {
+  }
+  int error = 0;
+  if (n == 1 && word == 'c') {
+    // Linked under a hidden name, then renamed over the target: the target
+    // is replaced whole, never written through.
+    std::string fd_path = "/proc/self/fd/" + std::to_string(file);
+    if (!named && linkat(AT_FDCWD, fd_path.c_str(), dir, temp.c_str(), AT_SYMLINK_FOLLOW) != 0)
+      error = errno;
+    else if (renameat(dir, temp.c_str(), dir, name.c_str()) != 0)
+      error = errno;
+    if (error) unlinkat(dir, temp.c_str(), 0);
+    while (write(socket, &error, sizeof(error)) < 0 && errno == EINTR) {
+    }
+  } else if (named) {
+    unlinkat(dir, temp.c_str(), 0);
+  }
+  _exit(error ? 1 : 0);
+}
+
+}  // namespace
+
+OutputFile::OutputFile(const std::string& path, std::optional<RunAs> user) : path_(path) {
+  if (path.empty()) throw UsageError("-o needs a file name (or - for standard output)");
+  if (path == "-") {
+    file_ = STDOUT_FILENO;
+    return;
+  }
+  fs::path target = fs::absolute(path).lexically_normal();
+  path_ = target.string();
+  if (target.filename().empty() || target.filename() == "." || target.filename() == "..")
+    throw UsageError("-o " + path + " names a directory, not a file");
+
+  std::vector<gid_t> groups = user ? groups_of(*user) : std::vector<gid_t>{};
+  int sockets[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0)
+    throw Error(std::string("socketpair: ") + std::strerror(errno));
+  // Forked before the tool starts any thread, so the helper may use the
+  // whole library.
+  agent_pid_ = fork();
+  if (agent_pid_ < 0) {
+    int error = errno;
+    close(sockets[0]);
+    close(sockets[1]);
+    throw Error(std::string("fork: ") + std::strerror(error));
+  }
+  if (agent_pid_ == 0) {
+    close(sockets[0]);
+    run_agent(sockets[1], target, user, groups);
+  }
+  close(sockets[1]);
+  agent_ = sockets[0];
+  Prepared prepared;
+  if (!receive_prepared(agent_, prepared, file_) || (prepared.error == 0 && file_ < 0)) {
+    prepared.error = EIO;
+    std::snprintf(prepared.message, sizeof(prepared.message), "its helper process failed");
+  }
+  if (prepared.error) {
+    std::string message = "cannot write output file " + path + ": " + prepared.message;
+    close(agent_);
+    agent_ = -1;
+    waitpid(agent_pid_, nullptr, 0);
+    agent_pid_ = -1;
+    if (prepared.usage) throw UsageError(message);
+    throw Error(message);
+  }
 }
 
 OutputFile::~OutputFile() {
-  if (!committed_) unlink(temp_path_.c_str());
+  if (file_ >= 0 && file_ != STDOUT_FILENO) close(file_);
+  if (agent_ >= 0) close(agent_);  // the helper sees the end and drops the file
+  if (agent_pid_ > 0) {
+    while (waitpid(agent_pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
 }
 
 void OutputFile::commit(const std::function<void(std::ostream&)>& write) {
+  FdBuffer buffer(file_);
   {
-    std::ofstream out(temp_path_, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot write output file " + path_ + ": " + std::strerror(errno));
+    std::ostream out(&buffer);
     write(out);
     out.flush();
-    if (!out) throw Error("writing " + path_ + " failed: " + std::strerror(errno));
   }
-  // Give the file to the user who ran the tool through sudo.
-  if (owner_ && chown(temp_path_.c_str(), owner_->uid, owner_->gid) != 0) {
-    throw Error("cannot give " + path_ + " to uid " + std::to_string(owner_->uid) + ": " +
-                std::strerror(errno));
-  }
-  if (rename(temp_path_.c_str(), path_.c_str()) != 0) {
-    throw Error("cannot move the trace into " + path_ + ": " + std::strerror(errno));
-  }
-  committed_ = true;
+  if (buffer.error()) throw Error("writing " + path_ + " failed: " + std::strerror(buffer.error()));
+  if (is_stdout()) return;
+  char word = 'c';
+  int error = EIO;
+  if (::write(agent_, &word, 1) != 1 || read(agent_, &error, sizeof(error)) != sizeof(error)) error = EIO;
+  if (error) throw Error("cannot put the trace in place as " + path_ + ": " + std::strerror(error));
 }
 
 }  // namespace pytrace

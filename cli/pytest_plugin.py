@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 """trace_pytest's pytest plugin: says which test runs when.
 
-trace_pytest loads it with `-p pytrace_pytest_plugin` and names a file in
-PYTRACE_PYTEST_EVENTS; one JSON line goes there when each test's run
+trace_pytest hands it to pytest as the module pytrace_pytest_plugin (no
+file of it exists) and gives it an open descriptor in
+PYTRACE_PYTEST_EVENTS_FD; one JSON line goes there when each test's run
 (setup, call, teardown) starts and ends, with its node id, thread and
 CLOCK_MONOTONIC time, and one per phase report. The calls themselves come
 from the probes; this only labels them. It runs outside the traced scope,
@@ -15,7 +16,7 @@ import time
 
 import pytest
 
-_events = open(os.environ["PYTRACE_PYTEST_EVENTS"], "a", buffering=1)
+_events = os.fdopen(int(os.environ.pop("PYTRACE_PYTEST_EVENTS_FD")), "w", buffering=1)
 
 
 def _write(event, item_or_report, **fields):

@@ -288,7 +288,8 @@ class Recorder {
     std::cerr << spec_.tool << ": traced " << model.total_entries() << " calls in " << model.threads.size()
               << (model.threads.size() == 1 ? " thread" : " threads") << " ("
               << format_duration(model.session.duration_ns) << ")\n";
-    if (output) std::cerr << spec_.tool << ": trace written to " << output->path() << "\n";
+    if (output && !output->is_stdout())
+      std::cerr << spec_.tool << ": trace written to " << output->path() << "\n";
   }
 
  private:
@@ -328,9 +329,8 @@ class Recorder {
   uint64_t origin_ns_ = 0;
 };
 
-std::string signal_name(int code) {
-  if (code <= 128) return "";
-  const char* abbrev = sigabbrev_np(code - 128);
+std::string signal_name(int sig) {
+  const char* abbrev = sig > 0 ? sigabbrev_np(sig) : nullptr;
   return abbrev ? std::string("SIG") + abbrev : "";
 }
 
@@ -353,13 +353,13 @@ std::string script_of(pid_t pid) {
   return "";
 }
 
-void require_module(const Interpreter& python, const std::string& module) {
+void require_module(const Interpreter& python, const std::string& module, std::optional<RunAs> user) {
   try {
     // Found, not imported: importing pytest takes longer than finding it.
     run_and_capture(
         {python.executable, "-c",
          "import importlib.util, sys; sys.exit(importlib.util.find_spec('" + module + "') is None)"},
-        std::chrono::seconds(60));
+        std::chrono::seconds(60), user);
   } catch (const Error&) {
     throw Error(module + " is not importable by " + python.executable +
                 ". Install it for that interpreter (`" + python.executable + " -m pip install " + module +
@@ -401,19 +401,18 @@ int run_tool(const char* tool, const std::function<int()>& body) {
 
 int run_launch_session(const LaunchSpec& spec) {
   std::optional<RunAs> user = invoking_user();
+  require_bpf_privileges(spec.tool);
   std::optional<OutputFile> output;
   if (spec.output) output.emplace(*spec.output, user);
-
-  require_bpf_privileges(spec.tool);
   Probes::set_verbose(spec.verbose);
   KernelFeatures kernel = check_kernel(spec.tool);
-  Interpreter python = inspect_interpreter(spec.python);
-  if (!spec.required_module.empty()) require_module(python, spec.required_module);
+  Interpreter python = inspect_interpreter(spec.python, user);
+  if (!spec.required_module.empty()) require_module(python, spec.required_module, user);
   Recorder recorder(spec, kernel, python, spec.scope, spec.main_file, -1);
 
   std::vector<std::string> argv{python.executable};
   argv.insert(argv.end(), spec.python_args.begin(), spec.python_args.end());
-  GatedChild child(argv, child_environment(user, spec.extra_env), user);
+  GatedChild child(argv, child_environment(user, spec.extra_env), user, spec.inherited_fds);
   g_child_pid = child.pid();
   install_signal_handlers();
 
@@ -427,7 +426,7 @@ int run_launch_session(const LaunchSpec& spec) {
 
   SessionInfo& info = recorder.info();
   info.exit_code = exit_code;
-  info.signal = signal_name(exit_code);
+  info.signal = signal_name(child.term_signal());
   info.interrupted = g_interrupted != 0;
   std::unique_ptr<TraceModel> model = recorder.stop();
   if (model->stack_stats.records == 0) {
@@ -444,10 +443,9 @@ int run_launch_session(const LaunchSpec& spec) {
 
 int run_attach_session(const AttachSpec& spec) {
   std::optional<RunAs> user = invoking_user();
+  require_bpf_privileges(spec.tool);
   std::optional<OutputFile> output;
   if (spec.output) output.emplace(*spec.output, user);
-
-  require_bpf_privileges(spec.tool);
   Probes::set_verbose(spec.verbose);
   KernelFeatures kernel = check_kernel(spec.tool);
   Interpreter python = inspect_running_interpreter(spec.pid);

@@ -38,6 +38,7 @@ struct SessionSpec {
 struct LaunchSpec : SessionSpec {
   std::vector<std::string> python_args;  // after the interpreter: SCRIPT ARGS..., or -m pytest ...
   std::vector<std::string> extra_env;    // NAME=VALUE added to the program's environment
+  std::vector<int> inherited_fds;        // descriptors the program inherits
   std::string main_file;                 // the script, absolute; empty if none
   std::string description;               // what runs, for messages: the script, "pytest tests -q"...
   std::string python;                    // interpreter asked for

@@ -1,19 +1,16 @@
 // SPDX-License-Identifier: MIT
 // trace_pytest [pytest args...]: trace a pytest run, one subtree per test.
-#include <fcntl.h>
-#include <stdlib.h>
-#include <sys/stat.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/test_runs.h"
-#include "loader/privileges.h"
 #include "options.h"
 #include "pytest_plugin.h"
 #include "session.h"
@@ -24,35 +21,44 @@ namespace {
 constexpr const char* kTool = "trace_pytest";
 constexpr const char* kPluginModule = "pytrace_pytest_plugin";
 
-// A private directory holding the plugin and the file it reports into;
-// removed when the run is over.
-class PluginDir {
+// Runs pytest as `python -m pytest` does, with the plugin (its source in
+// PYTRACE_PYTEST_PLUGIN) already imported under its module name, so that
+// `-p pytrace_pytest_plugin` finds it: no file of it is ever written.
+constexpr const char* kBootstrap = R"(import os, runpy, sys, types
+plugin = types.ModuleType("pytrace_pytest_plugin")
+exec(compile(os.environ.pop("PYTRACE_PYTEST_PLUGIN"), "<pytrace_pytest_plugin>", "exec"), plugin.__dict__)
+sys.modules[plugin.__name__] = plugin
+sys.path[0] = os.getcwd()
+runpy.run_module("pytest", run_name="__main__", alter_sys=True)
+)";
+
+// Where the plugin reports which test runs when: an unnamed file that the
+// pytest process inherits, so that nothing is left on disk however the run
+// ends.
+class EventsFile {
  public:
-  explicit PluginDir(const std::optional<pytrace::RunAs>& user) {
-    char pattern[] = "/tmp/pytrace-pytest-XXXXXX";
-    if (!mkdtemp(pattern))
-      throw pytrace::Error(std::string("cannot create a temporary directory: ") + strerror(errno));
-    path_ = pattern;
-    chmod(path_.c_str(), 0755);  // the user pytest runs as reads the plugin
-    std::ofstream(plugin()) << kPytestPluginSource;
-    int fd = open(events().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) throw pytrace::Error("cannot create " + events() + ": " + strerror(errno));
-    if (user && fchown(fd, user->uid, user->gid) != 0) {
-      close(fd);
-      throw pytrace::Error("cannot give " + events() + " to uid " + std::to_string(user->uid));
+  EventsFile() : fd_(memfd_create("pytrace-pytest-events", MFD_CLOEXEC)) {
+    if (fd_ < 0) throw pytrace::Error(std::string("memfd_create: ") + strerror(errno));
+  }
+  ~EventsFile() { close(fd_); }
+  EventsFile(const EventsFile&) = delete;
+  EventsFile& operator=(const EventsFile&) = delete;
+
+  int fd() const { return fd_; }
+  std::string contents() const {
+    std::string text;
+    char buffer[1 << 16];
+    off_t offset = 0;
+    ssize_t n;
+    while ((n = pread(fd_, buffer, sizeof buffer, offset)) > 0) {
+      text.append(buffer, n);
+      offset += n;
     }
-    close(fd);
+    return text;
   }
-  ~PluginDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string plugin() const { return path_ + "/" + kPluginModule + ".py"; }
-  std::string events() const { return path_ + "/events.jsonl"; }
 
  private:
-  std::string path_;
+  int fd_;
 };
 
 int run(int argc, char** argv) {
@@ -69,9 +75,9 @@ int run(int argc, char** argv) {
   }
   std::error_code ec;
   fs::path scope = fs::absolute(options.scope.value_or(".")).lexically_normal();
-  if (!fs::is_directory(scope, ec)) throw Error("scope directory does not exist: " + *options.scope);
+  if (!fs::is_directory(scope, ec)) throw Error("scope directory does not exist: " + scope.string());
 
-  PluginDir plugin(invoking_user());
+  EventsFile events;
   LaunchSpec spec;
   apply_options(spec, options, kTool, argc, argv);
   spec.scope = scope.string();  // the current directory when not given
@@ -80,16 +86,15 @@ int run(int argc, char** argv) {
   spec.required_module = "pytest";
   spec.description = "pytest";
   for (const auto& arg : options.script_args) spec.description += " " + arg;
-  spec.python_args = {"-m", "pytest", "-p", kPluginModule};
+  spec.python_args = {"-c", kBootstrap, "-p", kPluginModule};
   spec.python_args.insert(spec.python_args.end(), options.script_args.begin(), options.script_args.end());
-  const char* pythonpath = getenv("PYTHONPATH");
-  spec.extra_env = {
-      "PYTHONPATH=" + plugin.path() + (pythonpath && *pythonpath ? std::string(":") + pythonpath : ""),
-      "PYTRACE_PYTEST_EVENTS=" + plugin.events()};
+  spec.extra_env = {std::string("PYTRACE_PYTEST_PLUGIN=") + kPytestPluginSource,
+                    "PYTRACE_PYTEST_EVENTS_FD=" + std::to_string(events.fd())};
+  spec.inherited_fds = {events.fd()};
   spec.complete_model = [&](TraceModel& model, uint64_t origin_ns) {
-    std::ifstream events(plugin.events());
+    std::istringstream lines(events.contents());
     size_t malformed = 0;
-    std::vector<TestRun> runs = parse_test_events(events, malformed);
+    std::vector<TestRun> runs = parse_test_events(lines, malformed);
     if (malformed) std::cerr << kTool << ": warning: " << malformed << " test events could not be read\n";
     group_calls_by_test(model, runs, origin_ns);
   };

@@ -89,6 +89,31 @@ TEST(ConsoleWriter, EmptyTraceSaysSo) {
   EXPECT_EQ(render(pipeline, *model), "(no calls in scope /p)\n");
 }
 
+TEST(ConsoleWriter, NamesCannotDriveTheTerminal) {
+  RecordStream s;
+  // A function named with a screen-clearing escape sequence and a newline,
+  // in a file whose name is not UTF-8.
+  auto evil = s.code("/p/bad\xff.py", "f\x1b[2J\nfake line", 1);
+  s.enter(evil, 1).leave();
+  Pipeline pipeline;
+  auto model = pipeline.run(s);
+  EXPECT_EQ(render(pipeline, *model), "f\\x1b[2J\\x0afake line  bad\\xff.py:1  (10 ns)\n");
+}
+
+TEST(ConsoleWriter, PrintableKeepsTextAndEscapesControls) {
+  EXPECT_EQ(printable("plain ascii"), "plain ascii");
+  EXPECT_EQ(printable("caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x94\x84"),
+            "caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x94\x84");
+  EXPECT_EQ(printable("tab\there\x7f"), "tab\\x09here\\x7f");
+  EXPECT_EQ(printable("\xc2\x9b"
+                      "31m"),
+            "\\xc2\\x9b"
+            "31m");                                         // C1 CSI, as UTF-8
+  EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");           // an overlong '/'
+  EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
+  EXPECT_EQ(printable("cut \xe2\x86"), "cut \\xe2\\x86");   // cut short
+}
+
 TEST(ConsoleWriter, Durations) {
   EXPECT_EQ(format_duration(999), "999 ns");
   EXPECT_EQ(format_duration(1500), "1.5 us");

@@ -154,6 +154,34 @@ TEST(Decoder, CodeRecordWithLineTable) {
   EXPECT_TRUE(rec.linetable_cut);
 }
 
+// A path with bytes that are not UTF-8: Python holds them as the lone
+// surrogates U+DC80..U+DCFF, and the record sends the str's code units.
+TEST(Decoder, FileNamesWithoutUtf8FormBecomeTheirBytes) {
+  pt_code_record wire{};
+  wire.h.kind = PT_REC_CODE;
+  const char16_t units[] = u"/p/d\xdcffx/\x00e9\xdcfe.py";
+  wire.filename_width = 2;
+  wire.filename_bytes = sizeof(units) - sizeof(char16_t);
+  std::memcpy(wire.filename, units, wire.filename_bytes);
+  DecodeResult result = decode_record(bytes_of(wire));
+  ASSERT_TRUE(result.record) << result.error;
+  EXPECT_EQ(std::get<CodeRecord>(*result.record).filename, "/p/d\xffx/\xc3\xa9\xfe.py");
+
+  const char32_t wide[] = U"/\xdc80\xd800\x1f600";  // an escaped byte, a lone high surrogate, an emoji
+  wire.filename_width = 4;
+  wire.filename_bytes = sizeof(wide) - sizeof(char32_t);
+  std::memcpy(wire.filename, wide, wire.filename_bytes);
+  result = decode_record(bytes_of(wire));
+  ASSERT_TRUE(result.record) << result.error;
+  EXPECT_EQ(std::get<CodeRecord>(*result.record).filename, "/\x80\xef\xbf\xbd\xf0\x9f\x98\x80");
+
+  wire.filename_width = 3;  // not a width a str has
+  EXPECT_FALSE(decode_record(bytes_of(wire)).record);
+  wire.filename_width = 1;
+  wire.filename_bytes = sizeof(wire.filename) + 1;
+  EXPECT_FALSE(decode_record(bytes_of(wire)).record);
+}
+
 TEST(Decoder, StringWithoutTerminatorIsCutAtItsField) {
   pt_code_record wire{};
   wire.h.kind = PT_REC_CODE;

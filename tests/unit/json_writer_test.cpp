@@ -152,6 +152,20 @@ TEST(JsonWriter, InvalidUtf8IsReplacedNotFatal) {
   auto model = pipeline.run(s);
   auto doc = write(pipeline, *model);
   EXPECT_EQ(doc["trace_data"][0]["name"], "caf\xef\xbf\xbd");
+  EXPECT_EQ(doc["trace_data"][0]["name_bytes"], "Y2Fmww==");  // base64 of the four bytes
+  EXPECT_FALSE(doc["trace_data"][0].contains("file_bytes"));  // the path is UTF-8
+}
+
+TEST(JsonWriter, PathsThatAreNotUtf8KeepTheirBytes) {
+  RecordStream s;
+  auto f = s.code("/p/d\xffx/s\xfe.py", "f", 1);
+  s.enter(f, 1).leave();
+  Pipeline pipeline;
+  auto model = pipeline.run(s);
+  auto doc = write(pipeline, *model);
+  ASSERT_EQ(doc["trace_data"].size(), 1u);
+  EXPECT_EQ(doc["trace_data"][0]["file"], "/p/d\xef\xbf\xbdx/s\xef\xbf\xbd.py");
+  EXPECT_EQ(doc["trace_data"][0]["file_bytes"], "L3AvZP94L3P+LnB5");  // base64 of /p/d\xffx/s\xfe.py
 }
 
 TEST(JsonWriter, EmptyTraceIsAValidDocument) {

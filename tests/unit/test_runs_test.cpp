@@ -41,6 +41,36 @@ not json
   EXPECT_EQ(runs[2].end_ns, UINT64_MAX);  // never ended: pytest was stopped
 }
 
+// The events come from inside the traced program: whatever it appends to
+// them is counted as unreadable, never trusted and never fatal.
+TEST(TestRuns, EventsOfTheWrongShapeAreCountedNotTrusted) {
+  std::istringstream events(
+      R"({"event":"start","nodeid":"t.py::a","file":7,"line":"seven","tid":-1,"ns":100}
+{"event":"end","nodeid":"t.py::a","ns":50}
+{"event":"end","nodeid":"t.py::a","ns":150}
+{"event":"end","nodeid":"t.py::b","ns":10}
+{"event":"start","nodeid":"t.py::b","line":99999999999,"ns":200}
+{"event":"report","nodeid":"t.py::b","outcome":["failed"],"ns":210}
+{"event":"end","nodeid":"t.py::b","ns":300}
+{"event":7,"nodeid":"t.py::c","ns":1}
+{"event":"start","nodeid":"t.py::c","ns":-5}
+[1, 2, 3]
+)");
+  size_t malformed = 0;
+  std::vector<TestRun> runs = parse_test_events(events, malformed);
+  // the end before its start, the end of a test not started, the event
+  // that is not a word, the negative time, the list
+  EXPECT_EQ(malformed, 5u);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].file, "");  // a number where a path belongs
+  EXPECT_EQ(runs[0].line, 0);   // a word where a line belongs
+  EXPECT_EQ(runs[0].tid, 0u);   // out of range
+  EXPECT_EQ(runs[0].end_ns, 150u);
+  EXPECT_EQ(runs[1].line, 0);  // too large for a line
+  EXPECT_EQ(runs[1].outcome, "passed");
+  EXPECT_EQ(runs[1].end_ns, 300u);
+}
+
 TEST(TestRuns, EachTestsCallsGoUnderItsEntry) {
   RecordStream s(7);
   auto collect = s.code("/p/tests/test_x.py", "<module>", 1, testing::kClassBody);

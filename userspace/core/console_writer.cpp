@@ -3,7 +3,10 @@
 
 #include <cstdio>
 #include <map>
+#include <string_view>
 #include <vector>
+
+#include "core/json_text.h"
 
 namespace pytrace {
 
@@ -19,6 +22,35 @@ std::string format_duration(uint64_t ns) {
     std::snprintf(buffer, sizeof(buffer), "%.2f s", static_cast<double>(ns) / 1e9);
   }
   return buffer;
+}
+
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  auto escape = [&](std::string_view bytes) {
+    for (unsigned char byte : bytes) {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", byte);
+      out += hex;
+    }
+  };
+  for (size_t i = 0; i < text.size();) {
+    size_t length = utf8_sequence(text, i);
+    auto lead = static_cast<unsigned char>(text[i]);
+    auto second = length > 1 ? static_cast<unsigned char>(text[i + 1]) : 0;
+    bool control = length == 1 ? lead < 0x20 || lead == 0x7f : lead == 0xc2 && second < 0xa0;  // C0, DEL, C1
+    if (length == 0) {
+      escape(text.substr(i, 1));
+      ++i;
+    } else {
+      if (control)
+        escape(text.substr(i, length));
+      else
+        out.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  return out;
 }
 
 namespace {
@@ -120,6 +152,7 @@ class ThreadPrinter {
       text = entry.code->name + "  " +
              scope_.location(entry.code->filename, entry.line, entry.code->name == "<module>");
     }
+    text = printable(text);
     text = entry.is_external ? paint(text, "2") : text;
     std::string details = entry.duration_ns ? "  (" + format_duration(*entry.duration_ns) + ")"
                                             : "  " + paint("(did not return)", "33");
@@ -162,14 +195,14 @@ void write_console_tree(const TraceModel& model, const Scope& scope, std::ostrea
     if (headings) {
       std::string heading = "── thread " + std::to_string(thread.tid) +
                             (thread.tid == thread.pid ? " (main)" : "") +
-                            (thread.name.empty() ? "" : " \"" + thread.name + "\"") +
+                            (thread.name.empty() ? "" : " \"" + printable(thread.name) + "\"") +
                             (several_processes ? " of pid " + std::to_string(thread.pid) : "") + " ──";
       out << (t ? "\n" : "") << (options.color ? "\033[1m" + heading + "\033[0m" : heading) << '\n';
     }
     ThreadPrinter(model, thread, first_id, scope, options, out).print();
     first_id += thread.entries.size();
   }
-  if (model.threads.empty()) out << "(no calls in scope " << scope.root() << ")\n";
+  if (model.threads.empty()) out << "(no calls in scope " << printable(scope.root()) << ")\n";
 }
 
 }  // namespace pytrace

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "core/scope.h"
 #include "core/trace_model.h"
@@ -12,6 +13,11 @@
 namespace pytrace {
 
 std::string format_duration(uint64_t ns);
+
+// `text` safe to show on a terminal: control characters (C0, DEL, C1) and
+// bytes that are not UTF-8 become \xNN; names from the traced program can
+// hold anything, escape sequences included.
+std::string printable(std::string_view text);
 
 struct ConsoleOptions {
   bool color = false;  // ANSI colours, for a terminal

@@ -68,6 +68,43 @@ bool read_fixed(std::span<const std::byte> bytes, Wire& out) {
   return true;
 }
 
+void append_utf8(std::string& out, uint32_t code) {
+  if (code < 0x80) {
+    out += static_cast<char>(code);
+  } else if (code < 0x800) {
+    out += static_cast<char>(0xc0 | (code >> 6));
+    out += static_cast<char>(0x80 | (code & 0x3f));
+  } else if (code < 0x10000) {
+    out += static_cast<char>(0xe0 | (code >> 12));
+    out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (code & 0x3f));
+  } else {
+    out += static_cast<char>(0xf0 | (code >> 18));
+    out += static_cast<char>(0x80 | ((code >> 12) & 0x3f));
+    out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (code & 0x3f));
+  }
+}
+
+// The bytes of a path that Python holds as code units of `width` bytes:
+// UTF-8, but the surrogates U+DC80..U+DCFF, which stand for bytes that were
+// not UTF-8 (Python's surrogateescape), become those bytes again, as
+// os.fsencode() makes them. Other lone surrogates become U+FFFD.
+std::string path_from_code_units(const char* data, size_t bytes, unsigned width) {
+  std::string path;
+  for (size_t i = 0; i + width <= bytes; i += width) {
+    uint32_t code = 0;
+    std::memcpy(&code, data + i, width);  // in the machine's order: the build is for little-endian ones
+    if (code >= 0xdc80 && code <= 0xdcff)
+      path += static_cast<char>(code - 0xdc00);
+    else if ((code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff)
+      append_utf8(path, 0xfffd);
+    else
+      append_utf8(path, code);
+  }
+  return path;
+}
+
 DecodeResult fail(std::string message) {
   return DecodeResult{std::nullopt, std::move(message)};
 }
@@ -84,7 +121,15 @@ DecodeResult decode_code(std::span<const std::byte> bytes) {
   record.code = wire.code;
   record.first_lineno = wire.first_lineno;
   record.flags = to_code_flags(wire.code_flags);
-  record.filename = field_string(wire.filename);
+  if (wire.filename_width == 0) {
+    record.filename = field_string(wire.filename);
+  } else {
+    unsigned width = wire.filename_width;
+    if ((width != 1 && width != 2 && width != 4) || wire.filename_bytes > sizeof(wire.filename))
+      return fail("code record with a file name of " + std::to_string(wire.filename_bytes) +
+                  " bytes of width " + std::to_string(width));
+    record.filename = path_from_code_units(wire.filename, wire.filename_bytes, width);
+  }
   record.name = field_string(wire.name);
   record.qualname = field_string(wire.qualname);
   const auto* table = reinterpret_cast<const uint8_t*>(bytes.data() + sizeof(wire));

@@ -10,7 +10,16 @@
 namespace pytrace {
 
 // Appends `text` as a JSON string literal. Bytes that are not valid UTF-8
-// (probe strings can be cut inside a sequence) become U+FFFD.
+// (probe strings can be cut inside a sequence, paths need not be UTF-8)
+// become U+FFFD.
 void append_json_string(std::string& out, std::string_view text);
+
+// Length of the valid UTF-8 sequence at text[i] (shortest form, no
+// surrogates, nothing past U+10FFFF), 1 for ASCII, 0 when it is not one.
+size_t utf8_sequence(std::string_view text, size_t i);
+bool is_utf8(std::string_view text);
+
+// Standard base64, with padding.
+std::string base64(std::string_view bytes);
 
 }  // namespace pytrace

@@ -204,6 +204,7 @@ class EntryWriter {
     append_number(out, entry.line);
     out += R"(,"qualname":)"sv;
     out += text.qualname;
+    out += text.exact_bytes;
     append_timing(out, entry);
     out += R"(,"importing":)"sv;
     if (entry.importing >= 0) {
@@ -259,6 +260,7 @@ class EntryWriter {
     std::string file;      // JSON literals from here on
     std::string name;
     std::string qualname;
+    std::string exact_bytes;  // ,"file_bytes":... for names that are not UTF-8
   };
 
   const CodeText& code_text(const CodeInfo& code) {
@@ -267,9 +269,20 @@ class EntryWriter {
       CodeText& t = it->second;
       append_json_string(t.location, scope_.location(code.filename, 0, true));
       t.location.pop_back();
-      append_json_string(t.file, normalize_path(code.filename));
+      const std::string file = normalize_path(code.filename);
+      append_json_string(t.file, file);
       append_json_string(t.name, code.name);
       append_json_string(t.qualname, code.qualname.empty() ? code.name : code.qualname);
+      // A name that is not UTF-8 (a path's bytes need not be) is shown with
+      // U+FFFD above and kept exactly here.
+      for (auto [key, value] : {std::pair<std::string_view, std::string_view>{"file_bytes", file},
+                                {"name_bytes", code.name},
+                                {"qualname_bytes", code.qualname}}) {
+        if (is_utf8(value)) continue;
+        t.exact_bytes += ",\"";
+        t.exact_bytes += key;
+        t.exact_bytes += "\":\"" + base64(value) + "\"";
+      }
     }
     return it->second;
   }

@@ -127,9 +127,12 @@ class SiblingGrouper {
     if (m >= kParallelFrom && max_period > kLanes) {
       other_cover_.assign(m, 0);
       other_period_.assign(m, 0);
-      std::thread helper([&] { scan_periods(shapes, max_period, min_reps, 1, other_cover_, other_period_); });
-      scan_periods(shapes, max_period, min_reps, 0, cover_, period_);
-      helper.join();
+      {
+        // Joined however this thread leaves the block, an exception included.
+        std::jthread helper(
+            [&] { scan_periods(shapes, max_period, min_reps, 1, other_cover_, other_period_); });
+        scan_periods(shapes, max_period, min_reps, 0, cover_, period_);
+      }
       for (size_t i = 0; i < m; ++i) {
         if (other_cover_[i] > cover_[i] || (other_cover_[i] == cover_[i] && other_period_[i] < period_[i])) {
           cover_[i] = other_cover_[i];

@@ -2,11 +2,36 @@
 #include "core/test_runs.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 namespace pytrace {
+
+namespace {
+
+// A field of an event, when it is there and of the type asked for: the
+// events come from inside the traced program, which can write anything.
+template <typename T>
+T field_or(const nlohmann::json& event, const char* key, T fallback) {
+  auto it = event.find(key);
+  if (it == event.end()) return fallback;
+  if constexpr (std::is_same_v<T, std::string>) {
+    return it->is_string() ? it->template get<std::string>() : fallback;
+  } else {
+    if (!it->is_number_integer()) return fallback;
+    int64_t value = it->template get<int64_t>();
+    if (value < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
+        static_cast<uint64_t>(value) > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+      return fallback;
+    return static_cast<T>(value);
+  }
+}
+
+}  // namespace
 
 std::vector<TestRun> parse_test_events(std::istream& in, size_t& malformed) {
   std::vector<TestRun> runs;
@@ -14,7 +39,8 @@ std::vector<TestRun> parse_test_events(std::istream& in, size_t& malformed) {
   malformed = 0;
   for (std::string line; std::getline(in, line);) {
     nlohmann::json event = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!event.is_object() || !event["nodeid"].is_string() || !event["event"].is_string() ||
+    if (!event.is_object() || !event.contains("nodeid") || !event["nodeid"].is_string() ||
+        !event.contains("event") || !event["event"].is_string() || !event.contains("ns") ||
         !event["ns"].is_number_unsigned()) {
       ++malformed;
       continue;
@@ -25,9 +51,9 @@ std::vector<TestRun> parse_test_events(std::istream& in, size_t& malformed) {
     if (kind == "start") {
       TestRun run;
       run.nodeid = nodeid;
-      run.file = event.value("file", "");
-      run.line = event.value("line", 0);
-      run.tid = event.value("tid", 0u);
+      run.file = field_or<std::string>(event, "file", "");
+      run.line = field_or<int>(event, "line", 0);
+      run.tid = field_or<uint32_t>(event, "tid", 0);
       run.start_ns = run.end_ns = ns;
       open[nodeid] = runs.size();
       runs.push_back(run);
@@ -40,10 +66,14 @@ std::vector<TestRun> parse_test_events(std::istream& in, size_t& malformed) {
     }
     TestRun& run = runs[it->second];
     if (kind == "end") {
+      if (ns < run.start_ns) {  // an end before its start is not one
+        ++malformed;
+        continue;
+      }
       run.end_ns = ns;
       open.erase(it);
     } else if (kind == "report") {
-      std::string outcome = event.value("outcome", "");
+      std::string outcome = field_or<std::string>(event, "outcome", "");
       if (outcome == "failed" || (outcome == "skipped" && run.outcome == "passed")) run.outcome = outcome;
     }
   }

@@ -37,8 +37,8 @@ void close_fd(int& fd) {
   _exit(127);
 }
 
-// Supplementary groups of a user, as a login would give them. Looked up
-// before fork: the lookup is not async-signal-safe.
+}  // namespace
+
 std::vector<gid_t> groups_of(const RunAs& who) {
   std::vector<gid_t> groups{who.gid};
   struct passwd* pw = getpwuid(who.uid);
@@ -53,7 +53,9 @@ std::vector<gid_t> groups_of(const RunAs& who) {
   return groups;
 }
 
-}  // namespace
+bool become(const RunAs& who, const std::vector<gid_t>& groups) {
+  return setgroups(groups.size(), groups.data()) == 0 && setgid(who.gid) == 0 && setuid(who.uid) == 0;
+}
 
 int exit_code_of(int wait_status) {
   if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
@@ -62,7 +64,7 @@ int exit_code_of(int wait_status) {
 }
 
 GatedChild::GatedChild(std::vector<std::string> argv, std::vector<std::string> env,
-                       std::optional<RunAs> run_as)
+                       std::optional<RunAs> run_as, const std::vector<int>& inherited_fds)
     : program_(argv.at(0)) {
   int gate[2], exec_error[2];
   if (pipe2(gate, O_CLOEXEC) != 0) throw Error(std::string("pipe: ") + std::strerror(errno));
@@ -90,10 +92,8 @@ GatedChild::GatedChild(std::vector<std::string> argv, std::vector<std::string> e
     signal(SIGQUIT, SIG_DFL);
     char go;
     if (read(gate[0], &go, 1) != 1) _exit(127);  // the tracer gave up
-    if (run_as && (setgroups(groups.size(), groups.data()) != 0 || setgid(run_as->gid) != 0 ||
-                   setuid(run_as->uid) != 0)) {
-      child_fail(exec_error[1], errno);
-    }
+    if (run_as && !become(*run_as, groups)) child_fail(exec_error[1], errno);
+    for (int fd : inherited_fds) fcntl(fd, F_SETFD, 0);
     execve(c_argv[0], c_argv.data(), c_env.data());
     child_fail(exec_error[1], errno);
   }
@@ -135,7 +135,7 @@ void GatedChild::release() {
 std::optional<int> GatedChild::poll_exit() {
   if (!exit_code_) {
     int status;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) exit_code_ = exit_code_of(status);
+    if (waitpid(pid_, &status, WNOHANG) == pid_) record_exit(status);
   }
   return exit_code_;
 }
@@ -145,20 +145,27 @@ int GatedChild::wait() {
     int status;
     pid_t r = waitpid(pid_, &status, 0);
     if (r == pid_)
-      exit_code_ = exit_code_of(status);
+      record_exit(status);
     else if (r < 0 && errno != EINTR)
       exit_code_ = 1;
   }
   return *exit_code_;
 }
 
+void GatedChild::record_exit(int wait_status) {
+  exit_code_ = exit_code_of(wait_status);
+  if (WIFSIGNALED(wait_status)) signal_ = WTERMSIG(wait_status);
+}
+
 void GatedChild::kill_now() {
   if (pid_ > 0 && !exit_code_) ::kill(pid_, SIGKILL);
 }
 
-std::string run_and_capture(const std::vector<std::string>& argv_in, std::chrono::seconds timeout) {
+std::string run_and_capture(const std::vector<std::string>& argv_in, std::chrono::seconds timeout,
+                            std::optional<RunAs> run_as) {
   std::vector<std::string> argv = argv_in;
   std::vector<char*> c_argv = c_strings(argv);
+  std::vector<gid_t> groups = run_as ? groups_of(*run_as) : std::vector<gid_t>{};
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
     throw Error(std::string("pipe: ") + std::strerror(errno));
@@ -168,6 +175,7 @@ std::string run_and_capture(const std::vector<std::string>& argv_in, std::chrono
   if (pid == 0) {
     dup2(out[1], STDOUT_FILENO);
     dup2(err[1], STDERR_FILENO);
+    if (run_as && !become(*run_as, groups)) _exit(126);
     execv(c_argv[0], c_argv.data());
     _exit(127);
   }

@@ -17,14 +17,24 @@ struct RunAs {
   gid_t gid;
 };
 
+// The supplementary groups of `who`, as a login gives them. Not
+// async-signal-safe: look them up before fork.
+std::vector<gid_t> groups_of(const RunAs& who);
+
+// Takes the identity of `who` for good (groups, then group, then user).
+// Async-signal-safe: for a child between fork and exec. False, with errno,
+// when a step fails.
+bool become(const RunAs& who, const std::vector<gid_t>& groups);
+
 // Exit status in shell terms: the exit code, or 128 + signal number.
 int exit_code_of(int wait_status);
 
 class GatedChild {
  public:
   // Forks. The child waits until release(); then it drops to `run_as` (when
-  // given) and execs argv[0] with `env`.
-  GatedChild(std::vector<std::string> argv, std::vector<std::string> env, std::optional<RunAs> run_as);
+  // given) and execs argv[0] with `env`, keeping `inherited_fds` open.
+  GatedChild(std::vector<std::string> argv, std::vector<std::string> env, std::optional<RunAs> run_as,
+             const std::vector<int>& inherited_fds = {});
   ~GatedChild();  // kills and reaps a child that was not waited for
   GatedChild(const GatedChild&) = delete;
   GatedChild& operator=(const GatedChild&) = delete;
@@ -35,8 +45,12 @@ class GatedChild {
 
   // Lets the child exec. Throws Error if exec fails (with the child's errno).
   void release();
-  // The exit code if the child has exited; never blocks.
+  // The exit code if the child has exited (128 + N when signal N killed
+  // it); never blocks.
   std::optional<int> poll_exit();
+  // The signal that killed the child, 0 if it exited (an exit code of 137
+  // is not SIGKILL).
+  int term_signal() const { return signal_; }
   int wait();
   void kill_now();
 
@@ -45,12 +59,17 @@ class GatedChild {
   int gate_fd_ = -1;        // write end: one byte releases the child
   int exec_error_fd_ = -1;  // read end: the child's errno if exec failed
   int pidfd_ = -1;
+  void record_exit(int wait_status);
+
   std::optional<int> exit_code_;
+  int signal_ = 0;
   std::string program_;
 };
 
-// Runs a command to completion, capturing its stdout. Throws Error when it
-// cannot be started, times out or exits non-zero (with its stderr).
-std::string run_and_capture(const std::vector<std::string>& argv, std::chrono::seconds timeout);
+// Runs a command to completion as `run_as` (when given), capturing its
+// stdout. Throws Error when it cannot be started, times out or exits
+// non-zero (with its stderr).
+std::string run_and_capture(const std::vector<std::string>& argv, std::chrono::seconds timeout,
+                            std::optional<RunAs> run_as);
 
 }  // namespace pytrace

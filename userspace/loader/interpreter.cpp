@@ -95,7 +95,7 @@ std::string unusable_version_reason(int major, int minor) {
   return "";
 }
 
-Interpreter inspect_interpreter(const std::string& requested) {
+Interpreter inspect_interpreter(const std::string& requested, std::optional<RunAs> user) {
   std::string path = find_on_path(requested);
   struct stat st;
   if (stat(path.c_str(), &st) != 0) {
@@ -111,7 +111,7 @@ Interpreter inspect_interpreter(const std::string& requested) {
 
   nlohmann::json info;
   try {
-    std::string out = run_and_capture({path, "-I", "-S", "-c", kQuery}, std::chrono::seconds(30));
+    std::string out = run_and_capture({path, "-I", "-S", "-c", kQuery}, std::chrono::seconds(30), user);
     info = nlohmann::json::parse(out);
   } catch (const nlohmann::json::exception&) {
     throw Error(path + " did not answer like a CPython interpreter");

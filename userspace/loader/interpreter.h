@@ -2,10 +2,12 @@
 // Finding out whether a Python interpreter can be traced, and how.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/debug_offsets.h"
+#include "loader/child_process.h"
 #include "loader/python_elf.h"
 
 namespace pytrace {
@@ -20,10 +22,11 @@ struct Interpreter {
   DebugOffsets offsets;
 };
 
-// Runs the interpreter once to learn its version and layout, then checks
-// that its probes exist and fire on this version. Throws Error with what is
+// Runs the interpreter once, as `user` when given (a file the user names is
+// never run as root), to learn its version and layout, then checks that
+// its probes exist and fire on this version. Throws Error with what is
 // wrong and how to get a usable interpreter.
-Interpreter inspect_interpreter(const std::string& path);
+Interpreter inspect_interpreter(const std::string& path, std::optional<RunAs> user);
 
 // The same for the interpreter of a running process, from its memory maps
 // and ELF files alone (nothing is run, nothing in the process is touched).
