@@ -129,7 +129,9 @@ std::string filtered_document(const TraceDocument& doc, std::span<const uint32_t
   if (auto threads = metadata.find("threads"); threads != metadata.end() && threads->is_array()) {
     ordered_json still = ordered_json::array();
     for (auto thread : *threads) {
-      uint64_t calls = calls_per_thread[thread.value("thread_id", int64_t{0})];
+      auto id = thread.is_object() ? thread.find("thread_id") : thread.end();
+      if (id == thread.end() || !id->is_number_integer()) continue;  // not a thread this tool wrote
+      uint64_t calls = calls_per_thread[id->get<int64_t>()];
       if (calls == 0) continue;
       thread["calls"] = calls;
       still.push_back(std::move(thread));

@@ -17,7 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +27,7 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "core/error.h"
@@ -56,15 +59,83 @@ void reply_json(httplib::Response& response, int status, const nlohmann::json& b
   response.set_content(body.dump(), "application/json");
 }
 
-bool is_loopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]";
+// Limits that keep one client from holding the server: requests are small
+// (a save sends ranges of call ids), connections that idle or trickle are
+// dropped, and there are threads enough for the browser's six connections
+// many times over.
+constexpr size_t kMaxRequestBytes = 16u << 20;
+constexpr size_t kThreads = 64;
+constexpr time_t kReadTimeoutS = 2;
+constexpr time_t kKeepAliveS = 1;
+
+std::string lowercase(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
 }
 
-// The host part of a Host header ("localhost:8080", "[::1]:8080").
+// The host part of a Host header ("localhost:8080", "[::1]:8080"), lowercased.
 std::string host_name(const std::string& header) {
-  if (header.starts_with('[')) return header.substr(0, header.find(']') + 1);
-  return header.substr(0, header.find(':'));
+  if (header.starts_with('[')) return lowercase(header.substr(0, header.find(']') + 1));
+  return lowercase(header.substr(0, header.find(':')));
 }
+
+bool is_ip_literal(const std::string& name) {
+  unsigned char address[sizeof(in6_addr)];
+  if (name.size() > 2 && name.front() == '[' && name.back() == ']')
+    return inet_pton(AF_INET6, name.substr(1, name.size() - 2).c_str(), address) == 1;
+  return inet_pton(AF_INET, name.c_str(), address) == 1;
+}
+
+// Whether `host` (an address or a name) means only this machine's loopback
+// interface: 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104, or a name that
+// resolves to nothing else.
+bool is_loopback_address(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return false;
+  bool all = found != nullptr;
+  for (addrinfo* a = found; a; a = a->ai_next) {
+    if (a->ai_family == AF_INET) {
+      all &= (ntohl(reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr.s_addr) >> 24) == 127;
+    } else if (a->ai_family == AF_INET6) {
+      const in6_addr& v6 = reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr;
+      all &= IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+    } else {
+      all = false;
+    }
+  }
+  freeaddrinfo(found);
+  return all;
+}
+
+// The names a request's Host header may carry. A page the user opens in a
+// browser can point a name of its own at this address (DNS rebinding) and
+// have the browser send requests here under that name; so names are
+// allowed one by one, while a numeric address (which no rebinding can
+// produce) always is.
+class HostRules {
+ public:
+  HostRules(const std::string& listen, const std::vector<std::string>& allowed) {
+    bool wildcard = listen == "0.0.0.0" || listen == "::" || listen == "[::]";
+    if (!is_ip_literal(listen) && !is_ip_literal("[" + listen + "]")) names_.insert(lowercase(listen));
+    if (wildcard || is_loopback_address(listen)) names_.insert("localhost");
+    if (!is_loopback_address(listen)) {  // reached from elsewhere: by this machine's name too
+      char hostname[256] = {};
+      if (gethostname(hostname, sizeof hostname - 1) == 0 && *hostname) names_.insert(lowercase(hostname));
+    }
+    for (const std::string& name : allowed) names_.insert(lowercase(name));
+  }
+
+  bool allows(const std::string& host_header) const {
+    std::string name = host_name(host_header);
+    if (!name.empty() && name.back() == '.') name.pop_back();  // "localhost." is localhost
+    return is_ip_literal(name) || names_.count(name) != 0;
+  }
+
+ private:
+  std::set<std::string> names_;
+};
 
 // The name offered for saving: TRACE_filtered.json, numbered if taken.
 std::string suggested_save_name(const fs::path& trace) {
@@ -118,7 +189,12 @@ void write_next_to(const fs::path& trace, const std::string& name, const std::st
 class ViewServer {
  public:
   ViewServer(TraceDocument doc, fs::path trace, const ViewOptions& options)
-      : doc_(std::move(doc)), trace_(std::move(trace)), options_(options) {
+      : doc_(std::move(doc)),
+        trace_(std::move(trace)),
+        options_(options),
+        hosts_(options.host, options.allowed_hosts) {
+    struct stat shown {};
+    if (stat(trace_.c_str(), &shown) == 0) trace_id_ = {shown.st_dev, shown.st_ino};
     model_ = view_model_json(doc_, {.trace_path = trace_.string(),
                                     .patterns = options.patterns,
                                     .hide_imports = options.hide_imports,
@@ -180,68 +256,117 @@ class ViewServer {
   }
 
   // Refuses requests that a web page from elsewhere could make through the
-  // user's browser: a Host other than the address served (DNS rebinding)
-  // and a POST from another origin.
+  // user's browser: a Host this server does not go by (DNS rebinding), and
+  // a POST from another origin or in a form's encoding.
   httplib::Server::HandlerResponse check_origin(const httplib::Request& request,
                                                 httplib::Response& response) {
     std::string host = request.get_header_value("Host");
-    if (is_loopback(options_.host) && !is_loopback(host_name(host))) {
-      reply_json(response, 403, {{"error", "this server answers requests for localhost only, not " + host}});
+    if (!hosts_.allows(host)) {
+      reply_json(response, 403,
+                 {{"error", "this server does not answer requests for " + host +
+                                " (start it with --allow-host NAME to reach it by another name)"}});
       return httplib::Server::HandlerResponse::Handled;
     }
     std::string origin = request.get_header_value("Origin");
-    if (request.method == "POST" && !origin.empty() && origin != "http://" + host) {
+    if (request.method == "POST" &&
+        ((!origin.empty() && origin != "http://" + host) ||
+         !request.get_header_value("Content-Type").starts_with("application/json"))) {
       reply_json(response, 403, {{"error", "saving is allowed from the viewer's own page only"}});
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
   }
 
+  // {"filename": NAME, "ranges": [[FIRST, LAST], ...], "filters": {...},
+  // "overwrite": BOOL}: the calls FIRST..LAST of each range, saved as NAME.
   nlohmann::json save(const httplib::Request& request) {
-    nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
-    if (!body.is_object()) throw HttpError{400, "the request is not a JSON object"};
-    if (!body.contains("filename") || !body["filename"].is_string())
-      throw HttpError{400, "the request has no \"filename\""};
+    SaveRequest asked = parse_save_request(request.body);
     std::string name;
     try {
-      name = checked_save_name(body["filename"].get<std::string>());
+      name = checked_save_name(asked.filename);
     } catch (const Error& e) {
       throw HttpError{400, std::string(e.what())};
     }
-    if (name == trace_.filename().string())
+    fs::path target = trace_.parent_path() / name;
+    if (name == trace_.filename().string() || is_the_trace(target))
       throw HttpError{409, "that is the trace being shown; choose another name"};
-    if (!body.contains("ids") || !body["ids"].is_array())
-      throw HttpError{400, "the request has no \"ids\" list"};
-    std::vector<uint32_t> kept;
-    kept.reserve(body["ids"].size());
-    for (const auto& id : body["ids"]) {
-      if (!id.is_number_unsigned()) throw HttpError{400, "\"ids\" holds something that is not a call id"};
-      kept.push_back(id.get<uint32_t>());
-    }
-    bool overwrite = body.value("overwrite", false);
-    if (!overwrite && fs::exists(trace_.parent_path() / name))
+    struct stat existing {};
+    bool exists = lstat(target.c_str(), &existing) == 0;
+    if (exists && !S_ISREG(existing.st_mode))
+      throw HttpError{409, name + " in " + trace_.parent_path().string() + " is not a regular file"};
+    if (exists && !asked.overwrite)
       throw HttpError{409, name + " already exists in " + trace_.parent_path().string(), true};
 
     std::string text;
     try {
-      text = filtered_document(doc_, kept,
-                               {.filters = body.value("filters", nlohmann::ordered_json::object()),
-                                .source = trace_.filename().string(),
-                                .applied_at = iso_time_now()});
+      text = filtered_document(
+          doc_, asked.kept,
+          {.filters = asked.filters, .source = trace_.filename().string(), .applied_at = iso_time_now()});
     } catch (const Error& e) {
       throw HttpError{400, std::string(e.what())};
     }
     std::lock_guard lock(save_mutex_);
-    write_next_to(trace_, name, text, overwrite);
-    fs::path saved = trace_.parent_path() / name;
-    std::cerr << kTool << ": saved " << kept.size() << " of " << doc_.size() << " calls to " << saved.string()
-              << "\n";
-    return {{"path", saved.string()}, {"name", name}, {"calls", kept.size()}, {"of", doc_.size()}};
+    write_next_to(trace_, name, text, asked.overwrite);
+    std::cerr << kTool << ": saved " << asked.kept.size() << " of " << doc_.size() << " calls to "
+              << target.string() << "\n";
+    return {{"path", target.string()}, {"name", name}, {"calls", asked.kept.size()}, {"of", doc_.size()}};
+  }
+
+  struct SaveRequest {
+    std::string filename;
+    std::vector<uint32_t> kept;
+    nlohmann::ordered_json filters = nlohmann::ordered_json::object();
+    bool overwrite = false;
+  };
+
+  // Reads a save request, every field checked: a bad one is a 400 that says which.
+  SaveRequest parse_save_request(const std::string& body) const {
+    if (json_depth(body) > kMaxJsonDepth) throw HttpError{400, "the request is nested too deeply"};
+    nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+    if (!json.is_object()) throw HttpError{400, "the request is not a JSON object"};
+    SaveRequest asked;
+    auto filename = json.find("filename");
+    if (filename == json.end() || !filename->is_string())
+      throw HttpError{400, "the request has no \"filename\""};
+    asked.filename = filename->get<std::string>();
+    if (auto overwrite = json.find("overwrite"); overwrite != json.end()) {
+      if (!overwrite->is_boolean()) throw HttpError{400, "\"overwrite\" is true or false"};
+      asked.overwrite = overwrite->get<bool>();
+    }
+    if (auto filters = json.find("filters"); filters != json.end()) {
+      if (!filters->is_object()) throw HttpError{400, "\"filters\" is not an object"};
+      asked.filters = nlohmann::ordered_json::parse(filters->dump());
+    }
+    auto ranges = json.find("ranges");
+    if (ranges == json.end() || !ranges->is_array())
+      throw HttpError{400, "the request has no \"ranges\" list"};
+    uint64_t previous_end = 0;
+    for (const auto& range : *ranges) {
+      if (!range.is_array() || range.size() != 2 || !range[0].is_number_unsigned() ||
+          !range[1].is_number_unsigned())
+        throw HttpError{400, "\"ranges\" holds something that is not [first id, last id]"};
+      uint64_t first = range[0].get<uint64_t>(), last = range[1].get<uint64_t>();
+      if (first > last || last >= doc_.size() || (!asked.kept.empty() && first < previous_end))
+        throw HttpError{400, "the range [" + std::to_string(first) + ", " + std::to_string(last) +
+                                 "] is not in order or not calls of this trace (ids 0 to " +
+                                 std::to_string(doc_.size() - 1) + ")"};
+      for (uint64_t id = first; id <= last; ++id) asked.kept.push_back(static_cast<uint32_t>(id));
+      previous_end = last + 1;
+    }
+    return asked;
+  }
+
+  // The name is the shown trace under another path: a link to it.
+  bool is_the_trace(const fs::path& path) const {
+    struct stat st {};
+    return trace_id_ && stat(path.c_str(), &st) == 0 && std::pair{st.st_dev, st.st_ino} == *trace_id_;
   }
 
   TraceDocument doc_;
   fs::path trace_;
+  std::optional<std::pair<dev_t, ino_t>> trace_id_;  // the shown trace's file, however it is named
   ViewOptions options_;
+  HostRules hosts_;
   std::string model_;
   httplib::Server server_;
   std::mutex save_mutex_;
@@ -321,7 +446,13 @@ int run(const ViewOptions& options) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
-  server.set_payload_max_length(256u << 20);
+  server.set_payload_max_length(kMaxRequestBytes);
+  server.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
+  server.set_read_timeout(kReadTimeoutS, 0);
+  server.set_keep_alive_timeout(kKeepAliveS);
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& response, std::exception_ptr) {
+    reply_json(response, 500, {{"error", "the server could not answer this request"}});
+  });
   if (!server.bind_to_port(options.host, options.port))
     throw Error("cannot listen on " + options.host + ":" + std::to_string(options.port));
 

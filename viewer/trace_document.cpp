@@ -285,13 +285,17 @@ class DocumentReader {
   }
 
   void read_metadata() {
+    if (json_depth(doc_.metadata_) > kMaxJsonDepth)
+      fail("its metadata is nested more than " + std::to_string(kMaxJsonDepth) + " levels deep");
     nlohmann::json metadata = nlohmann::json::parse(doc_.metadata_, nullptr, false);
     if (metadata.is_discarded()) fail("its metadata is not valid JSON");
     if (!metadata.is_object()) return;
     if (auto threads = metadata.find("threads"); threads != metadata.end() && threads->is_array()) {
       for (const auto& described : *threads) {
         if (!described.is_object() || !described.contains("thread_id")) continue;
-        auto it = thread_index_.find(described.value("thread_id", int64_t{0}));
+        auto id = described.find("thread_id");
+        if (id == described.end() || !id->is_number_integer()) continue;
+        auto it = thread_index_.find(id->get<int64_t>());
         if (it == thread_index_.end()) continue;
         if (auto name = described.find("name"); name != described.end() && name->is_string())
           doc_.threads[it->second].name = name->get<std::string>();
@@ -429,6 +433,27 @@ TraceDocument TraceDocument::load(const std::string& path, bool find_groups) {
   doc.text_->bytes = std::move(loaded).value_unsafe();
   DocumentReader(doc, path).read(find_groups);
   return doc;
+}
+
+size_t json_depth(std::string_view text) {
+  size_t depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;  // the escaped character
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
 }
 
 }  // namespace pytrace::viewer

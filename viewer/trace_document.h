@@ -17,6 +17,14 @@
 
 namespace pytrace::viewer {
 
+// JSON nested deeper than this is refused, in a trace's metadata and in a
+// request: writing it back (a save) recurses once per level. A trace's own
+// metadata is four levels deep.
+inline constexpr size_t kMaxJsonDepth = 64;
+
+// Nesting depth of a JSON text: its deepest { or [ outside strings.
+size_t json_depth(std::string_view text);
+
 // Bits of TraceDocument::flags.
 enum CallFlag : uint8_t {
   kExternal = 1,      // is_external

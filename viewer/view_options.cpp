@@ -7,6 +7,7 @@ namespace pytrace::viewer {
 
 const char* const kViewUsage =
     "usage: serve_visualization.sh TRACE.json [PORT] [--no-patterns] [--hide-imports] [--host ADDRESS]\n"
+    "                              [--allow-host NAME]...\n"
     "\n"
     "Serves the interactive viewer for a trace written by trace_program -o or\n"
     "trace_pytest -o, on http://127.0.0.1:PORT/ (PORT defaults to 8080).\n"
@@ -16,6 +17,10 @@ const char* const kViewUsage =
     "  --host ADDRESS    listen on ADDRESS instead of 127.0.0.1 (0.0.0.0: every\n"
     "                    interface; anyone who can reach it can read the trace\n"
     "                    and save files next to it)\n"
+    "  --allow-host NAME also answer requests that name this host (the page is\n"
+    "                    reached as http://NAME:PORT/); besides the address\n"
+    "                    listened on, localhost when it is a loopback or every\n"
+    "                    interface, and this machine's name when it is wider\n"
     "  -h, --help        this text\n";
 
 ViewOptions parse_view_options(const std::vector<std::string>& args) {
@@ -31,6 +36,12 @@ ViewOptions parse_view_options(const std::vector<std::string>& args) {
       if (arg == "--host" && i + 1 >= args.size()) throw UsageError("--host needs an address");
       options.host = arg == "--host" ? args[++i] : arg.substr(7);
       if (options.host.empty()) throw UsageError("--host needs an address");
+    } else if (arg == "--allow-host" || arg.starts_with("--allow-host=")) {
+      if (arg == "--allow-host" && i + 1 >= args.size()) throw UsageError("--allow-host needs a host name");
+      std::string name = arg == "--allow-host" ? args[++i] : arg.substr(13);
+      if (name.empty() || name.find_first_of(" /:@") != std::string::npos)
+        throw UsageError("--allow-host needs a host name (no port, no scheme), not '" + name + "'");
+      options.allowed_hosts.push_back(name);
     } else if (arg == "-h" || arg == "--help") {
       options.help = true;
     } else if (arg.size() > 1 && arg[0] == '-') {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Command line of pytrace_view (and scripts/serve_visualization.sh):
-//   TRACE.json [PORT] [--no-patterns] [--hide-imports] [--host ADDRESS]
+//   TRACE.json [PORT] [--no-patterns] [--hide-imports] [--host ADDRESS] [--allow-host NAME]...
 // with the flags anywhere, so a flag in the port's place is still a flag.
 #pragma once
 
@@ -16,6 +16,7 @@ struct ViewOptions {
   std::string trace;
   uint16_t port = 8080;
   std::string host = "127.0.0.1";
+  std::vector<std::string> allowed_hosts;  // more names the page may be reached by (Host header)
   bool patterns = true;
   bool hide_imports = false;
   bool help = false;

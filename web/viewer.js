@@ -693,10 +693,19 @@ class Viewer {
 
   // ---- save ----
 
-  shownCallIds() {
-    const ids = [];
-    for (let i = 0; i < this.m.n; i++) if (this.shown[i]) ids.push(i);
-    return ids;
+  // The calls the filters let through, as [first, last] ranges of ids:
+  // a request stays small whatever the trace's size.
+  shownCallRanges() {
+    const ranges = [];
+    let count = 0;
+    for (let i = 0; i < this.m.n; i++) {
+      if (!this.shown[i]) continue;
+      const last = ranges[ranges.length - 1];
+      if (last && last[1] === i - 1) last[1] = i;
+      else ranges.push([i, i]);
+      count++;
+    }
+    return { ranges, count };
   }
 
   rowCallIds() {
@@ -718,10 +727,11 @@ class Viewer {
     const f = this.filters;
     const callTypes = {};
     for (const type of this.m.typesPresent) callTypes[type] = !f.hiddenTypes.has(type);
+    const shown = this.shownCallRanges();
     const body = {
       filename,
       overwrite,
-      ids: this.shownCallIds(),
+      ranges: shown.ranges,
       filters: {
         show_external: f.external,
         show_imports: f.imports,
@@ -730,7 +740,7 @@ class Viewer {
       },
     };
     button.disabled = true;
-    status.textContent = "Saving " + fmtNum(body.ids.length) + " calls…";
+    status.textContent = "Saving " + fmtNum(shown.count) + " calls…";
     try {
       const response = await fetch("api/save", {
         method: "POST",

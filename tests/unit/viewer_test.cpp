@@ -378,6 +378,8 @@ TEST(ViewOptions, FlagsAnywhere) {
   o = parse_view_options({"--hide-imports", "t.json", "--host", "0.0.0.0"});
   EXPECT_EQ(o.host, "0.0.0.0");
   EXPECT_EQ(parse_view_options({"t.json", "--host=::1"}).host, "::1");
+  EXPECT_EQ(parse_view_options({"t.json", "--allow-host", "box", "--allow-host=box.lan"}).allowed_hosts,
+            (std::vector<std::string>{"box", "box.lan"}));
   EXPECT_TRUE(parse_view_options({"--help"}).help);
 }
 
@@ -389,6 +391,16 @@ TEST(ViewOptions, Mistakes) {
   EXPECT_THROW(parse_view_options({"t.json", "--no-pattern"}), UsageError);
   EXPECT_THROW(parse_view_options({"t.json", "8080", "extra"}), UsageError);
   EXPECT_THROW(parse_view_options({"t.json", "--host"}), UsageError);
+  EXPECT_THROW(parse_view_options({"t.json", "--allow-host"}), UsageError);
+  EXPECT_THROW(parse_view_options({"t.json", "--allow-host", "box:8080"}), UsageError);
+  EXPECT_THROW(parse_view_options({"t.json", "--allow-host", "http://box"}), UsageError);
+}
+
+TEST(JsonDepth, CountsBracketsOutsideStrings) {
+  EXPECT_EQ(json_depth("42"), 0u);
+  EXPECT_EQ(json_depth(R"({"a": [1, {"b": []}]})"), 4u);
+  EXPECT_EQ(json_depth(R"({"a": "[[[{{{", "b": "\"[["})"), 1u);
+  EXPECT_EQ(json_depth(std::string(100000, '[') + std::string(100000, ']')), 100000u);
 }
 
 }  // namespace

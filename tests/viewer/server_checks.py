@@ -68,6 +68,7 @@ class Server:
 
     def __init__(self, command, port):
         self.port = port
+        self.address = "127.0.0.1"  # where requests go
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.banner = []
         deadline = time.time() + 60
@@ -82,7 +83,7 @@ class Server:
         raise Failure("the server did not start within 60 s")
 
     def request(self, method, path, body=None, headers=None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        connection = http.client.HTTPConnection(self.address, self.port, timeout=30)
         payload = json.dumps(body) if isinstance(body, (dict, list)) else body
         all_headers = {"Content-Type": "application/json"} if payload is not None else {}
         all_headers.update(headers or {})
@@ -193,10 +194,15 @@ def listens_on_loopback_only(env):
 def refuses_requests_from_other_sites(env):
     server = env.serve()
     status, answer = server.json("GET", "/api/model", headers={"Host": "attacker.example:%d" % server.port})
-    expect(status == 403 and "localhost only" in answer["error"], "a foreign Host was served: %d" % status)
-    status, answer = server.json("POST", "/api/save", {"filename": "x", "ids": [0]},
+    expect(status == 403 and "does not answer requests for attacker.example" in answer["error"],
+           "a foreign Host was served: %d" % status)
+    status, answer = server.json("POST", "/api/save", {"filename": "x", "ranges": [[0, 0]]},
                                  headers={"Origin": "http://attacker.example"})
     expect(status == 403, "a cross-site save answered %d" % status)
+    # A form can post across sites without asking first; JSON cannot.
+    status, answer = server.json("POST", "/api/save", json.dumps({"filename": "x", "ranges": [[0, 0]]}),
+                                 headers={"Content-Type": "text/plain"})
+    expect(status == 403, "a save in a form's encoding answered %d" % status)
     expect(not os.path.exists(os.path.join(os.path.dirname(env.trace), "x.json")), "a cross-site save wrote a file")
 
 
@@ -207,10 +213,10 @@ def save_refuses_names_with_a_path(env):
     before = {d: set(os.listdir(d)) for d in (directory, env.tmp, "/tmp")}
     for name in ("../escaped.json", "..", "sub/x.json", "/tmp/absolute.json", "a\\b.json", ".hidden.json",
                  "", "  ", "x..json", "a\nb"):
-        status, answer = server.json("POST", "/api/save", {"filename": name, "ids": [0, 1]})
+        status, answer = server.json("POST", "/api/save", {"filename": name, "ranges": [[0, 1]]})
         expect(status == 400 and answer.get("error"), "name %r answered %d %s" % (name, status, answer))
-    status, answer = server.json("POST", "/api/save", {"filename": "x", "ids": [2, 1]})
-    expect(status == 400 and "ascending" in answer["error"], "unsorted ids answered %d %s" % (status, answer))
+    status, answer = server.json("POST", "/api/save", {"filename": "x", "ranges": [[2, 2], [1, 1]]})
+    expect(status == 400 and "not in order" in answer["error"], "unsorted ids answered %d %s" % (status, answer))
     status, answer = server.json("POST", "/api/save", "not json")
     expect(status == 400, "a body that is not JSON answered %d" % status)
     for d, names in before.items():
@@ -224,7 +230,8 @@ def save_writes_next_to_the_trace_and_never_overwrites_silently(env):
     directory = os.path.dirname(env.trace)
     kept = [0, 2, 3, 5, 7]  # no import, no external call, no lambda
     filters = {"show_external": False, "call_types": {"lambda_function": False}}
-    status, answer = server.json("POST", "/api/save", {"filename": "kept", "ids": kept, "filters": filters})
+    status, answer = server.json("POST", "/api/save", {"filename": "kept", "ranges": [[0, 0], [2, 3], [5, 5], [7, 7]],
+                                                       "filters": filters})
     target = os.path.join(directory, "kept.json")
     expect(status == 200 and answer["path"] == target and answer["calls"] == len(kept),
            "save answered %d %s" % (status, answer))
@@ -238,14 +245,14 @@ def save_writes_next_to_the_trace_and_never_overwrites_silently(env):
     expect(not [n for n in os.listdir(directory) if "partial" in n], "a temporary file was left behind")
 
     # Again: refused, saying so, and the file is unchanged.
-    status, answer = server.json("POST", "/api/save", {"filename": "kept.json", "ids": [0]})
+    status, answer = server.json("POST", "/api/save", {"filename": "kept.json", "ranges": [[0, 0]]})
     expect(status == 409 and answer["exists"] is True and "already exists" in answer["error"],
            "a second save answered %d %s" % (status, answer))
     expect(len(json.load(open(target))["trace_data"]) == 5, "the existing file was changed")
-    status, answer = server.json("POST", "/api/save", {"filename": "kept.json", "ids": [0], "overwrite": True})
+    status, answer = server.json("POST", "/api/save", {"filename": "kept.json", "ranges": [[0, 0]], "overwrite": True})
     expect(status == 200 and len(json.load(open(target))["trace_data"]) == 1, "overwrite did not replace the file")
     # The trace being shown is never replaced.
-    status, answer = server.json("POST", "/api/save", {"filename": "demo.json", "ids": [0], "overwrite": True})
+    status, answer = server.json("POST", "/api/save", {"filename": "demo.json", "ranges": [[0, 0]], "overwrite": True})
     expect(status == 409 and len(json.load(open(env.trace))["trace_data"]) == 10, "the trace itself was replaced")
     # What was saved can be shown.
     server.stop()
@@ -316,6 +323,109 @@ def script_takes_flags_in_any_order(env):
     result = subprocess.run([env.script], capture_output=True, text=True, timeout=30)
     expect(result.returncode == 2 and "usage: serve_visualization.sh" in result.stderr,
            "no arguments: exit %d, %s" % (result.returncode, result.stderr))
+
+
+@case
+def host_names_are_checked_however_it_listens(env):
+    """DNS rebinding: a page's own name pointed at this machine. Loopback in
+    any spelling, and every interface, answer only for the names they may be
+    reached by."""
+    def status_for(server, host, method="GET", path="/api/model", body=None, headers=None):
+        all_headers = {"Host": host}
+        all_headers.update(headers or {})
+        return server.request(method, path, body, all_headers)[0]
+
+    for listen in ("::ffff:127.0.0.1", "127.0.0.2", "0.0.0.0"):
+        server = env.serve("--host", listen, "--allow-host", "devbox.example")
+        server.address = "127.0.0.1" if listen == "0.0.0.0" else listen
+        port = server.port
+        expect(status_for(server, "evil.example:%d" % port) == 403, "--host %s served evil.example" % listen)
+        expect(status_for(server, "localhost.evil.example:%d" % port) == 403, "--host %s served a lookalike" % listen)
+        for good in ("localhost:%d" % port, "LOCALHOST.:%d" % port, "127.0.0.1:%d" % port,
+                     "devbox.example:%d" % port):
+            expect(status_for(server, good) == 200, "--host %s refused Host %s" % (listen, good))
+        status = status_for(server, "localhost:%d" % port, "POST", "/api/save",
+                            {"filename": "rebound", "ranges": [[0, 0]]}, {"Origin": "http://evil.example:%d" % port})
+        expect(status == 403, "--host %s saved for another origin: %d" % (listen, status))
+        server.stop()
+    expect(not os.path.exists(os.path.join(os.path.dirname(env.trace), "rebound.json")), "a refused save wrote")
+
+
+@case
+def bad_save_requests_are_refused_with_a_message(env):
+    server = env.serve()
+    for body, phrase in [
+        ({"filename": "x", "ranges": [[0, 0]], "overwrite": "yes"}, "overwrite"),
+        ({"filename": "x", "ranges": [[4294967296, 4294967296]]}, "not calls of this trace"),
+        ({"filename": "x", "ranges": [[5, 2]]}, "not in order"),
+        ({"filename": "x", "ranges": [[0]]}, "[first id, last id]"),
+        ({"filename": "x", "ranges": [[-1, 0]]}, "[first id, last id]"),
+        ({"filename": "x", "ids": [0]}, "no \"ranges\""),
+        ({"filename": "x", "ranges": [[0, 0]], "filters": []}, "filters"),
+        ({"filename": 7, "ranges": [[0, 0]]}, "filename"),
+        ([1, 2], "not a JSON object"),
+    ]:
+        status, answer = server.json("POST", "/api/save", body)
+        expect(status == 400 and phrase in answer.get("error", ""), "%s answered %d %s" % (body, status, answer))
+    deep = '{"filename": "x", "ranges": [[0, 0]], "filters": ' + "[" * 100000 + "]" * 100000 + "}"
+    status, answer = server.json("POST", "/api/save", deep)
+    expect(status == 400 and "nested" in answer["error"], "a deeply nested request answered %d" % status)
+    status, _, _ = server.request("POST", "/api/save", "x" * (100 << 20))
+    expect(status == 413, "a 100 MB request answered %d" % status)
+    expect(server.request("GET", "/api/entry/1")[0] == 200, "the server stopped answering")
+    with open("/proc/%d/status" % server.process.pid) as f:
+        peak_kb = int(next(line for line in f if line.startswith("VmHWM")).split()[1])
+    expect(peak_kb < 256 * 1024, "the server grew to %d MB" % (peak_kb // 1024))
+    expect(not [n for n in os.listdir(os.path.dirname(env.trace)) if n.startswith("x")], "a refused save wrote")
+
+
+@case
+def deeply_nested_trace_is_refused(env):
+    path = os.path.join(env.tmp, "deep.json")
+    with open(path, "w") as f:
+        f.write('{"metadata": {"deep": ' + "[" * 100000 + "]" * 100000 + '}, "trace_data": []}')
+    expect_one_message(env.run_view(path, str(free_port())), 1, "nested more than 64 levels deep")
+
+
+@case
+def save_never_replaces_the_shown_trace(env):
+    directory = os.path.dirname(env.trace)
+    os.symlink("demo.json", os.path.join(directory, "link.json"))
+    os.link(env.trace, os.path.join(directory, "hard.json"))
+    with open(os.path.join(env.tmp, "elsewhere.json"), "w") as f:
+        f.write("{}")
+    os.symlink(os.path.join(env.tmp, "elsewhere.json"), os.path.join(directory, "other.json"))
+    original = open(env.trace).read()
+    # Shown through a link: the real name is the shown trace too.
+    server = env.serve(trace=os.path.join(directory, "link.json"))
+    for name, phrase in [("demo.json", "the trace being shown"), ("hard.json", "the trace being shown"),
+                         ("link.json", "the trace being shown"), ("other.json", "not a regular file")]:
+        status, answer = server.json("POST", "/api/save", {"filename": name, "ranges": [[0, 0]], "overwrite": True})
+        expect(status == 409 and phrase in answer["error"], "saving as %s answered %d %s" % (name, status, answer))
+    expect(open(env.trace).read() == original and os.path.islink(os.path.join(directory, "other.json"))
+           and open(os.path.join(env.tmp, "elsewhere.json")).read() == "{}", "a save replaced what it must not")
+
+
+@case
+def idle_and_slow_clients_do_not_stall_others(env):
+    server = env.serve()
+    idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(40)]
+    slow = []
+    for _ in range(16):
+        s = socket.create_connection(("127.0.0.1", server.port))
+        s.sendall(b"GET /api/model HTTP/1.1\r\nHost: localhost\r\n")  # and never the rest
+        slow.append(s)
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request("GET", "/api/entry/3")
+        response = connection.getresponse()
+        expect(response.status == 200 and json.loads(response.read())["id"] == 3,
+               "a request behind idle and slow clients answered %d" % response.status)
+    except OSError as error:
+        raise Failure("a request behind 40 idle and 16 slow clients got no answer: %s" % error)
+    finally:
+        for s in idle + slow:
+            s.close()
 
 
 @contextlib.contextmanager
