@@ -2,7 +2,9 @@
 #include "output_file.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -133,7 +135,11 @@ bool receive_prepared(int socket, Prepared& prepared, int& fd) {
     send_prepared(socket, prepared, -1);
     _exit(1);
   };
-  if (user && !become(*user, groups))
+  // The user's effective identity, for every file operation and for the
+  // disk space used; the real and saved ids stay root's, so that the traced
+  // program, running as the user, cannot stop or kill this process.
+  if (user &&
+      (setgroups(groups.size(), groups.data()) != 0 || setegid(user->gid) != 0 || seteuid(user->uid) != 0))
     fail(errno, false, std::string("cannot take the user's identity: ") + std::strerror(errno));
 
   const std::string name = target.filename().string();
@@ -157,8 +163,16 @@ bool receive_prepared(int socket, Prepared& prepared, int& fd) {
 
   // An unnamed file vanishes with its last descriptor: nothing is left
   // behind if the tool is killed. File systems without O_TMPFILE get a
-  // hidden named one, removed unless committed.
-  const std::string temp = "." + name + ".partial-" + std::to_string(getpid());
+  // hidden named one, removed unless committed. Hidden names are random:
+  // another process cannot take one in advance.
+  auto hidden_name = [&] {
+    uint64_t random = 0;
+    getrandom(&random, sizeof random, 0);
+    char suffix[24];
+    std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(random));
+    return "." + name + ".partial-" + suffix;
+  };
+  std::string temp = hidden_name();
   bool named = false;
   int file = openat(dir, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
   if (file < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
@@ -178,11 +192,17 @@ bool receive_prepared(int socket, Prepared& prepared, int& fd) {
     // Linked under a hidden name, then renamed over the target: the target
     // is replaced whole, never written through.
     std::string fd_path = "/proc/self/fd/" + std::to_string(file);
-    if (!named && linkat(AT_FDCWD, fd_path.c_str(), dir, temp.c_str(), AT_SYMLINK_FOLLOW) != 0)
+    bool linked = named;
+    for (int attempt = 0; !linked && attempt < 8; ++attempt) {
+      if (attempt) temp = hidden_name();
+      linked = linkat(AT_FDCWD, fd_path.c_str(), dir, temp.c_str(), AT_SYMLINK_FOLLOW) == 0;
+      error = linked ? 0 : errno;
+      if (error != EEXIST) break;
+    }
+    if (linked && renameat(dir, temp.c_str(), dir, name.c_str()) != 0) {
       error = errno;
-    else if (renameat(dir, temp.c_str(), dir, name.c_str()) != 0)
-      error = errno;
-    if (error) unlinkat(dir, temp.c_str(), 0);
+      unlinkat(dir, temp.c_str(), 0);  // ours: it was linked or created above
+    }
     while (write(socket, &error, sizeof(error)) < 0 && errno == EINTR) {
     }
   } else if (named) {

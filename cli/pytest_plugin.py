@@ -8,6 +8,9 @@ PYTRACE_PYTEST_EVENTS_FD; one JSON line goes there when each test's run
 CLOCK_MONOTONIC time, and one per phase report. The calls themselves come
 from the probes; this only labels them. It runs outside the traced scope,
 so none of its own calls are logged.
+
+PYTEST_DONT_REWRITE: it is imported before pytest starts, so pytest must not
+try to rewrite its asserts (it would warn, and -W error would stop the run).
 """
 import json
 import os
@@ -35,3 +38,7 @@ def pytest_runtest_protocol(item, nextitem):
 
 def pytest_runtest_logreport(report):
     _write("report", report, when=report.when, outcome=report.outcome)
+
+
+def pytest_unconfigure(config):
+    _events.close()

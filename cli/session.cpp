@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "session.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -353,6 +354,21 @@ std::string script_of(pid_t pid) {
   return "";
 }
 
+// Throws unless the user (acting as them: see ActingAs) may read process
+// `pid`'s memory, as a debugger of theirs could: their own process, not
+// one that dropped privileges, nor another user's.
+void require_may_read(pid_t pid, const std::optional<RunAs>& user) {
+  if (!user) return;
+  int fd = open(("/proc/" + std::to_string(pid) + "/environ").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    close(fd);
+    return;
+  }
+  if (errno == EACCES || errno == EPERM)
+    throw Error("pid " + std::to_string(pid) + " is not yours to trace: uid " + std::to_string(user->uid) +
+                " may not read its memory (another user's process, or one that changed its identity)");
+}
+
 void require_module(const Interpreter& python, const std::string& module, std::optional<RunAs> user) {
   try {
     // Found, not imported: importing pytest takes longer than finding it.
@@ -419,6 +435,10 @@ int run_launch_session(const LaunchSpec& spec) {
   std::cerr << spec.tool << ": tracing " << spec.description << " with Python " << python.version
             << " (scope " << recorder.info().scope_path << ")\n";
   recorder.start(child.pid());
+  // Root's work is done: from here on the tool reads the program's source
+  // files and writes the trace with the user's identity, and the program
+  // (running as the user) cannot signal it.
+  ActingAs as_user(user);
   child.release();
   while (!child.poll_exit()) recorder.poll(child.exit_fd());
   int exit_code = *child.poll_exit();
@@ -448,16 +468,23 @@ int run_attach_session(const AttachSpec& spec) {
   if (spec.output) output.emplace(*spec.output, user);
   Probes::set_verbose(spec.verbose);
   KernelFeatures kernel = check_kernel(spec.tool);
-  Interpreter python = inspect_running_interpreter(spec.pid);
-  std::string main_file = script_of(spec.pid);
-  std::string scope = spec.scope;
-  if (scope.empty()) {
-    std::error_code ec;
-    scope = main_file.empty()
-                ? std::filesystem::read_symlink("/proc/" + std::to_string(spec.pid) + "/cwd", ec).string()
-                : std::filesystem::path(main_file).parent_path().string();
-    if (scope.empty())
-      throw Error("cannot tell pid " + std::to_string(spec.pid) + "'s directory: use --scope");
+  // The process is looked at as the user, who must be allowed to: tracing
+  // reads its memory and writes it into the user's file.
+  Interpreter python;
+  std::string main_file, scope = spec.scope;
+  {
+    ActingAs as_user(user);
+    require_may_read(spec.pid, user);
+    python = inspect_running_interpreter(spec.pid);
+    main_file = script_of(spec.pid);
+    if (scope.empty()) {
+      std::error_code ec;
+      scope = main_file.empty()
+                  ? std::filesystem::read_symlink("/proc/" + std::to_string(spec.pid) + "/cwd", ec).string()
+                  : std::filesystem::path(main_file).parent_path().string();
+      if (scope.empty())
+        throw Error("cannot tell pid " + std::to_string(spec.pid) + "'s directory: use --scope");
+    }
   }
   // From the attach on, Ctrl-C must end the session, not the tool.
   install_signal_handlers();
@@ -466,6 +493,7 @@ int run_attach_session(const AttachSpec& spec) {
   if (target_exit < 0)
     throw Error("cannot watch pid " + std::to_string(spec.pid) + ": " + std::strerror(errno));
   recorder.start(spec.pid);
+  ActingAs as_user(user);  // root's work is done, as in run_launch_session
 
   std::cerr << spec.tool << ": attached to pid " << spec.pid << " (Python " << python.version << ", scope "
             << recorder.info().scope_path << "); "

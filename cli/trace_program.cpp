@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // trace_program SCRIPT [args...]: trace a Python script from its first bytecode.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,6 +9,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "loader/privileges.h"
 #include "options.h"
 #include "session.h"
 #include "version.h"
@@ -42,10 +44,12 @@ int run(int argc, char** argv) {
   }
 
   fs::path script = fs::absolute(options.script).lexically_normal();
-  if (!fs::exists(script, ec)) throw Error("script not found: " + options.script);
-  if (!fs::is_regular_file(script, ec)) throw Error("not a regular file: " + options.script);
-  if (access(script.c_str(), R_OK) != 0) {
-    throw Error("cannot read script " + options.script + ": " + std::strerror(errno));
+  {
+    ActingAs as_user(invoking_user());  // as the program will: the user's view of the file
+    if (!fs::exists(script, ec)) throw Error("script not found: " + options.script);
+    if (!fs::is_regular_file(script, ec)) throw Error("not a regular file: " + options.script);
+    if (faccessat(AT_FDCWD, script.c_str(), R_OK, AT_EACCESS) != 0)
+      throw Error("cannot read script " + options.script + ": " + std::strerror(errno));
   }
 
   LaunchSpec spec;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // trace_pytest [pytest args...]: trace a pytest run, one subtree per test.
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -45,17 +47,21 @@ class EventsFile {
   EventsFile& operator=(const EventsFile&) = delete;
 
   int fd() const { return fd_; }
-  std::string contents() const {
-    std::string text;
-    char buffer[1 << 16];
-    off_t offset = 0;
-    ssize_t n;
-    while ((n = pread(fd_, buffer, sizeof buffer, offset)) > 0) {
-      text.append(buffer, n);
-      offset += n;
-    }
+  // What the plugin wrote, up to kMaxBytes: the tests can write here too,
+  // and grow the file (sparse) as far as they like.
+  std::string contents(bool& cut) const {
+    struct stat st {};
+    size_t size = fstat(fd_, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
+    cut = size > kMaxBytes;
+    std::string text(std::min(size, kMaxBytes), '\0');
+    size_t done = 0;
+    ssize_t n = 1;
+    while (done < text.size() && (n = pread(fd_, text.data() + done, text.size() - done, done)) > 0)
+      done += n;
+    text.resize(done);
     return text;
   }
+  static constexpr size_t kMaxBytes = 64 << 20;  // hundreds of thousands of tests
 
  private:
   int fd_;
@@ -92,7 +98,11 @@ int run(int argc, char** argv) {
                     "PYTRACE_PYTEST_EVENTS_FD=" + std::to_string(events.fd())};
   spec.inherited_fds = {events.fd()};
   spec.complete_model = [&](TraceModel& model, uint64_t origin_ns) {
-    std::istringstream lines(events.contents());
+    bool cut = false;
+    std::istringstream lines(events.contents(cut));
+    if (cut)
+      std::cerr << kTool << ": warning: the test events are larger than " << (EventsFile::kMaxBytes >> 20)
+                << " MiB (the tests wrote into them?); the rest is ignored\n";
     size_t malformed = 0;
     std::vector<TestRun> runs = parse_test_events(lines, malformed);
     if (malformed) std::cerr << kTool << ": warning: " << malformed << " test events could not be read\n";

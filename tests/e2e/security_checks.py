@@ -207,6 +207,86 @@ def not_root_creates_nothing(env):
         raise Failure("a refused run created the output's directory")
 
 
+@case
+def source_files_are_read_as_the_user(env):
+    """Call sites quote source lines: the program names the files. A link to
+    a root-only file, a FIFO and /dev/zero as "sources" leak nothing, block
+    nothing and fill no memory."""
+    need_root()
+    shared_dir(env)
+    secret = os.path.join(env.tmp, "secret")
+    root_file(secret, "SECRET-LINE-1\nSECRET-LINE-2\n")
+    os.symlink(secret, os.path.join(env.tmp, "leak.py"))
+    os.mkfifo(os.path.join(env.tmp, "fifo.py"), 0o666)
+    os.symlink("/dev/zero", os.path.join(env.tmp, "zero.py"))
+    path = env.script("leak_main.py", """import os
+def g():
+    pass
+here = os.path.dirname(os.path.abspath(__file__))
+for name in ("leak.py", "fifo.py", "zero.py"):
+    exec(compile("g()\\n" * 3, os.path.join(here, name), "exec"))
+print("done")
+""")
+    result = env.run("-o", "t.json", path, env=AS_SUDO_USER)
+    if result.returncode != 0 or result.stdout != "done\n":
+        raise Failure("exit %d: %s%s" % (result.returncode, result.stdout, result.stderr))
+    text = open(os.path.join(env.tmp, "t.json")).read()
+    if "SECRET" in text:
+        raise Failure("a root-only file's lines are in the trace")
+    if json.loads(text)["trace_data"][-1]["name"] != "g":
+        raise Failure("the calls from the exec'd code are missing")
+    usage = __import__("resource").getrusage(__import__("resource").RUSAGE_CHILDREN)
+    if usage.ru_maxrss > 1 << 20:  # kB
+        raise Failure("the tool grew to %d MB reading sources" % (usage.ru_maxrss >> 10))
+
+
+@case
+def traced_program_cannot_stop_the_tool(env):
+    """The program runs as the user; the tool and its output helper must not
+    be theirs to stop or kill."""
+    need_root()
+    shared_dir(env)
+    path = env.script("stopper.py", """import os, signal
+me, tool = os.getpid(), os.getppid()
+def parent(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+helpers = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != me and parent(int(p)) == tool]
+targets = [tool] + helpers
+refused = 0
+for pid in targets:
+    for sig in (signal.SIGSTOP, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except PermissionError:
+            refused += 1
+print("refused", refused, "of", 2 * len(targets))
+""")
+    result = env.run("-o", "t.json", path, env=AS_SUDO_USER)
+    expected = "refused 4 of 4\n"  # the tool and its output helper
+    if result.returncode != 0 or result.stdout != expected:
+        raise Failure("exit %d, %r (expected %r): %s" % (result.returncode, result.stdout, expected, result.stderr))
+    json.load(open(os.path.join(env.tmp, "t.json")))
+
+
+@case
+def attach_needs_the_users_right(env):
+    """--pid under sudo: only a process the user could read as a debugger."""
+    need_root()
+    shared_dir(env)
+    path = env.script("loop.py", LOOP)
+    target = subprocess.Popen([env.python, path, "3000"], cwd=env.tmp, stdout=subprocess.DEVNULL)  # root's
+    try:
+        result = env.run("--pid", str(target.pid), "--duration", "0.2", "-o", "t.json", use_python=False,
+                         env=AS_SUDO_USER)
+        expect_failure(result, 1, "pid %d is not yours to trace" % target.pid)
+        if os.path.exists(os.path.join(env.tmp, "t.json")):
+            raise Failure("a refused attach wrote a trace")
+    finally:
+        target.kill()
+        target.wait()
+
+
 # ---- what is run as whom ----------------------------------------------------
 
 @case
@@ -339,6 +419,24 @@ def test_events_are_not_trusted(env):
     after = {n for n in os.listdir("/tmp") if n.startswith("pytrace-pytest")}
     if after - before:
         raise Failure("trace_pytest left %s in /tmp" % sorted(after - before))
+
+
+@case
+def test_events_cannot_exhaust_the_tool(env):
+    """A test grows the events channel to 1 GiB (sparse, free for it)."""
+    need_root()
+    tests = os.path.join(env.tmp, "tests")
+    os.mkdir(tests)
+    with open(os.path.join(tests, "test_bomb.py"), "w") as f:
+        f.write(EVIL_TEST.replace("os.write(int(fd), ", "os.ftruncate(int(fd), 1 << 30)\n            (").replace(
+            "b'not json at all\\n')", "b'')"))
+    result = env.run("-q", "-p", "no:cacheprovider", "-W", "error", "tests", "-o", "t.json", tool=env.pytest)
+    if result.returncode != 0 or "larger than 64 MiB" not in result.stderr:
+        raise Failure("exit %d: %s%s" % (result.returncode, result.stdout, result.stderr))
+    usage = __import__("resource").getrusage(__import__("resource").RUSAGE_CHILDREN)
+    if usage.ru_maxrss > 1 << 20:  # kB
+        raise Failure("the tool grew to %d MB" % (usage.ru_maxrss >> 10))
+    json.load(open(os.path.join(env.tmp, "t.json")))
 
 
 @case

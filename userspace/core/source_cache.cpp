@@ -1,9 +1,35 @@
 // SPDX-License-Identifier: MIT
 #include "core/source_cache.h"
 
-#include <fstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace pytrace {
+namespace {
+
+// Source files are named by the traced program: only a regular file is
+// read (a FIFO would block, a device never end), and at most this much.
+constexpr off_t kMaxSourceBytes = 16 << 20;
+
+std::optional<std::string> read_source(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::optional<std::string> text;
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= kMaxSourceBytes) {
+    text.emplace(static_cast<size_t>(st.st_size), '\0');
+    size_t done = 0;
+    ssize_t n = 1;
+    while (done < text->size() && (n = read(fd, text->data() + done, text->size() - done)) > 0) done += n;
+    text->resize(done);
+    if (n < 0) text.reset();
+  }
+  close(fd);
+  return text;
+}
+
+}  // namespace
 
 std::string_view strip(std::string_view text) {
   const char* space = " \t\r\n\f\v";
@@ -17,12 +43,15 @@ const std::vector<std::string>* SourceCache::lines_of(const std::string& file) {
   auto it = files_.find(file);
   if (it == files_.end()) {
     std::optional<std::vector<std::string>> lines;
-    if (!file.empty() && file.front() == '/') {
-      std::ifstream in(file, std::ios::binary);
-      if (in) {
-        lines.emplace();
-        std::string line;
-        while (std::getline(in, line)) lines->push_back(std::move(line));
+    std::optional<std::string> text;
+    if (!file.empty() && file.front() == '/') text = read_source(file);
+    if (text) {
+      lines.emplace();
+      for (size_t start = 0; start < text->size();) {
+        size_t end = text->find('\n', start);
+        if (end == std::string::npos) end = text->size();
+        lines->emplace_back(*text, start, end - start);
+        start = end + 1;
       }
     }
     it = files_.emplace(file, std::move(lines)).first;

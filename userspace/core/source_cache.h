@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Source lines of the traced program's files, read on demand.
+// Source lines of the traced program's files, read on demand, with the
+// identity of whoever runs it (the tool reads them as the invoking user:
+// the traced program chooses the names). Only regular files of at most
+// 16 MiB are read.
 #pragma once
 
 #include <map>

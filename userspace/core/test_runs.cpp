@@ -7,7 +7,9 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <type_traits>
+#include <unordered_map>
 
 namespace pytrace {
 
@@ -31,6 +33,23 @@ T field_or(const nlohmann::json& event, const char* key, T fallback) {
   }
 }
 
+constexpr size_t kMaxEventBytes = 64 << 10;
+constexpr int kMaxEventDepth = 8;
+
+// Whether brackets in `text` nest deeper than `depth` (strings are not
+// looked into: a bracket in one only makes the line count as malformed).
+bool nesting_exceeds(std::string_view text, int depth) {
+  int open = 0;
+  for (char c : text) {
+    if (c == '{' || c == '[') {
+      if (++open > depth) return true;
+    } else if (c == '}' || c == ']') {
+      --open;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<TestRun> parse_test_events(std::istream& in, size_t& malformed) {
@@ -38,6 +57,11 @@ std::vector<TestRun> parse_test_events(std::istream& in, size_t& malformed) {
   std::map<std::string, size_t> open;  // nodeid -> index of its run in progress
   malformed = 0;
   for (std::string line; std::getline(in, line);) {
+    // The plugin writes a few hundred bytes a line, four levels deep at most.
+    if (line.size() > kMaxEventBytes || nesting_exceeds(line, kMaxEventDepth)) {
+      ++malformed;
+      continue;
+    }
     nlohmann::json event = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (!event.is_object() || !event.contains("nodeid") || !event["nodeid"].is_string() ||
         !event.contains("event") || !event["event"].is_string() || !event.contains("ns") ||
@@ -134,17 +158,17 @@ void group_calls_by_test(TraceModel& model, const std::vector<TestRun>& runs, ui
     model.tests.push_back(TestInfo{run.nodeid, run.file, run.line, run.outcome});
     by_thread[run.tid].emplace_back(&run, index);
   }
+  std::unordered_map<uint32_t, size_t> thread_of;  // tid -> index in model.threads
+  for (size_t i = 0; i < model.threads.size(); ++i) thread_of.emplace(model.threads[i].tid, i);
   for (auto& [tid, thread_runs] : by_thread) {
-    auto thread = std::find_if(model.threads.begin(), model.threads.end(),
-                               [tid = tid](const ThreadTrace& t) { return t.tid == tid; });
-    if (thread == model.threads.end()) {
+    auto [it, added] = thread_of.emplace(tid, model.threads.size());
+    if (added) {  // a test that made no logged call on a thread that made none either
       uint32_t pid = model.threads.empty() ? model.session.pid : model.threads.front().pid;
       ThreadTrace& trace = model.threads.emplace_back();
       trace.pid = pid;
       trace.tid = tid;
-      thread = model.threads.end() - 1;
     }
-    group_thread(*thread, thread_runs, origin_ns);
+    group_thread(model.threads[it->second], thread_runs, origin_ns);
   }
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "loader/interpreter.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 
 #include "core/error.h"
 #include "loader/child_process.h"
+#include "loader/privileges.h"
 #include "version.h"
 
 namespace pytrace {
@@ -98,16 +100,22 @@ std::string unusable_version_reason(int major, int minor) {
 Interpreter inspect_interpreter(const std::string& requested, std::optional<RunAs> user) {
   std::string path = find_on_path(requested);
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) {
+  int found;
+  bool executable;
+  {
+    ActingAs as_user(user);  // what the user may not see or run, the tool does not tell apart
+    found = stat(path.c_str(), &st);
+    executable =
+        found == 0 && S_ISREG(st.st_mode) && faccessat(AT_FDCWD, path.c_str(), X_OK, AT_EACCESS) == 0;
+  }
+  if (found != 0) {
     bool is_default = requested == PYTRACE_DEFAULT_PYTHON;
     throw Error("Python interpreter not found: " + requested +
                 (is_default
                      ? " (the default; run `sudo scripts/setup.sh` to install it, or pass --python PATH)"
                      : ""));
   }
-  if (!S_ISREG(st.st_mode) || access(path.c_str(), X_OK) != 0) {
-    throw Error("not an executable file: " + path);
-  }
+  if (!executable) throw Error("not an executable file: " + path);
 
   nlohmann::json info;
   try {
@@ -134,7 +142,9 @@ Interpreter inspect_interpreter(const std::string& requested, std::optional<RunA
     if (!dir.empty()) interp.library_dirs.push_back(dir);
   }
 
-  // The probes live in the executable, or in libpython for shared builds.
+  // The probes live in the executable, or in libpython for shared builds
+  // (where the interpreter, run as the user, says it is).
+  ActingAs as_user(user);
   std::vector<std::string> candidates{std::filesystem::canonical(path).string()};
   if (info.value("shared", false) && !info.value("soname", std::string()).empty()) {
     std::error_code ec;

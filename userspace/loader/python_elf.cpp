@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -85,8 +86,11 @@ std::vector<const UsdtNote*> PythonElf::find(std::string_view provider, std::str
 
 PythonElf read_python_elf(const std::string& path) {
   if (elf_version(EV_CURRENT) == EV_NONE) throw Error("libelf is too old");
-  FdCloser fd{open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  // O_NONBLOCK: a FIFO in the file's place must not hold the tool.
+  FdCloser fd{open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)};
   if (fd.fd < 0) throw Error("cannot open " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  if (fstat(fd.fd, &st) != 0 || !S_ISREG(st.st_mode)) throw Error(path + " is not a regular file");
   ElfHandle elf(elf_begin(fd.fd, ELF_C_READ, nullptr), &elf_end);
   if (!elf || elf_kind(elf.get()) != ELF_K_ELF) throw Error(path + " is not an ELF file");
 
