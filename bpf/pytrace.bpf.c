@@ -1231,7 +1231,9 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 /* A thread of a traced process ends: send its name, the one it ended with.
  * When it is the process's last, the process is no longer traced (its pid
- * can be reused). */
+ * can be reused), and userspace is told even if this thread never ran
+ * Python code under the probes (a child that exec'd another program): the
+ * record then has no sequence number (0). */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *task)
 {
@@ -1239,16 +1241,17 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	__u32 tgid = pid_tgid >> 32;
 	struct thread_info *info;
 	struct pt_thread_exit_record *rec;
+	bool process_ended = task->signal->live.counter == 0;
 	__u64 seq;
 
 	if (!bpf_map_lookup_elem(&traced, &tgid))
 		return 0;
-	if (task->signal->live.counter == 0)
+	if (process_ended)
 		bpf_map_delete_elem(&traced, &tgid);
 	info = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0, 0);
-	if (!info)
+	if (!info && !process_ended)
 		return 0; /* it never ran Python code under the probes */
-	seq = take_seq(info);
+	seq = info ? take_seq(info) : 0;
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
@@ -1256,6 +1259,8 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	}
 	fill_header(&rec->h, PT_REC_THREAD_EXIT, 0, pid_tgid, seq);
 	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
+	rec->process_ended = process_ended;
+	rec->_pad = 0;
 	submit(rec);
 	return 0;
 }

@@ -72,7 +72,7 @@ struct pt_header {
 	__u32 pid;     /* tgid */
 	__u32 tid;
 	__u32 version; /* PYTRACE_WIRE_VERSION */
-	__u64 seq;     /* per-thread sequence number of this record, from 1 */
+	__u64 seq;     /* per-thread sequence number of this record, from 1; 0: none */
 	__u64 ts_ns; /* CLOCK_MONOTONIC */
 };
 
@@ -181,6 +181,8 @@ struct pt_process_record {
 struct pt_thread_exit_record {
 	struct pt_header h;
 	char comm[16];
+	__u32 process_ended; /* it was its process's last thread */
+	__u32 _pad;
 };
 
 struct pt_import_record {
@@ -295,7 +297,7 @@ PT_WIRE_SIZE(pt_arg, 128);
 PT_WIRE_SIZE(pt_stack_frame, 24);
 PT_WIRE_SIZE(pt_stack_record, 3112);
 PT_WIRE_SIZE(pt_process_record, 40);
-PT_WIRE_SIZE(pt_thread_exit_record, 48);
+PT_WIRE_SIZE(pt_thread_exit_record, 56);
 PT_WIRE_SIZE(pt_import_record, 296);
 #undef PT_WIRE_SIZE
 

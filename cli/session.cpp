@@ -309,8 +309,7 @@ class Recorder {
   // Threads that ended sent their names; those still running are named
   // by the kernel's record of them.
   void name_live_threads() {
-    for (const auto& [tid, pid] : builder_->threads_seen()) {
-      if (builder_->has_thread_name(tid)) continue;
+    for (const auto& [tid, pid] : builder_->live_threads()) {
       std::ifstream comm("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/comm");
       std::string name;
       if (comm && std::getline(comm, name)) builder_->set_thread_name(tid, name);

@@ -32,6 +32,7 @@ class LogSink : public FrameSink {
   void on_import(const ImportEvent& e) override {
     log.push_back(std::to_string(e.tid) + (e.done ? "]" : "[") + e.module);
   }
+  void on_thread_end(const ThreadEnd& e) override { log.push_back(std::to_string(e.tid) + "end:" + e.name); }
   std::vector<std::string> log;
 };
 
@@ -39,12 +40,16 @@ struct StackRun {
   CodeTable codes;
   LogSink sink;
   StackStats stats;
+  size_t threads_held = 0;
+  size_t processes_held = 0;
 };
 
 StackRun run(const RecordStream& stream) {
   StackRun result;
   CallStackBuilder builder(result.codes, result.sink);
   for (const auto& record : stream.records) builder.add(record);
+  result.threads_held = builder.threads_held();
+  result.processes_held = builder.processes_held();
   builder.finish();
   result.stats = builder.stats();
   return result;
@@ -236,6 +241,120 @@ TEST(CallStacks, ImportEventsPassThroughInOrder) {
   auto mod = s.code("/p/m.py", "<module>", 1, kClassBody);
   s.import("m", false).enter(mod, 0).leave().import("m", true);
   EXPECT_EQ(run(s).sink.log, (Log{"100[m", "100+<module>:1", "100-", "100]m"}));
+}
+
+// ---- several processes: forks, exits in any order, reused ids ----
+
+TEST(CallStacks, AForkedChildUsesItsParentsCodeObjects) {
+  RecordStream s(100);
+  auto mod = s.code("/p/a.py", "<module>", 1, kClassBody);
+  auto work = s.code("/p/a.py", "work", 3);
+  auto square = s.code("/p/a.py", "square", 7);
+  s.enter(mod, 0).enter(work, 3).fork(200);
+  // The child goes on in the frames it was forked in, and calls code its
+  // parent described: no code record comes for it.
+  s.on_process(200).running({mod, work}).enter(square, 7).leave().leave().leave().thread_exit("child", true);
+  s.on_process(100).enter(square, 7).leave().leave().leave();
+  StackRun r = run(s);
+  EXPECT_EQ(r.sink.log, (Log{"100+<module>:1", "100+work:3@<module>", "200+<module>:1", "200+work:3@<module>",
+                             "200+square:7@work", "200-", "200-", "200-", "200end:child", "100+square:7@work",
+                             "100-", "100-", "100-"}));
+  EXPECT_EQ(r.stats.unknown_code, 0u);
+  EXPECT_EQ(r.stats.unmatched_returns, 0u);
+}
+
+// After a fork the child's allocator may put other code at an address its
+// parent describes. The BPF program keeps one description per address and
+// sends another whenever a process's code there has other names, so each
+// call goes with the description sent last before it.
+TEST(CallStacks, AnAddressDescribedAgainGoesWithTheLatestDescription) {
+  RecordStream s(100);
+  auto f = s.code("/p/a.py", "parent_f", 3);
+  auto describe = [&](uint32_t pid, uint64_t seq, const char* file, const char* name, int line) {
+    CodeRecord again;
+    again.header = RecordHeader{pid, pid, seq, 5000 + seq};
+    again.code = f;
+    again.first_lineno = line;
+    again.flags = kFunction;
+    again.filename = file;
+    again.name = name;
+    again.qualname = name;
+    s.records.push_back(again);
+  };
+  s.enter(f, 3).fork(200).leave();
+  s.on_process(200);
+  describe(200, 1, "/p/b.py", "child_g", 9);
+  s.lose(1).enter(f, 9).leave();
+  s.on_process(100);
+  describe(100, 5, "/p/a.py", "parent_f", 3);
+  s.lose(1).enter(f, 3).leave();
+  StackRun r = run(s);
+  EXPECT_EQ(r.sink.log, (Log{"100+parent_f:3", "100-", "200+child_g:9", "200-", "100+parent_f:3", "100-"}));
+  EXPECT_EQ(r.stats.lost_records, 0u);
+}
+
+TEST(CallStacks, ExitsInAnyOrderReleaseWhatTheyHeld) {
+  RecordStream s(100);
+  auto mod = s.code("/p/a.py", "<module>", 1, kClassBody);
+  auto f = s.code("/p/a.py", "f", 3);
+  s.enter(mod, 0);
+  for (uint32_t child = 1000; child < 1600; ++child) {
+    s.fork(child);
+    s.on_process(child).running({mod}).enter(f, 3).leave();
+    if (child % 2) {  // half end with a call still open: the process died in it
+      s.enter(f, 3);
+    } else {
+      s.leave();
+    }
+    s.on_thread(child + 100000).enter(f, 3).leave().thread_exit("worker");  // a second thread ends first
+    s.on_thread(child).thread_exit("main", true);
+    s.on_process(100);
+  }
+  s.leave().thread_exit("main", true);
+  StackRun r = run(s);
+  EXPECT_EQ(r.threads_held, 0u);
+  EXPECT_EQ(r.processes_held, 0u);
+  EXPECT_EQ(r.stats.open_at_end, 600u);  // <module> and f in each of the 300 that died in f
+  EXPECT_EQ(r.stats.unknown_code + r.stats.unmatched_returns + r.stats.lost_records, 0u);
+}
+
+TEST(CallStacks, AReusedPidOrTidStartsAfresh) {
+  RecordStream s(100);
+  auto f = s.code("/p/a.py", "f", 3);
+  s.enter(f, 3).fork(200).leave();
+  s.on_process(200).enter(f, 3).thread_exit("first", true);  // dies inside f
+  // Pid 200 again, forked by another process that has other code at f's address.
+  s.on_process(300);
+  s.records.push_back([&] {
+    CodeRecord other;
+    other.header = RecordHeader{300, 300, 1, 9000};
+    other.code = f;
+    other.first_lineno = 1;
+    other.flags = kFunction;
+    other.filename = "/p/c.py";
+    other.name = "other";
+    other.qualname = "other";
+    return other;
+  }());
+  s.lose(1).fork(200);
+  s.on_process(200).enter(f, 1).leave().thread_exit("second", true);
+  StackRun r = run(s);
+  EXPECT_EQ(r.sink.log, (Log{"100+f:3", "100-", "200+f:3", "200-!", "200end:first", "200+other:1", "200-",
+                             "200end:second"}));
+}
+
+TEST(CallStacks, ANewThreadWhoseTidEndedUnseenStartsAfresh) {
+  RecordStream s(100);
+  auto f = s.code("/p/a.py", "f", 3);
+  auto g = s.code("/p/a.py", "g", 5);
+  s.on_thread(101).enter(f, 3);
+  // The thread's end record was lost; a new thread got its tid and numbers
+  // its records from 1 again.
+  s.records.push_back(
+      FrameRecord{RecordHeader{100, 101, 1, 9999}, false, FrameNote::kNone, false, g, 0x123, 0, 0, 0, 5, {}});
+  StackRun r = run(s);
+  EXPECT_EQ(r.sink.log, (Log{"101+f:3", "101-!", "101end:", "101+g:5", "101-!"}));
+  EXPECT_EQ(r.stats.open_at_end, 2u);  // f, when its thread ended, and g at the end
 }
 
 }  // namespace

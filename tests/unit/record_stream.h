@@ -27,6 +27,35 @@ class RecordStream {
     return *this;
   }
 
+  // Switches the process (and its main thread) the following records come from.
+  RecordStream& on_process(uint32_t pid) {
+    pid_ = pid;
+    tid_ = pid;
+    return *this;
+  }
+
+  // The current thread forks process `child`. The child goes on inside
+  // the frames it was forked in; its first records send them as running().
+  RecordStream& fork(uint32_t child) {
+    ProcessRecord rec;
+    rec.header = next_header();
+    rec.child_pid = child;
+    records.emplace_back(std::move(rec));
+    return *this;
+  }
+
+  // The current thread ends; `last` when it is its process's last.
+  RecordStream& thread_exit(const std::string& name, bool last = false) {
+    ThreadExitRecord rec;
+    rec.header = next_header();
+    rec.name = name;
+    rec.process_ended = last;
+    records.emplace_back(std::move(rec));
+    stacks_.erase(tid_);
+    seq_.erase(tid_);  // a new thread with this tid numbers from 1
+    return *this;
+  }
+
   // Describes a code object; returns its key.
   uint64_t code(const std::string& file, const std::string& name, int first_lineno,
                 CodeFlags flags = kFunction, const std::string& qualname = "",
@@ -40,7 +69,7 @@ class RecordStream {
     rec.name = name;
     rec.qualname = qualname.empty() ? name : qualname;
     rec.linetable = std::move(linetable);
-    records.push_back(rec);
+    records.emplace_back(std::move(rec));
     return rec.code;
   }
 
@@ -48,7 +77,7 @@ class RecordStream {
   RecordStream& enter(uint64_t code, int lineno, FrameNote note = FrameNote::kNone) {
     auto& stack = stacks_[tid_];
     FrameRecord rec = frame_record(false, code, next_frame_ += 0x40, lineno, note);
-    records.push_back(rec);
+    records.emplace_back(std::move(rec));
     if (note != FrameNote::kGeneratorCreation) stack.push_back({rec.frame, code});
     return *this;
   }
@@ -101,7 +130,7 @@ class RecordStream {
     for (uint64_t code : codes) stack.push_back({next_frame_ += 0x40, code});
     for (auto it = stack.rbegin(); it != stack.rend(); ++it)
       rec.frames.push_back({it->frame, it->code, instr});
-    records.push_back(rec);
+    records.emplace_back(std::move(rec));
     return *this;
   }
 
@@ -111,7 +140,7 @@ class RecordStream {
     rec.done = done;
     rec.found = 1;
     rec.module = module;
-    records.push_back(rec);
+    records.emplace_back(std::move(rec));
     return *this;
   }
 

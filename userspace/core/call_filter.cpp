@@ -116,6 +116,14 @@ void CallFilter::on_exit(const FrameExit& exit) {
   if (frame.adds_depth) thread.open_scope_entries.pop_back();
 }
 
+// A later thread with the same tid gets a trace of its own.
+void CallFilter::on_thread_end(const ThreadEnd& end) {
+  auto it = threads_.find(end.tid);
+  if (it == threads_.end()) return;
+  if (it->second.trace >= 0 && !end.name.empty()) model_.threads[it->second.trace].name = end.name;
+  threads_.erase(it);
+}
+
 void CallFilter::on_import(const ImportEvent& event) {
   Thread& thread = threads_[event.tid];
   int module = module_index(event.module);

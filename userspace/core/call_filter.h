@@ -41,6 +41,7 @@ class CallFilter : public FrameSink {
   void on_enter(const FrameEnter& enter) override;
   void on_exit(const FrameExit& exit) override;
   void on_import(const ImportEvent& event) override;
+  void on_thread_end(const ThreadEnd& end) override;
   // Only calls into the scope and calls made from it are ever logged.
   bool may_log(const CodeInfo& callee, const CodeInfo* caller) override {
     return in_scope(&callee) || (caller && in_scope(caller));
@@ -72,7 +73,7 @@ class CallFilter : public FrameSink {
   FilterOptions options_;
   TraceModel& model_;
   SourceCache& sources_;
-  std::map<uint32_t, Thread> threads_;
+  std::map<uint32_t, Thread> threads_;  // live threads by tid
   std::unordered_map<const CodeInfo*, bool> in_scope_cache_;
   std::unordered_map<std::string, uint32_t> call_counts_;  // nodes: their values stay put
   struct CodeLineHash {

@@ -23,19 +23,51 @@ void CallStackBuilder::add(const Record& record) {
   } else if (const auto* import = std::get_if<ImportRecord>(&record)) {
     emit(thread, ImportEvent{import->header.pid, import->header.tid, import->header.ts_ns, import->done,
                              import->found != 0, import->module});
+  } else if (const auto* process = std::get_if<ProcessRecord>(&record)) {
+    // The child has its parent's generators, at the same addresses.
+    auto parent = suspended_.find(process->header.pid);
+    if (parent != suspended_.end()) {
+      auto inherited = parent->second;  // copied first: inserting may rehash
+      suspended_[process->child_pid] = std::move(inherited);
+    } else {
+      suspended_.erase(process->child_pid);
+    }
+  } else if (const auto* exit = std::get_if<ThreadExitRecord>(&record)) {
+    uint32_t pid = thread.pid;
+    end_thread(thread, exit->name);
+    if (exit->process_ended) suspended_.erase(pid);  // its pid may be reused by an unrelated process
   }
 }
 
+// A thread's records come in order, numbered from 1. A number that goes
+// back is a new thread that got the tid of one that ended unseen (its end
+// record was lost): the old one ends here.
 CallStackBuilder::ThreadState& CallStackBuilder::thread_for(const RecordHeader& header) {
-  ThreadState& thread = threads_[header.tid];
+  auto it = threads_.find(header.tid);
+  if (it != threads_.end() && header.seq != 0 && header.seq <= it->second.last_seq) {
+    end_thread(it->second, "");
+    it = threads_.end();
+  }
+  if (it == threads_.end()) it = threads_.emplace(header.tid, ThreadState{}).first;
+  ThreadState& thread = it->second;
   thread.pid = header.pid;
   thread.tid = header.tid;
-  if (thread.last_seq != 0 && header.seq > thread.last_seq + 1) {
-    stats_.lost_records += header.seq - thread.last_seq - 1;
+  if (header.seq != 0) {  // 0: a process's end, sent by a thread that had no numbers
+    if (thread.last_seq != 0 && header.seq > thread.last_seq + 1)
+      stats_.lost_records += header.seq - thread.last_seq - 1;
+    thread.last_seq = std::max(thread.last_seq, header.seq);
   }
-  thread.last_seq = std::max(thread.last_seq, header.seq);
   thread.last_ts = std::max(thread.last_ts, header.ts_ns);
   return thread;
+}
+
+void CallStackBuilder::end_thread(ThreadState& thread, std::string name) {
+  while (!thread.stack.empty()) {
+    ++stats_.open_at_end;
+    close_top(thread, thread.last_ts, false);
+  }
+  sink_.on_thread_end(ThreadEnd{thread.pid, thread.tid, std::move(name)});
+  threads_.erase(thread.tid);
 }
 
 void CallStackBuilder::on_code(const CodeRecord& record) {
@@ -103,8 +135,9 @@ void CallStackBuilder::place_under_caller(ThreadState& thread, const FrameRecord
     }
     return;
   }
-  auto yielded = suspended_.find(record.caller_frame);
-  if (yielded == suspended_.end()) return;
+  auto& suspended = suspended_[thread.pid];
+  auto yielded = suspended.find(record.caller_frame);
+  if (yielded == suspended.end()) return;
   restore_frame(thread, record.caller_frame, code_for(record.caller_code), yielded->second,
                 record.header.ts_ns, std::nullopt);
 }
@@ -112,7 +145,7 @@ void CallStackBuilder::place_under_caller(ThreadState& thread, const FrameRecord
 void CallStackBuilder::restore_frame(ThreadState& thread, uint64_t frame, const CodeInfo* code, int line,
                                      uint64_t ts, std::optional<CallSite> site) {
   ++stats_.restored_resumes;
-  suspended_.erase(frame);
+  suspended_[thread.pid].erase(frame);
   FrameEnter enter{thread.pid, thread.tid, ts, code, line, site};
   OpenFrame open{frame, code, std::nullopt};
   if (!site) {
@@ -153,7 +186,7 @@ void CallStackBuilder::on_call(ThreadState& thread, const FrameRecord& record) {
   // program are neither in the scope nor called from it.
   if (!record.args.empty() && sink_.may_log(*code, codes_.find(record.caller_code)))
     enter.arguments = arguments_.intern(format_arguments(code->params, record.args));
-  if (record.frame != 0) suspended_.erase(record.frame);
+  if (record.frame != 0) suspended_[thread.pid].erase(record.frame);
   thread.stack.push_back(OpenFrame{record.frame, code, std::nullopt});
   emit(thread, enter);
 }
@@ -167,7 +200,7 @@ void CallStackBuilder::on_stack(ThreadState& thread, const StackRecord& record) 
   for (auto frame = record.frames.rbegin(); frame != record.frames.rend(); ++frame) {
     const CodeInfo* code = code_for(frame->code);
     ++stats_.running_frames;
-    suspended_.erase(frame->frame);
+    suspended_[thread.pid].erase(frame->frame);
     thread.stack.push_back(OpenFrame{frame->frame, code, std::nullopt});
     emit(thread, FrameEnter{thread.pid, thread.tid, record.header.ts_ns, code,
                             std::max(code->first_lineno, 0), site, true});
@@ -181,6 +214,7 @@ void CallStackBuilder::on_return(ThreadState& thread, const FrameRecord& record)
     return;
   }
   const CodeInfo* code = codes_.find(record.code);
+  auto& suspended = suspended_[thread.pid];
   // The frame this return closes: by address when both sides were read,
   // else by code object.
   auto closes = [&](const OpenFrame& open) {
@@ -189,14 +223,14 @@ void CallStackBuilder::on_return(ThreadState& thread, const FrameRecord& record)
   };
   auto open = std::find_if(thread.stack.rbegin(), thread.stack.rend(), closes);
   if (open == thread.stack.rend()) {
-    if (record.frame == 0 || !suspended_.count(record.frame)) {
+    if (record.frame == 0 || !suspended.count(record.frame)) {
       ++stats_.unmatched_returns;
       return;
     }
     // A suspended generator ran without an entry probe (throw(), close())
     // and made no call on the way: restore its run here.
     place_under_caller(thread, record);
-    restore_frame(thread, record.frame, code, suspended_[record.frame], record.header.ts_ns,
+    restore_frame(thread, record.frame, code, suspended[record.frame], record.header.ts_ns,
                   caller_site(record));
   } else {
     size_t index = thread.stack.size() - 1 - (open - thread.stack.rbegin());
@@ -206,7 +240,7 @@ void CallStackBuilder::on_return(ThreadState& thread, const FrameRecord& record)
     }
   }
   close_top(thread, record.header.ts_ns, true, caller_site(record));
-  if (code && code->flags.generator && record.frame != 0) suspended_[record.frame] = record.lineno;
+  if (code && code->flags.generator && record.frame != 0) suspended[record.frame] = record.lineno;
 }
 
 void CallStackBuilder::close_top(ThreadState& thread, uint64_t ts, bool returned,

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -45,6 +46,9 @@ class CallStackBuilder {
   // Closes every frame still open (they never returned) at the thread's last
   // timestamp. Call once, after the last record.
   void finish();
+  // Threads and processes whose state is held, for tests of what is let go.
+  size_t threads_held() const { return threads_.size(); }
+  size_t processes_held() const { return suspended_.size(); }
 
   const StackStats& stats() const { return stats_; }
   // The calls' `arguments` texts, which FrameEnter::arguments indexes.
@@ -70,6 +74,8 @@ class CallStackBuilder {
   };
 
   ThreadState& thread_for(const RecordHeader& header);
+  // The thread's open frames never returned; no record of it follows.
+  void end_thread(ThreadState& thread, std::string name);
   void on_code(const CodeRecord& record);
   void on_call(ThreadState& thread, const FrameRecord& record);
   void on_return(ThreadState& thread, const FrameRecord& record);
@@ -89,10 +95,11 @@ class CallStackBuilder {
   FrameSink& sink_;
   StackStats stats_;
   ArgumentTable arguments_;
-  std::map<uint32_t, ThreadState> threads_;  // by tid; ordered for a stable finish()
-  // Generator frames by address -> the line they last yielded at, which is
-  // where a throw() resumes them.
-  std::unordered_map<uint64_t, int> suspended_;
+  std::map<uint32_t, ThreadState> threads_;  // live threads by tid; ordered for a stable finish()
+  // Per process, generator frames by address -> the line they last yielded
+  // at, which is where a throw() resumes them. A forked process has its
+  // parent's at the fork (the same generators, at the same addresses).
+  std::unordered_map<uint32_t, std::unordered_map<uint64_t, int>> suspended_;
 };
 
 }  // namespace pytrace

@@ -220,7 +220,8 @@ DecodeResult decode_record(std::span<const std::byte> bytes) {
       pt_thread_exit_record wire{};
       if (bytes.size() != sizeof(wire) || !read_fixed(bytes, wire))
         return fail("thread exit record has size " + std::to_string(bytes.size()));
-      return DecodeResult{ThreadExitRecord{to_header(wire.h), field_string(wire.comm)}, {}};
+      return DecodeResult{
+          ThreadExitRecord{to_header(wire.h), field_string(wire.comm), wire.process_ended != 0}, {}};
     }
     default:
       return fail("unknown record kind " + std::to_string(header.kind));

@@ -28,8 +28,13 @@ struct CodeInfo {
 };
 
 // Code objects seen in a session, by the key the BPF program gave them.
-// Entries are never moved or removed, so pointers stay valid while the table
-// lives; a reused key gets a new entry.
+// The key is the code object's address, in whichever process described it
+// last: the BPF program keeps one description per address for all traced
+// processes and describes an address again when a process's code there
+// has other names (docs/probes.md), so the latest description is the one
+// a call without a code record of its own refers to. Entries are never
+// moved or removed, so pointers stay valid while the table lives; a reused
+// key gets a new entry.
 class CodeTable {
  public:
   const CodeInfo* add(uint64_t key, CodeInfo info);
@@ -70,6 +75,13 @@ struct FrameExit {
   bool returned = true;  // false: closed without a return of its own
 };
 
+// A thread ended, with the name it ended with.
+struct ThreadEnd {
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  std::string name;
+};
+
 struct ImportEvent {
   uint32_t pid = 0;
   uint32_t tid = 0;
@@ -85,6 +97,8 @@ class FrameSink {
   virtual void on_enter(const FrameEnter& enter) = 0;
   virtual void on_exit(const FrameExit& exit) = 0;
   virtual void on_import(const ImportEvent& event) = 0;
+  // No event of this thread follows; its tid may be reused by a new one.
+  virtual void on_thread_end(const ThreadEnd& /*end*/) {}
   // Whether a call of `callee` from `caller` (null: none known) may be
   // logged, so that its argument values are worth formatting.
   virtual bool may_log(const CodeInfo& /*callee*/, const CodeInfo* /*caller*/) { return true; }

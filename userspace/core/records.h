@@ -92,6 +92,7 @@ struct ProcessRecord {
 struct ThreadExitRecord {
   RecordHeader header;
   std::string name;
+  bool process_ended = false;  // it was the process's last thread
 };
 
 using Record =

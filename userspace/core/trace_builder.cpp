@@ -23,8 +23,10 @@ void TraceBuilder::add_bytes(std::span<const std::byte> bytes) {
 
 void TraceBuilder::add(const Record& record) {
   const RecordHeader& header = header_of(record);
-  threads_seen_.try_emplace(header.tid, header.pid);
-  if (const auto* exit = std::get_if<ThreadExitRecord>(&record)) set_thread_name(header.tid, exit->name);
+  if (std::holds_alternative<ThreadExitRecord>(record))
+    live_threads_.erase(header.tid);
+  else
+    live_threads_[header.tid] = header.pid;
   if (const auto* process = std::get_if<ProcessRecord>(&record))
     model_->processes.push_back({process->child_pid, process->header.pid});
   stacks_.add(record);
@@ -39,7 +41,9 @@ std::unique_ptr<TraceModel> TraceBuilder::finish() {
   model_->stack_stats = stacks_.stats();
   model_->argument_texts = stacks_.take_argument_texts();
   for (auto& thread : model_->threads) {
-    if (auto name = thread_names_.find(thread.tid); name != thread_names_.end()) thread.name = name->second;
+    auto live = live_threads_.find(thread.tid);
+    if (!thread.name.empty() || live == live_threads_.end() || live->second != thread.pid) continue;
+    if (auto name = live_names_.find(thread.tid); name != live_names_.end()) thread.name = name->second;
   }
   return std::move(model_);
 }

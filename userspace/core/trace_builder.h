@@ -28,11 +28,10 @@ class TraceBuilder {
   // The process the session started with (listed first in the model).
   void set_root_process(uint32_t pid);
 
-  // Threads that sent records so far: tid -> pid.
-  const std::map<uint32_t, uint32_t>& threads_seen() const { return threads_seen_; }
-  // Names threads for the model; threads that ended name themselves.
-  void set_thread_name(uint32_t tid, std::string name) { thread_names_[tid] = std::move(name); }
-  bool has_thread_name(uint32_t tid) const { return thread_names_.count(tid) != 0; }
+  // Threads that sent records and have not ended: tid -> pid. Threads
+  // that ended named themselves; these are named by the caller.
+  const std::map<uint32_t, uint32_t>& live_threads() const { return live_threads_; }
+  void set_thread_name(uint32_t tid, std::string name) { live_names_[tid] = std::move(name); }
 
   // How far the trace has come, for a progress line.
   struct Progress {
@@ -49,8 +48,8 @@ class TraceBuilder {
 
  private:
   std::unique_ptr<TraceModel> model_;
-  std::map<uint32_t, uint32_t> threads_seen_;
-  std::map<uint32_t, std::string> thread_names_;
+  std::map<uint32_t, uint32_t> live_threads_;
+  std::map<uint32_t, std::string> live_names_;
   CallFilter filter_;
   CallStackBuilder stacks_;
 };
