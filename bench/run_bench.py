@@ -205,6 +205,61 @@ def startup(args, out):
     return results
 
 
+FORKS = """import os, sys, time
+def child():
+    return 1
+n = int(sys.argv[1])
+start = time.perf_counter()
+for _ in range(n):
+    pid = os.fork()
+    if pid == 0:
+        child()
+        os._exit(0)
+    os.waitpid(pid, 0)
+print((time.perf_counter() - start) / n)
+"""
+
+OTHER = """import sys, time
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+start = time.process_time()
+fib(int(sys.argv[1]))
+print(time.process_time() - start)
+"""
+
+
+def processes(args, out):
+    """What children and bystanders pay: a fork (the child calls one
+    function and exits) untraced and traced, and fib(22) in an unrelated
+    process of the same interpreter file, alone and while another program
+    is traced (the probes are in the file for every process)."""
+    forks, other, sleeper = (os.path.join(out, name) for name in ("forks.py", "other.py", "sleeper.py"))
+    for path, text in ((forks, FORKS), (other, OTHER), (sleeper, "import time\ntime.sleep(3600)\n")):
+        with open(path, "w") as f:
+            f.write(text)
+    samples = {"plain": [], "pytrace": [], "alone": [], "beside": []}
+    for _ in range(args.rounds):
+        wait_for_detach()
+        samples["plain"].append(float(subprocess.run([args.python, forks, "200"], capture_output=True, text=True,
+                                                     check=True).stdout))
+        samples["pytrace"].append(float(subprocess.run(
+            [args.tracer, "--python", args.python, "-o", os.path.join(out, "f.json"), forks, "200"],
+            capture_output=True, text=True, check=True).stdout))
+        wait_for_detach()  # no probes left in the file from the traced run before
+        samples["alone"].append(float(subprocess.run([args.python, other, "22"], capture_output=True, text=True,
+                                                     check=True).stdout))
+        tracing = subprocess.Popen([args.tracer, "--python", args.python, "-o", os.path.join(out, "s.json"), sleeper],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for line in tracing.stderr:  # "tracing ...": the probes are attached
+            if "tracing" in line:
+                break
+        samples["beside"].append(float(subprocess.run([args.python, other, "22"], capture_output=True, text=True,
+                                                      check=True).stdout))
+        tracing.send_signal(2)
+        tracing.wait()
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
 def big_run(args, out):
     """fib(33): 1.1 * 10^7 calls traced and written; time from the
     program's end (timed.py says when) to the JSON written."""
@@ -253,6 +308,11 @@ def main():
         s = startup(args, out)
         print("\nstart-up, command to the script's first bytecode: plain %.0f ms, trace_program %.0f ms" % (
             s["plain"] * 1e3, s["pytrace"] * 1e3))
+        p = processes(args, out)
+        print("a fork (the child calls one function and exits): plain %.0f us, traced %.0f us (%.2fx)" % (
+            p["plain"] * 1e6, p["pytrace"] * 1e6, p["pytrace"] / p["plain"]))
+        print("fib(22) in an unrelated process of the same interpreter: alone %.1f ms, while another program "
+              "is traced %.1f ms (%.1fx)" % (p["alone"] * 1e3, p["beside"] * 1e3, p["beside"] / p["alone"]))
         if args.big:
             b = big_run(args, out)
             print("\n%d calls: traced and written in %.1f s; peak RSS %.0f MB; JSON (%.1f GB) written %.1f s "

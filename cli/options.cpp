@@ -34,6 +34,9 @@ options:
                          call tree as text
   --no-color             no colours in the call tree (also NO_COLOR=1)
   --no-arg-values        do not record argument values (`arguments` is {})
+  --wait-for-children    when the program exits, trace the processes it started
+                         until they exit too (Ctrl-C stops); by default tracing
+                         ends with the program and says which still ran
   -h, --help             show this help
   --version              show the version
 )";
@@ -68,6 +71,9 @@ options:
                          call tree as text
   --no-color             no colours in the call tree (also NO_COLOR=1)
   --no-arg-values        do not record argument values (`arguments` is {})
+  --wait-for-children    when the program exits, trace the processes it started
+                         until they exit too (Ctrl-C stops); by default tracing
+                         ends with the program and says which still ran
   -v, --verbose          show libbpf's debug messages
   -h, --help             show this help
   --version              show the version
@@ -183,6 +189,8 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
       options.text_format = format == "text";
     } else if (name == "--no-arg-values") {
       flag(options.arg_values, false);
+    } else if (name == "--wait-for-children") {
+      flag(options.wait_for_children, true);
     } else if (name == "--track-executed-lines") {
       throw UsageError(
           "--track-executed-lines is not supported: CPython 3.15 has no line probe "
@@ -206,6 +214,8 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
   if (options.duration && !options.pid) throw UsageError("--duration goes with --pid");
   if (options.pid && options.python)
     throw UsageError("--python does not apply to --pid: the process has its own");
+  if (options.pid && options.wait_for_children)
+    throw UsageError("--wait-for-children does not apply to --pid, which traces that process only");
   return options;
 }
 

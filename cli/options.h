@@ -30,6 +30,7 @@ struct ProgramOptions {
   bool text_format = false;  // -o writes the console tree instead of JSON
   bool color = true;         // colours on a terminal
   bool verbose = false;
+  bool wait_for_children = false;  // trace what the program started until it ends too
   bool help = false;
   bool version = false;
   size_t ring_buffer_mb = 64;

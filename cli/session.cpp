@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -235,10 +236,25 @@ class Recorder {
     if (status_.due()) show_progress();
   }
 
+  // The program has exited: traces the processes it started until they
+  // have too, or until Ctrl-C.
+  void wait_for_children() {
+    for (;;) {
+      std::vector<uint32_t> running = still_running();
+      if (running.empty() || g_interrupted || g_stop_requested) return;
+      if (status_.due())
+        status_.show(spec_.tool + ": the program has exited; tracing the " + digits(running.size()) +
+                     (running.size() == 1 ? " process" : " processes") +
+                     " it started until they end (Ctrl-C stops)");
+      probes_.poll(kPollMs, -1);
+    }
+  }
+
   // Reads what is left, detaches the probes and builds the model.
   std::unique_ptr<TraceModel> stop() {
     status_.clear();
     probes_.drain();
+    report_still_running();
     info_.duration_ns = monotonic_ns() - origin_ns_;
     info_.end_time = iso_time_now();
     ProbeStats probe_stats = probes_.stats();
@@ -304,6 +320,35 @@ class Recorder {
     uint64_t lost = std::max(now.lost, probes_.stats().ringbuf_drops);
     status_.show(spec_.tool + ": " + digits(now.calls) + " calls logged, " + digits(now.records) +
                  " records (" + digits(static_cast<uint64_t>(rate)) + "/s), " + digits(lost) + " lost");
+  }
+
+  // The traced processes other than the first that have not ended; one
+  // whose end record was lost is found gone here.
+  std::vector<uint32_t> still_running() {
+    std::vector<uint32_t> running;
+    for (uint32_t pid : builder_->running_processes()) {
+      if (pid == info_.pid || (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH))
+        builder_->mark_ended(pid);
+      else
+        running.push_back(pid);
+    }
+    return running;
+  }
+
+  // Processes the program started that outlive the tracing: their later
+  // calls are not in the trace, and the trace says so (running_at_end).
+  void report_still_running() {
+    std::vector<uint32_t> running = still_running();
+    if (running.empty()) return;
+    std::string pids;
+    for (size_t i = 0; i < running.size() && i < 10; ++i)
+      pids += (i ? ", " : "") + std::to_string(running[i]);
+    if (running.size() > 10) pids += ", ...";
+    std::cerr
+        << spec_.tool << ": note: " << running.size()
+        << (running.size() == 1 ? " process the program started was" : " processes the program started were")
+        << " still running when tracing ended (" << pids
+        << "); what they did after that is not in the trace (--wait-for-children traces until they end)\n";
   }
 
   // Threads that ended sent their names; those still running are named
@@ -442,6 +487,7 @@ int run_launch_session(const LaunchSpec& spec) {
   while (!child.poll_exit()) recorder.poll(child.exit_fd());
   int exit_code = *child.poll_exit();
   g_child_pid = 0;
+  if (spec.wait_for_children) recorder.wait_for_children();
 
   SessionInfo& info = recorder.info();
   info.exit_code = exit_code;

@@ -36,6 +36,7 @@ struct SessionSpec {
 };
 
 struct LaunchSpec : SessionSpec {
+  bool wait_for_children = false;        // after the program, trace its children until they end
   std::vector<std::string> python_args;  // after the interpreter: SCRIPT ARGS..., or -m pytest ...
   std::vector<std::string> extra_env;    // NAME=VALUE added to the program's environment
   std::vector<int> inherited_fds;        // descriptors the program inherits

@@ -54,6 +54,7 @@ int run(int argc, char** argv) {
 
   LaunchSpec spec;
   apply_options(spec, options, kTool, argc, argv);
+  spec.wait_for_children = options.wait_for_children;
   if (!options.scope) spec.scope = script.parent_path().string();
   spec.python_args.push_back(script.string());
   spec.python_args.insert(spec.python_args.end(), options.script_args.begin(), options.script_args.end());

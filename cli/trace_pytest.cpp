@@ -86,6 +86,7 @@ int run(int argc, char** argv) {
   EventsFile events;
   LaunchSpec spec;
   apply_options(spec, options, kTool, argc, argv);
+  spec.wait_for_children = options.wait_for_children;
   spec.scope = scope.string();  // the current directory when not given
   spec.output = options.output.value_or("pytest_trace_output.json");
   spec.python = options.python.value_or(PYTRACE_DEFAULT_PYTHON);

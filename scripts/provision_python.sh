@@ -15,7 +15,6 @@ set -euo pipefail
 PREFIX=${1:?usage: provision_python.sh PREFIX}
 PYTHON="$PREFIX/usr/bin/python3.15"
 MARKER="$PREFIX/.pytrace-provisioned"
-MIRROR=${PYTRACE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 PACKAGES=(
   python3.15-minimal libpython3.15-minimal libpython3.15-stdlib
@@ -24,11 +23,13 @@ PACKAGES=(
   liblzma5 libbz2-1.0 libncursesw6 libtinfo6 libreadline8t64 libuuid1
   # pytest, for trace_pytest
   python3-pytest python3-pluggy python3-iniconfig python3-packaging python3-pygments
+  # CPython's own tests: real suites to trace (tests/e2e)
+  libpython3.15-testsuite
 )
 
 works() {
   [ -f "$MARKER" ] && [ -x "$PYTHON" ] &&
-    "$PYTHON" -c 'import ssl, sqlite3, lzma, bz2, ctypes, json, pytest' 2>/dev/null &&
+    "$PYTHON" -c 'import ssl, sqlite3, lzma, bz2, ctypes, json, pytest, test.test_json' 2>/dev/null &&
     readelf -n "$PYTHON" 2>/dev/null | grep -q 'Name: function__entry'
 }
 
@@ -37,6 +38,8 @@ if works; then
   exit 0
 fi
 
+# The archive this machine's apt sources name (never a fixed host).
+MIRROR=$("$(dirname "${BASH_SOURCE[0]}")/debian_archive.sh")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/state/lists/partial" "$work/cache/archives/partial" "$work/debs"

@@ -12,7 +12,8 @@
 #   --append   more kernel command-line arguments, e.g. preempt=full
 #
 # The kernel packages come from the archive this machine's apt sources name
-# (or PYTRACE_KERNEL_MIRROR), fetched with a private apt configuration (the
+# (scripts/debian_archive.sh; PYTRACE_DEBIAN_MIRROR overrides it), fetched
+# with a private apt configuration (the
 # system's apt state is neither read nor changed) and unpacked with dpkg -x
 # into PYTRACE_KERNEL_CACHE (default /var/cache/pytrace-kernels), never
 # installed. Versions are whatever the suite has today.
@@ -59,12 +60,6 @@ file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' ||
 
 # ---- the kernel: linux-image-amd64 of SUITE, unpacked into the cache
 
-# The main Debian archive of this machine's apt sources.
-mirror() {
-  if [[ -n ${PYTRACE_KERNEL_MIRROR:-} ]]; then echo "${PYTRACE_KERNEL_MIRROR%/}/"; return; fi
-  apt-get indextargets --format '$(LABEL)|$(IDENTIFIER)|$(REPO_URI)' 2>/dev/null |
-    awk -F'|' '$1 == "Debian" && $2 == "Packages" { print $3; exit }'
-}
 
 APT_ROOT="$CACHE/apt/$SUITE"
 APT=(
@@ -80,8 +75,7 @@ names() { tr ',|' '\n\n' | sed -E 's/\(.*\)//; s/^ +//; s/ +$//' | grep -v '^$' 
 
 fetch_kernel() {
   local uri
-  uri=$(mirror)
-  [[ -n $uri ]] || die "no Debian archive in this machine's apt sources (run apt-get update, or set PYTRACE_KERNEL_MIRROR)"
+  uri=$("$(dirname "$0")/../../scripts/debian_archive.sh") || die "cannot tell which Debian archive to fetch from"
   mkdir -p "$APT_ROOT/state/lists/partial" "$APT_ROOT/cache/archives/partial"
   touch "$APT_ROOT/status"
   echo "deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $SUITE main" \

@@ -49,6 +49,9 @@ TEST(ProgramOptions, FlagsAndValues) {
   EXPECT_EQ(o.python, "/py");
   EXPECT_EQ(o.output, "t.json");
   EXPECT_EQ(o.ring_buffer_mb, 8u);
+  EXPECT_FALSE(o.wait_for_children);
+  EXPECT_TRUE(parse_program_options({"a.py", "--wait-for-children"}).wait_for_children);
+  EXPECT_THROW(parse_program_options({"--pid", "7", "--wait-for-children"}), UsageError);
 }
 
 TEST(ProgramOptions, OutputFormAndPatterns) {

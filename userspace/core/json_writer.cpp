@@ -101,7 +101,8 @@ Json metadata_json(const TraceModel& model) {
   Json processes = Json::array();
   for (const auto& process : model.processes) {
     processes.push_back({{"pid", process.pid},
-                         {"parent_pid", process.parent_pid ? Json(process.parent_pid) : Json(nullptr)}});
+                         {"parent_pid", process.parent_pid ? Json(process.parent_pid) : Json(nullptr)},
+                         {"running_at_end", !process.ended}});
   }
   meta["processes"] = processes;
   const StackStats& st = model.stack_stats;

@@ -23,17 +23,36 @@ void TraceBuilder::add_bytes(std::span<const std::byte> bytes) {
 
 void TraceBuilder::add(const Record& record) {
   const RecordHeader& header = header_of(record);
-  if (std::holds_alternative<ThreadExitRecord>(record))
+  if (const auto* exit = std::get_if<ThreadExitRecord>(&record)) {
     live_threads_.erase(header.tid);
-  else
+    if (exit->process_ended) mark_ended(header.pid);
+  } else {
     live_threads_[header.tid] = header.pid;
+  }
   if (const auto* process = std::get_if<ProcessRecord>(&record))
-    model_->processes.push_back({process->child_pid, process->header.pid});
+    model_->processes.push_back({process->child_pid, process->header.pid, false});
   stacks_.add(record);
 }
 
 void TraceBuilder::set_root_process(uint32_t pid) {
-  model_->processes.insert(model_->processes.begin(), {pid, 0});
+  model_->processes.insert(model_->processes.begin(), {pid, 0, false});
+}
+
+std::vector<uint32_t> TraceBuilder::running_processes() const {
+  std::vector<uint32_t> running;
+  for (const auto& process : model_->processes)
+    if (!process.ended) running.push_back(process.pid);
+  return running;
+}
+
+// The latest process with this pid: an earlier one that had it ended first.
+void TraceBuilder::mark_ended(uint32_t pid) {
+  for (auto it = model_->processes.rbegin(); it != model_->processes.rend(); ++it) {
+    if (it->pid == pid && !it->ended) {
+      it->ended = true;
+      return;
+    }
+  }
 }
 
 std::unique_ptr<TraceModel> TraceBuilder::finish() {

@@ -27,6 +27,10 @@ class TraceBuilder {
 
   // The process the session started with (listed first in the model).
   void set_root_process(uint32_t pid);
+  // The traced processes that have not ended, and one found gone without
+  // its end record (lost with a full ring buffer).
+  std::vector<uint32_t> running_processes() const;
+  void mark_ended(uint32_t pid);
 
   // Threads that sent records and have not ended: tid -> pid. Threads
   // that ended named themselves; these are named by the caller.

@@ -115,6 +115,7 @@ struct TraceModel {
   struct Process {
     uint32_t pid = 0;
     uint32_t parent_pid = 0;  // 0 for the process the session started with
+    bool ended = false;       // its last thread exited while traced
   };
   std::vector<Process> processes;  // in the order they were seen
   StackStats stack_stats;
