@@ -9,18 +9,17 @@ usage: children_checks.py --tracer PATH --pytest-tracer PATH --python PATH CASE
 Exit codes: 0 pass, 1 fail, 77 skipped (says why).
 """
 
-import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
-from checks import Cases, Failure, run  # noqa: E402
-from cli_checks import environment, need_root, wait_until  # noqa: E402
+import cli_checks  # noqa: E402
+from checks import Cases, Failure  # noqa: E402
+from cli_checks import need_root, wait_until  # noqa: E402
 
 CASES = Cases()
 case = CASES.case
@@ -326,13 +325,5 @@ def cpython_test_json_under_trace_pytest(env):
         raise Failure("json.tool's processes: %s" % document["metadata"]["processes"])
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tracer")
-    parser.add_argument("--pytest-tracer")
-    parser.add_argument("--python")
-    return run(CASES, parser, environment)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli_checks.main(CASES))

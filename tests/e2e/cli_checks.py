@@ -729,12 +729,13 @@ def environment(args):
         remove_tree(tmp)
 
 
-def main():
+def main(cases=CASES):
+    """The command line of this script and of the other checks of the tools."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--tracer")
     parser.add_argument("--pytest-tracer")
     parser.add_argument("--python")
-    return run(CASES, parser, environment)
+    return run(cases, parser, environment)
 
 
 if __name__ == "__main__":

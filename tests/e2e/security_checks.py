@@ -11,7 +11,6 @@ usage: security_checks.py --tracer PATH --pytest-tracer PATH --python PATH CASE
 Exit codes: 0 pass, 1 fail, 77 skipped (says why).
 """
 
-import argparse
 import base64
 import json
 import os
@@ -23,8 +22,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
-from checks import Cases, Failure, run  # noqa: E402
-from cli_checks import LOOP, NOBODY, environment, expect_failure, need_root, wait_until  # noqa: E402
+import cli_checks  # noqa: E402
+from checks import Cases, Failure  # noqa: E402
+from cli_checks import LOOP, NOBODY, expect_failure, need_root, wait_until  # noqa: E402
 
 CASES = Cases()
 case = CASES.case
@@ -447,13 +447,5 @@ def trace_pytest_help_lists_its_options(env):
             raise Failure("trace_pytest --help lacks %s" % option)
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tracer")
-    parser.add_argument("--pytest-tracer")
-    parser.add_argument("--python")
-    return run(CASES, parser, environment)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli_checks.main(CASES))
