@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Installs a CPython 3.15 whose USDT function probes fire, with pytest.
+# Installs a CPython 3.15 whose USDT function probes fire, with pytest, venv
+# and pip (virtualenvs for real projects) and CPython's own test suite.
 #
-# usage: scripts/provision_python.sh PREFIX        (as root)
+# usage: scripts/provision_python.sh PREFIX [--dev]       (as root)
+#   --dev   also the headers to build C extensions against it (the compiler
+#           is the system's: apt-get install build-essential)
 #
 # Debian 12 has no python3.15. Debian's own python3.15 (suite sid) is built
 # --with-dtrace but needs a newer glibc, so it is unpacked with its runtime
@@ -12,7 +15,9 @@
 # whatever sid has today. Idempotent: a working PREFIX is left alone.
 set -euo pipefail
 
-PREFIX=${1:?usage: provision_python.sh PREFIX}
+PREFIX=${1:?usage: provision_python.sh PREFIX [--dev]}
+DEV=0
+[ "${2:-}" = --dev ] && DEV=1
 PYTHON="$PREFIX/usr/bin/python3.15"
 MARKER="$PREFIX/.pytrace-provisioned"
 
@@ -23,13 +28,17 @@ PACKAGES=(
   liblzma5 libbz2-1.0 libncursesw6 libtinfo6 libreadline8t64 libuuid1
   # pytest, for trace_pytest
   python3-pytest python3-pluggy python3-iniconfig python3-packaging python3-pygments
+  # virtualenvs with pip: ensurepip and the wheels it installs
+  python3.15-venv python3-pip-whl python3-setuptools-whl
   # CPython's own tests: real suites to trace (tests/e2e)
   libpython3.15-testsuite
 )
+[ "$DEV" = 1 ] && PACKAGES+=(python3.15-dev libpython3.15-dev libpython3.15 libexpat1-dev zlib1g-dev)
 
 works() {
   [ -f "$MARKER" ] && [ -x "$PYTHON" ] &&
-    "$PYTHON" -c 'import ssl, sqlite3, lzma, bz2, ctypes, json, pytest, test.test_json' 2>/dev/null &&
+    "$PYTHON" -c 'import ssl, sqlite3, lzma, bz2, ctypes, json, pytest, test.test_json, ensurepip' 2>/dev/null &&
+    { [ "$DEV" = 0 ] || [ -f "$PREFIX/usr/include/python3.15/Python.h" ]; } &&
     readelf -n "$PYTHON" 2>/dev/null | grep -q 'Name: function__entry'
 }
 
@@ -70,9 +79,19 @@ patchelf --set-interpreter "$PREFIX/usr/lib64/ld-linux-x86-64.so.2" \
   --force-rpath --set-rpath "$PREFIX/usr/lib/x86_64-linux-gnu" \
   "$staging/usr/bin/python3.15"
 
+# ensurepip looks for its wheels where Debian puts them, /usr/share/python-wheels,
+# which here holds Debian 12's older ones for its own Python; point it at
+# this prefix's instead.
+ensurepip="$staging/usr/lib/python3.15/ensurepip/__init__.py"
+grep -q "^_pkg_dir = sysconfig.get_config_var('WHEEL_PKG_DIR')$" "$ensurepip" || {
+  echo "provision_python.sh: $ensurepip does not look up its wheels as expected" >&2
+  exit 1
+}
+sed -i "s|^_pkg_dir = sysconfig.get_config_var('WHEEL_PKG_DIR')$|_pkg_dir = os.path.join(sys.base_prefix, 'share', 'python-wheels')  # pytrace: this prefix's|" "$ensurepip"
+
 rm -rf "$PREFIX"
 mv "$staging" "$PREFIX"
-if ! "$PYTHON" -c 'import ssl, sqlite3, lzma, bz2, ctypes, json, pytest'; then
+if ! "$PYTHON" -c 'import ssl, sqlite3, lzma, bz2, ctypes, json, pytest, ensurepip'; then
   echo "provision_python.sh: the unpacked interpreter does not work" >&2
   exit 1
 fi
