@@ -97,9 +97,11 @@ std::string filtered_document(const TraceDocument& doc, std::span<const uint32_t
     if (i > 0 && kept[i] <= kept[i - 1]) throw Error("the calls to keep are not in ascending order");
     new_id[kept[i]] = static_cast<int64_t>(i);
   }
-  auto kept_ancestor = [&](uint32_t call) -> int64_t {
+  // The nearest kept ancestor in the drawn tree (the caller), or the nearest
+  // kept in-scope one (the parent: external calls are never parents).
+  auto kept_ancestor = [&](uint32_t call, bool in_scope) -> int64_t {
     for (int32_t p = doc.parent[call]; p >= 0; p = doc.parent[p]) {
-      if (new_id[p] >= 0) return new_id[p];
+      if (new_id[p] >= 0 && !(in_scope && (doc.flags[p] & kExternal))) return new_id[p];
     }
     return -1;
   };
@@ -110,12 +112,14 @@ std::string filtered_document(const TraceDocument& doc, std::span<const uint32_t
   for (size_t i = 0; i < kept.size(); ++i) {
     uint32_t call = kept[i];
     ObjectText entry(doc.raw_entry(call), call);
-    int64_t parent = kept_ancestor(call);
+    int64_t parent = kept_ancestor(call, true);
     new_depth[i] = parent < 0 ? 0 : new_depth[parent] + 1;
     std::vector<std::pair<std::string_view, std::string>> values{{"depth", std::to_string(new_depth[i])}};
+    auto id_or_null = [](int64_t id) { return id < 0 ? std::string("null") : std::to_string(id); };
     if (std::optional<std::string_view> old_id = entry.value("id")) {
       values.push_back({"id", std::to_string(i)});
-      values.push_back({"parent_id", parent < 0 ? "null" : std::to_string(parent)});
+      values.push_back({"parent_id", id_or_null(parent)});
+      if (entry.value("caller_id")) values.push_back({"caller_id", id_or_null(kept_ancestor(call, false))});
       values.push_back({"original_id", std::string(*old_id)});
     }
     calls_per_thread[doc.threads[doc.thread[call]].thread_id]++;

@@ -44,8 +44,8 @@ struct StringHash {
 struct EntryFields {
   std::string_view event, name, qualname, location, call_type, call_site, file, test_outcome;
   bool is_external = false, importing = false, before_trace = false;
-  bool has_id = false, has_parent_id = false, has_depth = false, has_duration = false;
-  int64_t id = -1, parent_id = -1, depth = 0, thread_id = 0, pid = 0, duration_ns = -1;
+  bool has_id = false, has_parent_id = false, has_caller_id = false, has_depth = false, has_duration = false;
+  int64_t id = -1, parent_id = -1, caller_id = -1, depth = 0, thread_id = 0, pid = 0, duration_ns = -1;
 };
 
 // Reads an integer, or null as `null_value`.
@@ -91,6 +91,8 @@ EntryFields read_fields(ondemand::object entry) {
       f.has_id = true, f.id = value.get_int64();
     else if (key == "parent_id")
       f.has_parent_id = true, f.parent_id = int_or(value, -1);
+    else if (key == "caller_id")
+      f.has_caller_id = true, f.caller_id = int_or(value, -1);
     else if (key == "depth")
       f.has_depth = true, f.depth = value.get_int64();
     else if (key == "thread_id")
@@ -206,7 +208,10 @@ class DocumentReader {
     else if (by_id_ != f.has_parent_id)
       fail("entry " + std::to_string(entry_index_) + (by_id_ ? " has no" : " has a") +
            " parent_id, unlike the first entry");
-    int64_t parent_entry = by_id_ ? f.parent_id : -1;
+    // The tree is drawn by caller where the document says who called (a
+    // callback inside the library call it came through), else by parent.
+    if (f.has_caller_id) by_caller_ = true;
+    int64_t parent_entry = !by_id_ ? -1 : f.has_caller_id ? f.caller_id : f.parent_id;
     int32_t parent = -1;
     if (parent_entry >= 0) {
       if (parent_entry >= entry_index_ || call_of_entry_[parent_entry] < 0)
@@ -271,9 +276,10 @@ class DocumentReader {
         if (open.size() > depth) open.resize(depth);
         parent = open.empty() ? -1 : open.back();
       }
-      doc_.depth[i] = depth_given_[i] >= 0 ? static_cast<int32_t>(depth_given_[i])
-                      : parent >= 0        ? doc_.depth[parent] + 1
-                                           : 0;
+      // A tree by caller has its own depths (the document's count in-scope calls).
+      doc_.depth[i] = depth_given_[i] >= 0 && !by_caller_ ? static_cast<int32_t>(depth_given_[i])
+                      : parent >= 0                       ? doc_.depth[parent] + 1
+                                                          : 0;
       open.push_back(static_cast<int32_t>(i));
     }
     doc_.subtree_end.resize(n);
@@ -408,6 +414,7 @@ class DocumentReader {
   std::vector<int64_t> depth_given_;    // -1 when the entry has no depth
   int64_t entry_index_ = -1;            // the entry being read, for messages
   bool by_id_ = true;                   // the tree comes from parent_id, not depth
+  bool by_caller_ = false;              // ... or from caller_id, where entries have it
 };
 
 TraceDocument TraceDocument::parse(std::string text, const std::string& name, bool find_groups) {

@@ -50,7 +50,10 @@ TEST(CallFilter, ExternalCallsAreLoggedOnceAndCallbacksAreSiblings) {
   EXPECT_EQ(outline(model->threads[0]),
             (Lines{"<module>", "  main", "    helper", "    dumps [ext]", "    default", "    dumps [ext]"}));
   EXPECT_EQ(entries[3].call_type, CallType::kExternalCall);
-  EXPECT_EQ(entries[4].parent, 1);  // the callback's parent is main, its nearest logged in-scope ancestor
+  EXPECT_EQ(entries[4].parent, 1);      // the callback's parent is main, its nearest logged in-scope ancestor
+  EXPECT_EQ(caller_of(entries, 4), 3);  // its caller is the library call it came through
+  EXPECT_EQ(caller_of(entries, 3), 1);
+  EXPECT_EQ(caller_of(entries, 0), -1);
   EXPECT_EQ(entries[4].parent_site->code->name, "encode");  // called from the library
   EXPECT_EQ(entries[0].call_type, CallType::kModuleExecution);
   EXPECT_EQ(entries[0].parent, -1);

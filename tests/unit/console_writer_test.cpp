@@ -89,6 +89,23 @@ TEST(ConsoleWriter, EmptyTraceSaysSo) {
   EXPECT_EQ(render(pipeline, *model), "(no calls in scope /p)\n");
 }
 
+TEST(ConsoleWriter, ACallbackNestsInsideTheLibraryCallItCameThrough) {
+  RecordStream s;
+  auto main = s.code("/p/a.py", "main", 1);
+  auto run = s.code("/lib/asyncio.py", "run", 10);
+  auto step = s.code("/p/a.py", "step", 5);
+  s.enter(main, 1).enter(run, 10).enter(step, 5).leave().enter(step, 5).leave().leave().leave();
+  Pipeline pipeline;
+  auto model = pipeline.run(s);
+  // Time and tree agree: the steps ran inside run(). (In the JSON their
+  // depth is the seed's, counting in-scope calls: run's, with caller_id.)
+  EXPECT_EQ(render(pipeline, *model),
+            "main  a.py:1  (70 ns)\n"
+            "└── run  /lib/asyncio.py:10  (50 ns)  [external_call]\n"
+            "    ├── step  a.py:5  (10 ns)\n"
+            "    └── step  a.py:5  (10 ns)\n");
+}
+
 TEST(ConsoleWriter, NamesCannotDriveTheTerminal) {
   RecordStream s;
   // A function named with a screen-clearing escape sequence and a newline,

@@ -337,14 +337,50 @@ TEST(FilteredDocument, KeepsTheGivenCallsAndRelinksThem) {
   EXPECT_EQ(again.parent, (std::vector<int32_t>{-1, 0, 0, 2, 0}));
 }
 
+// main() calls sorted() (external), whose key callback (in scope) calls
+// leaf(): the callback's parent is main, its caller sorted.
+json callback_calls() {
+  json entries =
+      json::array({call(0, nullptr, 0, "<module>", "demo.py", "module_execution"),
+                   call(1, 0, 1, "main", "demo.py:5"), call(2, 1, 2, "sorted", "<built-in>", "external_call"),
+                   call(3, 1, 2, "key", "demo.py:9"), call(4, 3, 3, "leaf", "demo.py:12")});
+  for (int64_t caller : {-1, 0, 1, 2, 3})
+    entries[caller + 1]["caller_id"] = caller < 0 ? json(nullptr) : json(caller);
+  return entries;
+}
+
+TEST(TraceDocument, TheTreeIsByCallerWhereGiven) {
+  auto doc = TraceDocument::parse(document(callback_calls()), "t.json");
+  EXPECT_EQ(doc.parent, (std::vector<int32_t>{-1, 0, 1, 2, 3}));
+  EXPECT_EQ(doc.depth, (std::vector<int32_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(doc.subtree_end, (std::vector<uint32_t>{5, 5, 5, 5, 5}));
+}
+
+TEST(FilteredDocument, CallerAndParentAreRelinkedApart) {
+  auto doc = TraceDocument::parse(document(callback_calls()), "t.json");
+  std::vector<uint32_t> kept{0, 2, 3, 4};  // without main
+  json data = json::parse(filtered_document(doc, kept, {}))["trace_data"];
+  auto column = [&](const char* key) {
+    std::vector<json> values;
+    for (const auto& e : data) values.push_back(e[key]);
+    return values;
+  };
+  EXPECT_EQ(column("caller_id"), (std::vector<json>{nullptr, 0, 1, 2}));
+  EXPECT_EQ(column("parent_id"), (std::vector<json>{nullptr, 0, 0, 2}));  // external calls are no parents
+  EXPECT_EQ(column("depth"), (std::vector<json>{0, 1, 1, 2}));
+  EXPECT_EQ(TraceDocument::parse(json{{"trace_data", data}}.dump(), "saved.json").parent,
+            (std::vector<int32_t>{-1, 0, 1, 2}));
+}
+
 TEST(FilteredDocument, EntriesKeepTheirTextExceptTheRenumberedKeys) {
   // A number no double holds keeps every digit.
   std::string raw =
       R"({"event":"function_call","name":"f","arguments":{"n":1267650600228229401496703205376},)"
       R"("depth":3,"id":7,"parent_id":5})";
-  EXPECT_EQ(ObjectText(raw, 7).with({{"depth", "1"}, {"id", "0"}, {"parent_id", "null"}, {"original_id", "7"}}),
-            R"({"event":"function_call","name":"f","arguments":{"n":1267650600228229401496703205376},)"
-            R"("depth":1,"id":0,"parent_id":null,"original_id":7})");
+  EXPECT_EQ(
+      ObjectText(raw, 7).with({{"depth", "1"}, {"id", "0"}, {"parent_id", "null"}, {"original_id", "7"}}),
+      R"({"event":"function_call","name":"f","arguments":{"n":1267650600228229401496703205376},)"
+      R"("depth":1,"id":0,"parent_id":null,"original_id":7})");
   EXPECT_EQ(ObjectText("{}", 0).with({{"depth", "0"}}), R"({"depth":0})");
   EXPECT_EQ(ObjectText(R"({ "depth" : 2 , "a" : [1, {"depth": 9}] })", 0).with({{"depth", "0"}}),
             R"({ "depth" : 0 , "a" : [1, {"depth": 9}] })");

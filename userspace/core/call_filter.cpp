@@ -18,7 +18,14 @@ uint32_t& CallFilter::call_counter(const CodeInfo& code, int line) {
 
 bool CallFilter::in_scope(const CodeInfo* code) {
   auto [it, inserted] = in_scope_cache_.try_emplace(code, false);
-  if (inserted) it->second = scope_.contains(code->filename);
+  if (inserted) {
+    int root = scope_.matching_root(code->filename);
+    it->second = root >= 0;
+    if (root >= 0) {
+      model_.scopes_used.resize(scope_.roots().size());
+      model_.scopes_used[root] = true;
+    }
+  }
   return it->second;
 }
 
@@ -92,6 +99,9 @@ void CallFilter::on_enter(const FrameEnter& enter) {
 
       ThreadTrace& trace = trace_of(thread, enter);
       frame.entry = static_cast<int64_t>(trace.entries.size());
+      if (!thread.open_entries.empty())
+        entry.caller_back = static_cast<uint32_t>(frame.entry - thread.open_entries.back());
+      thread.open_entries.push_back(frame.entry);
       trace.entries.push_back(entry);
       if (frame.in_scope) {
         frame.adds_depth = true;
@@ -108,6 +118,7 @@ void CallFilter::on_exit(const FrameExit& exit) {
   Frame frame = std::move(thread.stack.back());
   thread.stack.pop_back();
   if (frame.entry < 0) return;
+  thread.open_entries.pop_back();
   TraceEntry& entry = model_.threads[thread.trace].entries[frame.entry];
   if (exit.returned) {
     uint64_t end = exit.ts_ns >= options_.origin_ns ? exit.ts_ns - options_.origin_ns : 0;

@@ -59,6 +59,7 @@ class CallFilter : public FrameSink {
     int trace = -1;  // index in model_.threads, -1 until something is logged
     std::vector<Frame> stack;
     std::vector<int64_t> open_scope_entries;  // logged in-scope frames, outermost first
+    std::vector<int64_t> open_entries;        // every logged frame, outermost first
     std::vector<int> imports;                 // modules being imported, innermost last
   };
 

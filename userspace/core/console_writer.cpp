@@ -68,7 +68,9 @@ class ThreadPrinter {
       : model_(model), thread_(thread), first_id_(first_id), scope_(scope), options_(options), out_(out) {
     const auto& entries = thread.entries;
     children_.resize(entries.size() + 1);  // the last slot holds the top level
-    for (size_t i = 0; i < entries.size(); ++i) children_[slot(entries[i].parent)].push_back(i);
+    // Calls nest under their callers, so that a callback made through
+    // library code shows inside the library call whose time it is part of.
+    for (size_t i = 0; i < entries.size(); ++i) children_[slot(caller_of(entries, i))].push_back(i);
     for (size_t g = 0; g < thread.patterns.size(); ++g) {
       const PatternGroup& group = thread.patterns[g];
       (group.outer < 0 ? top_groups_[group.parent] : nested_[group.outer]).push_back(g);

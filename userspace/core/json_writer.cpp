@@ -77,6 +77,7 @@ Json metadata_json(const TraceModel& model) {
   // Additive keys.
   meta["schema_version"] = kSchemaVersion;
   meta["tool"] = {{"name", "pytrace"}, {"version", PYTRACE_VERSION}};
+  meta["scope_paths"] = s.scope_paths.empty() ? Json::array({s.scope_path}) : Json(s.scope_paths);
   meta["python"] = {{"executable", s.python_executable}, {"version", s.python_version}};
   meta["pid"] = s.pid;
   meta["start_time"] = s.start_time;
@@ -195,6 +196,12 @@ class EntryWriter {
     } else {
       out += "null"sv;
     }
+    out += R"(,"caller_id":)"sv;
+    if (entry.caller_back) {
+      append_number(out, id - entry.caller_back);
+    } else {
+      out += "null"sv;
+    }
     out += R"(,"thread_id":)"sv;
     append_number(out, thread.tid);
     out += R"(,"pid":)"sv;
@@ -240,7 +247,7 @@ class EntryWriter {
     out +=
         R"(,"arguments":{},"depth":0,"is_external":false,"call_type":"test","args":{},"kwargs":{},"id":)"sv;
     append_number(out, id);
-    out += R"(,"parent_id":null,"thread_id":)"sv;
+    out += R"(,"parent_id":null,"caller_id":null,"thread_id":)"sv;
     append_number(out, thread.tid);
     out += R"(,"pid":)"sv;
     append_number(out, thread.pid);
@@ -308,13 +315,13 @@ class EntryWriter {
   std::map<std::tuple<const CodeInfo*, int, int>, std::string> site_text_;
 };
 
-// Index (in pre-order) of each call's next sibling: a call's subtree ends
-// where its next sibling starts.
+// Index (in pre-order) of each call's next sibling under the same caller:
+// a call's subtree ends where its next sibling starts.
 std::vector<uint32_t> subtree_ends(const ThreadTrace& thread) {
   std::vector<uint32_t> end(thread.entries.size());
   for (size_t i = thread.entries.size(); i-- > 0;) {
     size_t j = i + 1;
-    while (j < thread.entries.size() && thread.entries[j].parent >= static_cast<int64_t>(i)) j = end[j];
+    while (j < thread.entries.size() && caller_of(thread.entries, j) >= static_cast<int64_t>(i)) j = end[j];
     end[i] = static_cast<uint32_t>(j);
   }
   return end;

@@ -142,6 +142,9 @@ void group_thread(ThreadTrace& thread, std::vector<std::pair<const TestRun*, int
     }
     if (group >= 0) ++entry.depth;
     entry.parent = entry.parent >= 0 ? new_index[entry.parent] : group;
+    int64_t caller = caller_of(thread.entries, i);
+    caller = caller >= 0 ? new_index[caller] : group;
+    entry.caller_back = caller >= 0 ? static_cast<uint32_t>(grouped.size() - caller) : 0;
     new_index[i] = static_cast<int64_t>(grouped.size());
     grouped.push_back(entry);
   }

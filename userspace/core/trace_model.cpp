@@ -41,7 +41,8 @@ void TraceModel::find_patterns(const PatternOptions& options) {
   for (auto& thread : threads) {
     std::vector<CallShape> shapes;
     shapes.reserve(thread.entries.size());
-    for (const auto& entry : thread.entries) {
+    for (size_t i = 0; i < thread.entries.size(); ++i) {
+      const TraceEntry& entry = thread.entries[i];
       uint64_t key;
       if (entry.test >= 0) {
         key = (uint64_t{1} << 63) | static_cast<uint64_t>(entry.test);
@@ -50,7 +51,7 @@ void TraceModel::find_patterns(const PatternOptions& options) {
             functions.try_emplace({entry.code->filename, entry.code->name}, functions.size());
         key = (it->second << 32) | static_cast<uint32_t>(entry.line);
       }
-      shapes.push_back({entry.parent, key});
+      shapes.push_back({caller_of(thread.entries, i), key});  // repeats under one caller
     }
     thread.patterns = pytrace::find_patterns(shapes, options);
   }

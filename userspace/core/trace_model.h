@@ -51,10 +51,19 @@ struct TraceEntry {
   int importing = -1;            // index into TraceModel::modules, -1 if no import was running
   uint32_t number_of_calls = 0;  // 0: the key is absent (seed rule)
   uint32_t arguments = 0;        // index into TraceModel::argument_texts
+  // How many entries back its caller is: the nearest logged ancestor, in
+  // scope or not (an in-scope callback of a library call has the library
+  // call as caller and the in-scope code that made it as parent); 0: none.
+  uint32_t caller_back = 0;
   CallType call_type = CallType::kFunctionCall;
   bool is_external = false;
   bool started_before_trace = false;  // running when tracing began; start_ns is when first seen
 };
+
+// Index in its thread of entry `i`'s caller, -1 for none.
+inline int64_t caller_of(const std::deque<TraceEntry>& entries, size_t i) {
+  return entries[i].caller_back ? static_cast<int64_t>(i - entries[i].caller_back) : -1;
+}
 
 // A test of a pytest run (trace_pytest), standing over the calls it made.
 struct TestInfo {
@@ -85,8 +94,9 @@ struct ProbeStats {
 
 struct SessionInfo {
   std::string original_command;
-  std::string scope_path;
-  std::string main_file;  // empty when there is none (pytest, attach)
+  std::string scope_path;                // the first scope directory (the seed's key)
+  std::vector<std::string> scope_paths;  // all of them
+  std::string main_file;                 // empty when there is none (pytest, attach)
   std::string python_executable;
   std::string python_version;
   uint32_t pid = 0;
@@ -118,6 +128,7 @@ struct TraceModel {
     bool ended = false;       // its last thread exited while traced
   };
   std::vector<Process> processes;  // in the order they were seen
+  std::vector<bool> scopes_used;   // per scope root: some code ran there (short if the last were not)
   StackStats stack_stats;
   ProbeStats probe_stats;
   uint64_t malformed_records = 0;
