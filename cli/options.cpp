@@ -20,13 +20,15 @@ options:
   -o, --output FILE      write the trace as JSON to FILE (default:
                          pytest_trace_output.json; - is standard output)
   --scope DIR            directory whose files are the user's code (default:
-                         the current directory)
+                         the current directory); give it again for more; it
+                         wins over the default exclusions
   --no-external-calls    do not log calls from the user's code into other code
   --no-imports           drop import entries (module bodies, importlib frames)
   --show-dunders         also log dunder methods other than __init__/__call__
                          and generator-expression frames (hidden by default)
-  --python PATH          interpreter to run pytest with (default: the one
-                         setup.sh installed)
+  --python PATH          interpreter to run pytest with (default: $VIRTUAL_ENV's
+                         when sudo keeps it, else a .venv in the current
+                         directory or above, else the one setup.sh installed)
   --ring-buffer-mb N     size of the kernel ring buffer, a power of two up to
                          2048 (default: 64)
   --no-patterns          do not fold repeated calls into pattern groups
@@ -42,11 +44,13 @@ options:
 )";
 
 const char* const kProgramUsage = R"(usage: trace_program [options] SCRIPT [script arguments...] [options]
+       trace_program [options] -m MODULE [module arguments...]
        trace_program --pid PID [--duration SECONDS] [options]
 
-Runs a Python script under CPython's USDT probes, or attaches to a running
-Python process, and records which functions it calls, in what order, from
-where, how deep and for how long. Needs root.
+Runs a Python script (or a module, as python -m does) under CPython's USDT
+probes, or attaches to a running Python process, and records which
+functions it calls, in what order, from where, how deep and for how long.
+Needs root.
 
 Tracer options may stand before or after the script; `--` ends them, and
 every other argument goes to the script unchanged.
@@ -55,12 +59,16 @@ options:
   -o, --output FILE      write the trace as JSON to FILE (- is standard output;
                          default: print a call tree on stdout)
   --scope DIR            directory whose files are the user's code (default:
-                         the script's directory)
+                         the script's directory, with -m the current one);
+                         give it again for more; it wins over the default
+                         exclusions (the standard library, site-packages)
   --no-external-calls    do not log calls from the user's code into other code
   --no-imports           drop import entries (module bodies, importlib frames)
   --show-dunders         also log dunder methods other than __init__/__call__
                          and generator-expression frames (hidden by default)
-  --python PATH          interpreter to run (default: the one setup.sh installed)
+  --python PATH          interpreter to run (default: $VIRTUAL_ENV's when sudo
+                         keeps it, else a .venv in the current or the script's
+                         directory or above, else the one setup.sh installed)
   -p, --pid PID          attach to this running Python process instead; stop at
                          Ctrl-C, after --duration, or when it exits; it runs on
   --duration SECONDS     with --pid: stop tracing after this long
@@ -159,7 +167,8 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
       options.output = value();
       if (options.output->empty()) throw UsageError(name + " needs a file name (or - for standard output)");
     } else if (name == "--scope") {
-      options.scope = value();
+      options.scopes.push_back(value());
+      if (options.scopes.back().empty()) throw UsageError("--scope needs a directory");
     } else if (name == "--python") {
       options.python = value();
     } else if (!pytest && (name == "-p" || name == "--pid")) {  // pytest's -p loads a plugin
@@ -197,6 +206,11 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
           "that this tracer uses");
     } else if (!pytest && (name == "-v" || name == "--verbose")) {  // pytest's -v is its verbosity
       flag(options.verbose, true);
+    } else if (!pytest && !have_script && name == "-m") {
+      options.module = value();
+      if (options.module->empty() || options.module->front() == '-')
+        throw UsageError("-m needs a module name, as python -m does");
+      have_script = true;  // what follows is the module's
     } else if (name == "-h" || name == "--help") {
       flag(options.help, true);
     } else if (name == "--version") {
@@ -209,8 +223,9 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
     }
   }
   if (options.help || options.version || pytest) return options;
-  if (options.pid && have_script) throw UsageError("give a script or --pid, not both");
-  if (!options.pid && !have_script) throw UsageError("no script given (or --pid PID to attach)");
+  if (options.pid && have_script) throw UsageError("give a script (or -m MODULE) or --pid, not both");
+  if (!options.pid && !have_script)
+    throw UsageError("no script given (or -m MODULE, or --pid PID to attach)");
   if (options.duration && !options.pid) throw UsageError("--duration goes with --pid");
   if (options.pid && options.python)
     throw UsageError("--python does not apply to --pid: the process has its own");

@@ -16,9 +16,10 @@ namespace pytrace {
 
 struct ProgramOptions {
   std::string script;
+  std::optional<std::string> module;  // -m MODULE: run a module as python -m does, instead of a script
   std::vector<std::string> script_args;
   std::optional<std::string> output;
-  std::optional<std::string> scope;
+  std::vector<std::string> scopes;  // --scope, as often as given
   std::optional<std::string> python;
   std::optional<int> pid;          // attach to this running process instead of starting a script
   std::optional<double> duration;  // with pid: stop after this many seconds

@@ -30,6 +30,7 @@
 #include "loader/privileges.h"
 #include "loader/probes.h"
 #include "output_file.h"
+#include "python_choice.h"
 #include "status_line.h"
 
 extern char** environ;
@@ -176,9 +177,9 @@ ProbeOptions probe_options(const SessionSpec& spec, const KernelFeatures& kernel
 class Recorder {
  public:
   Recorder(const SessionSpec& spec, const KernelFeatures& kernel, const Interpreter& python,
-           const std::string& scope_root, const std::string& main_file, pid_t only_process)
+           const std::vector<std::string>& scopes, const std::string& main_file, pid_t only_process)
       : spec_(spec),
-        scope_(scope_root, python.library_dirs),
+        scope_(scopes, python.library_dirs),
         probes_(probe_options(spec, kernel, python, only_process == -1),
                 [this](std::span<const std::byte> bytes) { builder_->add_bytes(bytes); }) {
     probes_.attach(python.probe_elf, only_process);
@@ -196,6 +197,7 @@ class Recorder {
     }
     info_.original_command = spec.original_command;
     info_.scope_path = scope_.root();
+    info_.scope_paths = scope_.roots();
     info_.main_file = main_file;
     info_.python_executable = python.executable;
     info_.python_version = python.version;
@@ -273,6 +275,11 @@ class Recorder {
   void write(std::unique_ptr<TraceModel> owned, std::optional<OutputFile>& output) {
     TraceModel& model = *owned.release();
     report_losses(spec_.tool, model);
+    const auto& roots = scope_.roots();
+    for (size_t i = 0; i < roots.size(); ++i) {
+      if (i >= model.scopes_used.size() || !model.scopes_used[i])
+        std::cerr << spec_.tool << ": warning: no code that ran was in the scope " << roots[i] << "\n";
+    }
     size_t total = model.total_entries();
     status_.restart();
     if (spec_.patterns) {
@@ -434,7 +441,8 @@ void apply_options(SessionSpec& spec, const ProgramOptions& options, const char*
   spec.tool = tool;
   spec.original_command = tool;
   for (int i = 1; i < argc; ++i) spec.original_command += std::string(" ") + argv[i];
-  if (options.scope) spec.scope = std::filesystem::absolute(*options.scope).lexically_normal().string();
+  for (const auto& scope : options.scopes)
+    spec.scopes.push_back(std::filesystem::absolute(scope).lexically_normal().string());
   spec.output = options.output;
   spec.external_calls = options.external_calls;
   spec.imports = options.imports;
@@ -466,9 +474,11 @@ int run_launch_session(const LaunchSpec& spec) {
   if (spec.output) output.emplace(*spec.output, user);
   Probes::set_verbose(spec.verbose);
   KernelFeatures kernel = check_kernel(spec.tool);
-  Interpreter python = inspect_interpreter(spec.python, user);
+  PythonChoice choice = choose_python(spec.python, spec.project_dirs, user);
+  Interpreter python = inspect_interpreter(choice.path, user);
   if (!spec.required_module.empty()) require_module(python, spec.required_module, user);
-  Recorder recorder(spec, kernel, python, spec.scope, spec.main_file, -1);
+  std::string main_file = spec.module.empty() ? spec.main_file : module_main_file(python, spec.module, user);
+  Recorder recorder(spec, kernel, python, spec.scopes, main_file, -1);
 
   std::vector<std::string> argv{python.executable};
   argv.insert(argv.end(), spec.python_args.begin(), spec.python_args.end());
@@ -476,8 +486,10 @@ int run_launch_session(const LaunchSpec& spec) {
   g_child_pid = child.pid();
   install_signal_handlers();
 
-  std::cerr << spec.tool << ": tracing " << spec.description << " with Python " << python.version
-            << " (scope " << recorder.info().scope_path << ")\n";
+  std::string scopes;
+  for (const std::string& scope : recorder.info().scope_paths) scopes += (scopes.empty() ? "" : ", ") + scope;
+  std::cerr << spec.tool << ": tracing " << spec.description << " with Python " << python.version << " from "
+            << choice.path << " (" << choice.why << "; scope " << scopes << ")\n";
   recorder.start(child.pid());
   // Root's work is done: from here on the tool reads the program's source
   // files and writes the trace with the user's identity, and the program
@@ -516,24 +528,27 @@ int run_attach_session(const AttachSpec& spec) {
   // The process is looked at as the user, who must be allowed to: tracing
   // reads its memory and writes it into the user's file.
   Interpreter python;
-  std::string main_file, scope = spec.scope;
+  std::string main_file;
+  std::vector<std::string> scopes = spec.scopes;
   {
     ActingAs as_user(user);
     require_may_read(spec.pid, user);
     python = inspect_running_interpreter(spec.pid);
     main_file = script_of(spec.pid);
-    if (scope.empty()) {
+    if (scopes.empty()) {
       std::error_code ec;
-      scope = main_file.empty()
-                  ? std::filesystem::read_symlink("/proc/" + std::to_string(spec.pid) + "/cwd", ec).string()
-                  : std::filesystem::path(main_file).parent_path().string();
+      std::string scope =
+          main_file.empty()
+              ? std::filesystem::read_symlink("/proc/" + std::to_string(spec.pid) + "/cwd", ec).string()
+              : std::filesystem::path(main_file).parent_path().string();
       if (scope.empty())
         throw Error("cannot tell pid " + std::to_string(spec.pid) + "'s directory: use --scope");
+      scopes.push_back(scope);
     }
   }
   // From the attach on, Ctrl-C must end the session, not the tool.
   install_signal_handlers();
-  Recorder recorder(spec, kernel, python, scope, main_file, spec.pid);
+  Recorder recorder(spec, kernel, python, scopes, main_file, spec.pid);
   int target_exit = static_cast<int>(syscall(SYS_pidfd_open, spec.pid, 0));
   if (target_exit < 0)
     throw Error("cannot watch pid " + std::to_string(spec.pid) + ": " + std::strerror(errno));

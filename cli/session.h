@@ -22,7 +22,7 @@ struct TraceModel;
 struct SessionSpec {
   std::string tool;                   // name used in messages
   std::string original_command;       // as the user typed it
-  std::string scope;                  // absolute directory; attach: empty means decide from the target
+  std::vector<std::string> scopes;    // absolute directories; empty: decide from the target
   std::optional<std::string> output;  // JSON file; none: console tree
   bool external_calls = true;
   bool imports = true;
@@ -36,14 +36,16 @@ struct SessionSpec {
 };
 
 struct LaunchSpec : SessionSpec {
-  bool wait_for_children = false;        // after the program, trace its children until they end
-  std::vector<std::string> python_args;  // after the interpreter: SCRIPT ARGS..., or -m pytest ...
-  std::vector<std::string> extra_env;    // NAME=VALUE added to the program's environment
-  std::vector<int> inherited_fds;        // descriptors the program inherits
-  std::string main_file;                 // the script, absolute; empty if none
-  std::string description;               // what runs, for messages: the script, "pytest tests -q"...
-  std::string python;                    // interpreter asked for
-  std::string required_module;           // a module the interpreter must import, e.g. "pytest"
+  bool wait_for_children = false;         // after the program, trace its children until they end
+  std::vector<std::string> python_args;   // after the interpreter: SCRIPT ARGS..., or -m MODULE ...
+  std::string module;                     // with -m: the module run as __main__
+  std::vector<std::string> extra_env;     // NAME=VALUE added to the program's environment
+  std::vector<int> inherited_fds;         // descriptors the program inherits
+  std::string main_file;                  // the script, absolute; empty if none
+  std::string description;                // what runs, for messages: the script, "pytest tests -q"...
+  std::optional<std::string> python;      // --python; else chosen (choose_python)
+  std::vector<std::string> project_dirs;  // where to look for a .venv, innermost first
+  std::string required_module;            // a module the interpreter must import, e.g. "pytest"
   // Called with the finished model before it is written, and the time its
   // start_ns count from.
   std::function<void(TraceModel&, uint64_t origin_ns)> complete_model;
@@ -55,7 +57,7 @@ struct AttachSpec : SessionSpec {
 };
 
 // The settings both tools take from their command line: the tool's name,
-// the command as typed, scope (if given), output and tracing options.
+// the command as typed, scopes (if given), output and tracing options.
 void apply_options(SessionSpec& spec, const ProgramOptions& options, const char* tool, int argc, char** argv);
 
 // A tool's main: runs `body` and turns what it throws into one message and

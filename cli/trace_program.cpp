@@ -32,8 +32,8 @@ int run(int argc, char** argv) {
   }
 
   std::error_code ec;
-  if (options.scope && !fs::is_directory(*options.scope, ec)) {
-    throw Error("scope directory does not exist: " + *options.scope);
+  for (const auto& scope : options.scopes) {
+    if (!fs::is_directory(scope, ec)) throw Error("scope directory does not exist: " + scope);
   }
   if (options.pid) {
     AttachSpec spec;
@@ -43,24 +43,34 @@ int run(int argc, char** argv) {
     return run_attach_session(spec);
   }
 
-  fs::path script = fs::absolute(options.script).lexically_normal();
-  {
-    ActingAs as_user(invoking_user());  // as the program will: the user's view of the file
-    if (!fs::exists(script, ec)) throw Error("script not found: " + options.script);
-    if (!fs::is_regular_file(script, ec)) throw Error("not a regular file: " + options.script);
-    if (faccessat(AT_FDCWD, script.c_str(), R_OK, AT_EACCESS) != 0)
-      throw Error("cannot read script " + options.script + ": " + std::strerror(errno));
-  }
-
   LaunchSpec spec;
   apply_options(spec, options, kTool, argc, argv);
   spec.wait_for_children = options.wait_for_children;
-  if (!options.scope) spec.scope = script.parent_path().string();
-  spec.python_args.push_back(script.string());
+  spec.python = options.python;
+  std::string cwd = fs::current_path(ec).string();
+  if (options.module) {
+    // As python -m: the module is found from the current directory.
+    spec.module = *options.module;
+    spec.python_args = {"-m", *options.module};
+    spec.description = "-m " + *options.module;
+    if (spec.scopes.empty()) spec.scopes.push_back(cwd);
+    spec.project_dirs = {cwd};
+  } else {
+    fs::path script = fs::absolute(options.script).lexically_normal();
+    {
+      ActingAs as_user(invoking_user());  // as the program will: the user's view of the file
+      if (!fs::exists(script, ec)) throw Error("script not found: " + options.script);
+      if (!fs::is_regular_file(script, ec)) throw Error("not a regular file: " + options.script);
+      if (faccessat(AT_FDCWD, script.c_str(), R_OK, AT_EACCESS) != 0)
+        throw Error("cannot read script " + options.script + ": " + std::strerror(errno));
+    }
+    spec.python_args = {script.string()};
+    spec.main_file = script.string();
+    spec.description = script.string();
+    if (spec.scopes.empty()) spec.scopes.push_back(script.parent_path().string());
+    spec.project_dirs = {script.parent_path().string(), cwd};
+  }
   spec.python_args.insert(spec.python_args.end(), options.script_args.begin(), options.script_args.end());
-  spec.main_file = script.string();
-  spec.description = script.string();
-  spec.python = options.python.value_or(PYTRACE_DEFAULT_PYTHON);
   return run_launch_session(spec);
 }
 

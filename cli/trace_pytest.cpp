@@ -80,16 +80,19 @@ int run(int argc, char** argv) {
     return 0;
   }
   std::error_code ec;
-  fs::path scope = fs::absolute(options.scope.value_or(".")).lexically_normal();
-  if (!fs::is_directory(scope, ec)) throw Error("scope directory does not exist: " + scope.string());
+  for (const auto& scope : options.scopes) {
+    if (!fs::is_directory(scope, ec)) throw Error("scope directory does not exist: " + scope);
+  }
+  std::string cwd = fs::current_path(ec).string();
 
   EventsFile events;
   LaunchSpec spec;
   apply_options(spec, options, kTool, argc, argv);
   spec.wait_for_children = options.wait_for_children;
-  spec.scope = scope.string();  // the current directory when not given
+  if (spec.scopes.empty()) spec.scopes.push_back(cwd);
+  spec.project_dirs = {cwd};
   spec.output = options.output.value_or("pytest_trace_output.json");
-  spec.python = options.python.value_or(PYTRACE_DEFAULT_PYTHON);
+  spec.python = options.python;
   spec.required_module = "pytest";
   spec.description = "pytest";
   for (const auto& arg : options.script_args) spec.description += " " + arg;

@@ -13,7 +13,7 @@ TEST(ProgramOptions, OptionsBeforeAndAfterTheScript) {
   EXPECT_EQ(o.script, "my_script.py");
   EXPECT_EQ(o.script_args, (Args{"--arg1", "value1"}));
   EXPECT_EQ(o.output, "trace.json");
-  EXPECT_EQ(o.scope, "/s");
+  EXPECT_EQ(o.scopes, (Args{"/s"}));
 }
 
 TEST(ProgramOptions, ScriptArgumentsKeepTheirOrder) {
@@ -50,6 +50,16 @@ TEST(ProgramOptions, FlagsAndValues) {
   EXPECT_EQ(o.output, "t.json");
   EXPECT_EQ(o.ring_buffer_mb, 8u);
   EXPECT_FALSE(o.wait_for_children);
+  // --scope as often as given; -m runs a module, whose arguments follow it
+  // (tracer options still may, as after a script).
+  o = parse_program_options({"--scope", "/a", "--scope=/b", "-m", "http.server", "--bind", "::1", "-o", "x"});
+  EXPECT_EQ(o.scopes, (Args{"/a", "/b"}));
+  EXPECT_EQ(o.module, "http.server");
+  EXPECT_EQ(o.script_args, (Args{"--bind", "::1"}));
+  EXPECT_EQ(o.output, "x");
+  EXPECT_THROW(parse_program_options({"-m"}), UsageError);
+  EXPECT_THROW(parse_program_options({"-m", "--help"}), UsageError);
+  EXPECT_THROW(parse_program_options({"--pid", "7", "-m", "x"}), UsageError);
   EXPECT_TRUE(parse_program_options({"a.py", "--wait-for-children"}).wait_for_children);
   EXPECT_THROW(parse_program_options({"--pid", "7", "--wait-for-children"}), UsageError);
 }

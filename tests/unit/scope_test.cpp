@@ -36,6 +36,22 @@ TEST(Scope, InstalledPackagesAndTheStandardLibraryAreNeverInScope) {
   EXPECT_FALSE(everything.contains("/usr/lib/python3.15/json/__init__.py"));
 }
 
+TEST(Scope, SeveralRootsAndAnExplicitOneWinsOverTheExclusions) {
+  Scope scope(
+      {"/home/u/proj", "/usr/lib/python3.15/http", "/home/u/proj/.venv/lib/python3.15/site-packages/attr"},
+      {"/usr/lib/python3.15"});
+  EXPECT_EQ(scope.matching_root("/home/u/proj/a.py"), 0);
+  EXPECT_EQ(scope.matching_root("/usr/lib/python3.15/http/client.py"), 1);  // inside the standard library
+  EXPECT_EQ(scope.matching_root("/usr/lib/python3.15/json/decoder.py"), -1);
+  EXPECT_EQ(scope.matching_root("/home/u/proj/.venv/lib/python3.15/site-packages/attr/_make.py"), 2);
+  EXPECT_EQ(scope.matching_root("/home/u/proj/.venv/lib/python3.15/site-packages/other/x.py"), -1);
+  // Locations are relative to the innermost root.
+  EXPECT_EQ(scope.location("/usr/lib/python3.15/http/client.py", 9, false), "client.py:9");
+  EXPECT_EQ(scope.location("/home/u/proj/.venv/lib/python3.15/site-packages/attr/_make.py", 1, false),
+            "_make.py:1");
+  EXPECT_EQ(scope.root(), "/home/u/proj");
+}
+
 TEST(Scope, LocationsFollowTheSeed) {
   Scope scope("/p");
   EXPECT_EQ(scope.location("/p/pkg/a.py", 5, false), "pkg/a.py:5");

@@ -34,39 +34,47 @@ std::string normalize_path(std::string_view path) {
   return out.empty() ? "/" : out;
 }
 
-Scope::Scope(std::string root, std::vector<std::string> excluded) : root_(normalize_path(root)) {
+Scope::Scope(std::vector<std::string> roots, std::vector<std::string> excluded) {
+  for (auto& root : roots) roots_.push_back(normalize_path(root));
+  if (roots_.empty()) roots_.push_back("/");
   for (auto& dir : excluded) excluded_.push_back(normalize_path(dir));
 }
 
-size_t Scope::relative_start(std::string_view file) const {
-  if (!is_under(file, root_)) return std::string_view::npos;
-  return root_ == "/" ? 1 : root_.size() + 1;
+int Scope::innermost_root(std::string_view file) const {
+  int found = -1;
+  for (size_t i = 0; i < roots_.size(); ++i) {
+    if (is_under(file, roots_[i]) && (found < 0 || roots_[i].size() > roots_[found].size()))
+      found = static_cast<int>(i);
+  }
+  return found;
 }
 
-bool Scope::contains(std::string_view raw_file) const {
+int Scope::matching_root(std::string_view raw_file) const {
   std::string file = normalize_path(raw_file);
-  size_t start = relative_start(file);
-  if (start == std::string_view::npos) return false;
+  int index = innermost_root(file);
+  if (index < 0) return -1;
+  const std::string& root = roots_[index];
   for (const auto& dir : excluded_) {
-    if (is_under(file, dir)) return false;
+    // An exclusion inside the root applies; one the root lies inside does not.
+    if (is_under(file, dir) && !(root == dir || is_under(root, dir))) return -1;
   }
-  std::string_view rest = std::string_view(file).substr(start);
+  std::string_view rest = std::string_view(file).substr(root == "/" ? 1 : root.size() + 1);
   size_t pos = 0;
   while (true) {
     size_t slash = rest.find('/', pos);
     if (slash == std::string_view::npos) break;  // the last part is the file name
     std::string_view dir = rest.substr(pos, slash - pos);
-    if (dir == "site-packages" || dir == "dist-packages") return false;
+    if (dir == "site-packages" || dir == "dist-packages") return -1;
     pos = slash + 1;
   }
-  return true;
+  return index;
 }
 
 std::string Scope::display_path(std::string_view raw_file) const {
   std::string file = normalize_path(raw_file);
-  size_t start = relative_start(file);
-  if (start == std::string_view::npos) return file;
-  return file.substr(start);
+  int index = innermost_root(file);
+  if (index < 0) return file;
+  return file.substr(roots_[index] == "/" ? 1 : roots_[index].size() + 1);
 }
 
 std::string Scope::location(std::string_view file, int line, bool is_module) const {

@@ -14,29 +14,36 @@ std::string normalize_path(std::string_view path);
 
 class Scope {
  public:
-  // `root` must be an absolute directory. Files under any of `excluded`
-  // (the interpreter's own library directories) are never in scope.
-  explicit Scope(std::string root, std::vector<std::string> excluded = {});
+  // `roots` are absolute directories, at least one. Files under any of
+  // `excluded` (the interpreter's own library directories) are not in scope,
+  // unless a root lies inside that directory: a scope asked for explicitly
+  // wins over the default exclusions.
+  explicit Scope(std::vector<std::string> roots, std::vector<std::string> excluded = {});
+  explicit Scope(std::string root, std::vector<std::string> excluded = {})
+      : Scope(std::vector<std::string>{std::move(root)}, std::move(excluded)) {}
 
-  const std::string& root() const { return root_; }
+  const std::string& root() const { return roots_.front(); }
+  const std::vector<std::string>& roots() const { return roots_; }
 
-  // A file is in scope when it lies under the root (compared by whole path
+  // A file is in scope when it lies under a root (compared by whole path
   // components, so /a/proj does not contain /a/proj2), no directory between
-  // the root and the file is site-packages or dist-packages, and it is not
-  // in an excluded directory.
-  bool contains(std::string_view file) const;
+  // that root and the file is site-packages or dist-packages, and no
+  // excluded directory inside the root holds it.
+  bool contains(std::string_view file) const { return matching_root(file) >= 0; }
+  // The index of the root that puts `file` in scope (the innermost), or -1.
+  int matching_root(std::string_view file) const;
 
-  // The seed's location string: a path relative to the root when the file
-  // lies under it, the path as given otherwise (absolute, or a pseudo-name);
+  // The seed's location string: a path relative to the innermost root the
+  // file lies under, the path as given otherwise (absolute, or a pseudo-name);
   // then ":line", which module bodies (name "<module>") leave out.
   std::string location(std::string_view file, int line, bool is_module) const;
   std::string display_path(std::string_view file) const;
 
  private:
-  // The part of `file` below the root, or npos if it is not under the root.
-  size_t relative_start(std::string_view file) const;
+  // The innermost root `file` lies under, or -1.
+  int innermost_root(std::string_view file) const;
 
-  std::string root_;
+  std::vector<std::string> roots_;
   std::vector<std::string> excluded_;
 };
 

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+// Which interpreter a launched program runs with, and where a module run
+// with -m lives.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loader/child_process.h"
+#include "loader/interpreter.h"
+
+namespace pytrace {
+
+struct PythonChoice {
+  std::string path;
+  std::string why;  // for the first status line: "--python", "the project's .venv", ...
+};
+
+// In this order: --python; the invoking user's active virtualenv
+// ($VIRTUAL_ENV, which sudo drops unless asked to keep it:
+// `sudo --preserve-env=VIRTUAL_ENV`); a `.venv` in one of `dirs` or a
+// directory above it; the interpreter setup.sh installed. Looked for with
+// the user's identity.
+PythonChoice choose_python(const std::optional<std::string>& asked, const std::vector<std::string>& dirs,
+                           const std::optional<RunAs>& user);
+
+// The file `python -m module` runs as __main__, as the interpreter finds it
+// from the current directory (a package's __main__.py), found without
+// importing anything. Throws Error when there is none.
+std::string module_main_file(const Interpreter& python, const std::string& module,
+                             const std::optional<RunAs>& user);
+
+}  // namespace pytrace
