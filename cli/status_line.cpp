@@ -34,6 +34,7 @@ bool StatusLine::due() const {
 
 void StatusLine::show(const std::string& text) {
   last_ = Clock::now();
+  if (!terminal_) return;  // a log file gets no control sequences, nor a line a second
   std::fprintf(stderr, "\r%s\033[K", text.c_str());
   std::fflush(stderr);
   shown_ = true;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// A live status line on stderr for long work: rewritten in place when
-// stderr is a terminal, never more than once a second, and only once the
-// work has lasted a couple of seconds, so that short runs print nothing.
+// A live status line on stderr for long work, only when stderr is a
+// terminal: rewritten in place, never more than once a second, and only once
+// the work has lasted a couple of seconds, so that short runs print nothing.
 #pragma once
 
 #include <chrono>
@@ -20,6 +20,7 @@ class StatusLine {
   void restart();
   // True when a new line would be shown now (callers compute it only then).
   bool due() const;
+  // Shows `text` (on a terminal; elsewhere nothing).
   void show(const std::string& text);
   // Removes the line, before other messages and at the end.
   void clear();

@@ -2,6 +2,10 @@
 #include "options.h"
 
 #include <gtest/gtest.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "status_line.h"
 
 namespace pytrace {
 namespace {
@@ -116,6 +120,26 @@ TEST(ProgramOptions, UsageErrors) {
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("not supported"), std::string::npos);
   }
+}
+
+// Progress lines are for terminals: a log file gets neither them nor \r and
+// escape sequences.
+TEST(StatusLine, NothingWhenStderrIsNotATerminal) {
+  FILE* log = tmpfile();
+  ASSERT_NE(log, nullptr);
+  fflush(stderr);
+  int saved = dup(STDERR_FILENO);
+  dup2(fileno(log), STDERR_FILENO);
+  {
+    StatusLine status;
+    status.show("trace_program: grouping the repeated calls of 10,000,000 calls");
+    status.clear();
+  }
+  fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  EXPECT_EQ(ftell(log), 0);
+  fclose(log);
 }
 
 }  // namespace
