@@ -11,6 +11,7 @@ namespace pytrace {
 namespace {
 
 using testing::Pipeline;
+using testing::kClassBody;
 using testing::RecordStream;
 
 std::string render(Pipeline& pipeline, const TraceModel& model) {
@@ -104,6 +105,23 @@ TEST(ConsoleWriter, ACallbackNestsInsideTheLibraryCallItCameThrough) {
             "└── run  /lib/asyncio.py:10  (50 ns)  [external_call]\n"
             "    ├── step  a.py:5  (10 ns)\n"
             "    └── step  a.py:5  (10 ns)\n");
+}
+
+TEST(ConsoleWriter, ImportsNameTheirModule) {
+  RecordStream s;
+  auto module = s.code("/p/main.py", "<module>", 1, kClassBody);
+  auto find = s.code("<frozen importlib._bootstrap>", "_find_and_load", 1302);
+  auto helpers = s.code("/p/helpers.py", "<module>", 1, kClassBody);
+  s.enter(module, 0).import("helpers", false).enter(find, 1302).enter(helpers, 0).leave().leave();
+  s.import("helpers", true).leave();
+  FilterOptions options;
+  options.main_file = "/p/main.py";
+  Pipeline pipeline("/p", options);
+  auto model = pipeline.run(s);
+  EXPECT_EQ(render(pipeline, *model),
+            "<module>  main.py  (70 ns)  [module_execution]\n"
+            "└── _find_and_load  <frozen importlib._bootstrap>:1302  (30 ns)  [import helpers]\n"
+            "    └── <module>  helpers.py  (10 ns)  [import helpers]\n");
 }
 
 TEST(ConsoleWriter, NamesCannotDriveTheTerminal) {
