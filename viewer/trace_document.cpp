@@ -42,8 +42,8 @@ struct StringHash {
 
 // What one entry says, before the tree is linked.
 struct EntryFields {
-  std::string_view event, name, qualname, location, call_type, call_site, file, test_outcome;
-  bool is_external = false, importing = false, before_trace = false;
+  std::string_view event, name, qualname, location, call_type, call_site, file, test_outcome, importing;
+  bool is_external = false, before_trace = false;
   bool has_id = false, has_parent_id = false, has_caller_id = false, has_depth = false, has_duration = false;
   int64_t id = -1, parent_id = -1, caller_id = -1, depth = 0, thread_id = 0, pid = 0, duration_ns = -1;
 };
@@ -84,7 +84,7 @@ EntryFields read_fields(ondemand::object entry) {
     else if (key == "is_external")
       f.is_external = value.get_bool();
     else if (key == "importing")
-      f.importing = !value.is_null();
+      f.importing = string_or_empty(value);
     else if (key == "started_before_trace")
       f.before_trace = value.get_bool();
     else if (key == "id")
@@ -238,6 +238,7 @@ class DocumentReader {
     doc_.location.push_back(intern(f.location));
     doc_.call_type.push_back(intern(is_test ? "test" : f.call_type.empty() ? "unknown" : f.call_type));
     doc_.call_site.push_back(intern(f.call_site));
+    doc_.importing.push_back(intern(f.importing));
     // A function is its file (or the file part of its location) and qualified name.
     std::string_view file = f.file.empty() ? f.location.substr(0, f.location.rfind(':')) : f.file;
     functions_.insert((uint64_t{intern(file)} << 32) | doc_.qualname.back());
@@ -245,7 +246,7 @@ class DocumentReader {
 
     uint8_t flags = 0;
     if (f.is_external) flags |= kExternal;
-    if (f.call_type == "import" || f.importing || f.location.starts_with("<frozen importlib"))
+    if (f.call_type == "import" || !f.importing.empty() || f.location.starts_with("<frozen importlib"))
       flags |= kImport;
     if (f.before_trace) flags |= kBeforeTrace;
     if (is_test) flags |= kTest;

@@ -92,7 +92,8 @@ class TraceDocument {
   std::vector<uint32_t> subtree_end;  // one past the call's last descendant
   std::vector<uint32_t> thread;       // index into threads
   std::vector<uint32_t> name, qualname, location, call_type, call_site;  // into strings
-  std::vector<int64_t> duration_ns;                                      // -1 when null
+  std::vector<uint32_t> importing;   // the module being imported, into strings ("" for none)
+  std::vector<int64_t> duration_ns;  // -1 when null
   std::vector<uint8_t> flags;
 
   std::vector<std::string> strings;  // strings[0] is ""

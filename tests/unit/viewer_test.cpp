@@ -67,7 +67,9 @@ std::string error_of(const std::string& text) {
 }
 
 TEST(TraceDocument, ColumnsOfTheDocumentedForm) {
-  auto doc = TraceDocument::parse(document(repeated_calls()), "t.json");
+  json entries = repeated_calls();
+  entries[2]["importing"] = "helpers";
+  auto doc = TraceDocument::parse(document(entries), "t.json");
   ASSERT_EQ(doc.size(), 9u);
   EXPECT_EQ(doc.parent, (std::vector<int32_t>{-1, 0, 1, 2, 1, 4, 1, 6, 1}));
   EXPECT_EQ(doc.depth, (std::vector<int32_t>{0, 1, 2, 3, 2, 3, 2, 3, 2}));
@@ -75,6 +77,9 @@ TEST(TraceDocument, ColumnsOfTheDocumentedForm) {
   EXPECT_EQ(doc.strings[doc.name[2]], "step");
   EXPECT_EQ(doc.strings[doc.location[8]], "/usr/lib/json/__init__.py:300");
   EXPECT_EQ(doc.strings[doc.call_site[3]], "site of leaf");
+  EXPECT_EQ(doc.strings[doc.importing[2]], "helpers");
+  EXPECT_EQ(doc.strings[doc.importing[3]], "");
+  EXPECT_EQ(doc.flags[2], kImport);
   EXPECT_EQ(doc.flags[8], kExternal);
   EXPECT_EQ(doc.duration_ns[5], 1005);
   EXPECT_EQ(json::parse(doc.raw_entry(4))["id"], 4);

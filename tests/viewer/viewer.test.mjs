@@ -141,6 +141,7 @@ const renderedRows = (page) =>
       name: r.querySelector(".name").textContent,
       loc: r.querySelector(".loc").textContent,
       depth: r.querySelector(".depth").textContent,
+      flags: Array.from(r.querySelectorAll(".flag"), (f) => f.textContent),
       external: r.classList.contains("external"),
       import: r.classList.contains("import"),
     }))
@@ -217,6 +218,8 @@ test("rows show each call's own depth, type, name and location, escaped", async 
     assert.equal(row.depth, "d:" + treeDepth[e.id]);
     assert.equal(row.type, e.call_type);
     assert.equal(row.external, e.is_external);
+    // An import names the module it imports.
+    assert.equal(row.flags.includes("import " + e.importing), e.call_type === "import");
   }
   // Names like <module> are text, not markup.
   assert.equal(rows[0].name, "<module>");
