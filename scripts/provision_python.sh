@@ -4,8 +4,9 @@
 # and pip (virtualenvs for real projects) and CPython's own test suite.
 #
 # usage: scripts/provision_python.sh PREFIX [--dev]       (as root)
-#   --dev   also the headers to build C extensions against it (the compiler
-#           is the system's: apt-get install build-essential)
+#   --dev   also the headers to build C extensions against it; the compiler
+#           is the system's (Debian 12's gcc builds them): `apt-get install
+#           gcc` if it has none
 #
 # Debian 12 has no python3.15. Debian's own python3.15 (suite sid) is built
 # --with-dtrace but needs a newer glibc, so it is unpacked with its runtime
@@ -38,7 +39,7 @@ PACKAGES=(
 works() {
   [ -f "$MARKER" ] && [ -x "$PYTHON" ] &&
     "$PYTHON" -c 'import ssl, sqlite3, lzma, bz2, ctypes, json, pytest, test.test_json, ensurepip' 2>/dev/null &&
-    { [ "$DEV" = 0 ] || [ -f "$PREFIX/usr/include/python3.15/Python.h" ]; } &&
+    { [ "$DEV" = 0 ] || ! grep -q '#  include <' "$PREFIX/usr/include/python3.15/pyconfig.h" 2>/dev/null; } &&
     readelf -n "$PYTHON" 2>/dev/null | grep -q 'Name: function__entry'
 }
 
@@ -88,6 +89,13 @@ grep -q "^_pkg_dir = sysconfig.get_config_var('WHEEL_PKG_DIR')$" "$ensurepip" ||
   exit 1
 }
 sed -i "s|^_pkg_dir = sysconfig.get_config_var('WHEEL_PKG_DIR')$|_pkg_dir = os.path.join(sys.base_prefix, 'share', 'python-wheels')  # pytrace: this prefix's|" "$ensurepip"
+
+# Debian's Python.h reaches the architecture's pyconfig.h through the system
+# include path (<x86_64-linux-gnu/python3.15/pyconfig.h>), which is not this
+# prefix: put that file in the wrapper's place.
+if [ "$DEV" = 1 ]; then
+  cp "$staging"/usr/include/x86_64-linux-gnu/python3.15/pyconfig.h "$staging/usr/include/python3.15/pyconfig.h"
+fi
 
 rm -rf "$PREFIX"
 mv "$staging" "$PREFIX"
