@@ -46,6 +46,7 @@ options:
 const char* const kProgramUsage = R"(usage: trace_program [options] SCRIPT [script arguments...] [options]
        trace_program [options] -m MODULE [module arguments...]
        trace_program --pid PID [--duration SECONDS] [options]
+       trace_program --check [--python PATH]
 
 Runs a Python script (or a module, as python -m does) under CPython's USDT
 probes, or attaches to a running Python process, and records which
@@ -82,6 +83,9 @@ options:
   --wait-for-children    when the program exits, trace the processes it started
                          until they exit too (Ctrl-C stops); by default tracing
                          ends with the program and says which still ran
+  --check                check whether tracing works here: the kernel, the
+                         privileges, and every Python interpreter to be found
+                         (each traced once), with the fix for each problem
   -v, --verbose          show libbpf's debug messages
   -h, --help             show this help
   --version              show the version
@@ -211,6 +215,8 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
       if (options.module->empty() || options.module->front() == '-')
         throw UsageError("-m needs a module name, as python -m does");
       have_script = true;  // what follows is the module's
+    } else if (!pytest && !have_script && name == "--check") {
+      flag(options.check, true);
     } else if (name == "-h" || name == "--help") {
       flag(options.help, true);
     } else if (name == "--version") {
@@ -223,6 +229,11 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
     }
   }
   if (options.help || options.version || pytest) return options;
+  if (options.check) {
+    if (have_script || options.pid)
+      throw UsageError("--check traces nothing: give it no script, -m or --pid");
+    return options;
+  }
   if (options.pid && have_script) throw UsageError("give a script (or -m MODULE) or --pid, not both");
   if (!options.pid && !have_script)
     throw UsageError("no script given (or -m MODULE, or --pid PID to attach)");

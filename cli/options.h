@@ -32,6 +32,7 @@ struct ProgramOptions {
   bool color = true;         // colours on a terminal
   bool verbose = false;
   bool wait_for_children = false;  // trace what the program started until it ends too
+  bool check = false;              // --check: report whether tracing works here, trace nothing
   bool help = false;
   bool version = false;
   size_t ring_buffer_mb = 64;

@@ -430,7 +430,8 @@ void require_module(const Interpreter& python, const std::string& module, std::o
   } catch (const Error&) {
     throw Error(module + " is not importable by " + python.executable +
                 ". Install it for that interpreter (`" + python.executable + " -m pip install " + module +
-                "`, or your distribution's python3-" + module + "), or pass --python with one that has it");
+                "`; a virtualenv made with --system-site-packages also sees the one its base interpreter "
+                "has), or pass --python with one that has it");
   }
 }
 
@@ -516,6 +517,44 @@ int run_launch_session(const LaunchSpec& spec) {
   std::cerr << spec.tool << ": the program exited with " << exit_code
             << (info.signal.empty() ? "" : " (" + info.signal + ")") << "\n";
   return exit_code;
+}
+
+std::string live_probe_check(const std::string& tool, const Interpreter& python,
+                             const KernelFeatures& kernel) {
+  // Known calls under a made-up file name, so that the scope holds them and
+  // nothing else: the module body, then middle() calling leaf(), 3 times.
+  constexpr const char* kProgram =
+      "exec(compile('def leaf(n):\\n    return n + 1\\n\\ndef middle(n):\\n    return leaf(n) * 2\\n\\n"
+      "for i in range(3):\\n    middle(i)\\n', '/pytrace-check/check.py', 'exec'), {'__name__': 'check'})";
+  const std::vector<std::string> expected{"<module>", "  middle", "    leaf", "  middle",
+                                          "    leaf", "  middle", "    leaf"};
+  std::optional<RunAs> user = invoking_user();
+  SessionSpec spec;
+  spec.tool = tool;
+  spec.ring_buffer_mb = 1;
+  spec.patterns = false;
+  Recorder recorder(spec, kernel, python, {"/pytrace-check"}, "", -1);
+  GatedChild child({python.executable, "-I", "-S", "-c", kProgram}, child_environment(user, {}), user, {});
+  recorder.start(child.pid());
+  ActingAs as_user(user);  // as in run_launch_session
+  child.release();
+  while (!child.poll_exit()) recorder.poll(child.exit_fd());
+  std::unique_ptr<TraceModel> model = recorder.stop();
+  if (int code = *child.poll_exit(); code != 0)
+    return "the check program failed (exit " + std::to_string(code) + ")";
+  if (model->stack_stats.records == 0)
+    return "no probe fired (is the JIT forced on with PYTHON_JIT=1 in its build, or are uprobes disabled?)";
+  std::vector<std::string> seen;
+  for (const ThreadTrace& thread : model->threads) {
+    for (const TraceEntry& entry : thread.entries)
+      seen.push_back(std::string(2 * entry.depth, ' ') + entry.code->name);
+  }
+  if (seen != expected) {
+    std::string got;
+    for (const auto& line : seen) got += (got.empty() ? "" : ", ") + line;
+    return "the probes fired, but the calls came out wrong: [" + got + "]";
+  }
+  return "";
 }
 
 int run_attach_session(const AttachSpec& spec) {

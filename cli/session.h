@@ -72,4 +72,12 @@ int run_launch_session(const LaunchSpec& spec);
 // user presses Ctrl-C, then detaches and leaves it running. Returns 0.
 int run_attach_session(const AttachSpec& spec);
 
+// Runs `python` (as the invoking user) on a small program with known calls
+// under the probes. Returns what went wrong, or "" when the trace shows
+// the calls as they ran.
+struct Interpreter;
+struct KernelFeatures;
+std::string live_probe_check(const std::string& tool, const Interpreter& python,
+                             const KernelFeatures& kernel);
+
 }  // namespace pytrace

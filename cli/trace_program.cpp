@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "check.h"
 #include "core/error.h"
 #include "loader/privileges.h"
 #include "options.h"
@@ -30,6 +31,8 @@ int run(int argc, char** argv) {
     std::cout << kTool << " " << PYTRACE_VERSION << "\n";
     return 0;
   }
+
+  if (options.check) return run_check(kTool, options.python);
 
   std::error_code ec;
   for (const auto& scope : options.scopes) {

@@ -83,6 +83,17 @@ TEST(ProgramOptions, HelpAndVersionNeedNoScript) {
   EXPECT_TRUE(parse_program_options({"--version"}).version);
 }
 
+TEST(ProgramOptions, CheckTakesNoProgram) {
+  auto o = parse_program_options({"--check", "--python", "/p/python3.15"});
+  EXPECT_TRUE(o.check);
+  EXPECT_EQ(o.python, "/p/python3.15");
+  EXPECT_THROW(parse_program_options({"--check", "a.py"}), UsageError);
+  EXPECT_THROW(parse_program_options({"--check", "--pid", "4"}), UsageError);
+  // After the script, --check is the script's.
+  EXPECT_EQ(parse_program_options({"a.py", "--check"}).script_args, (Args{"--check"}));
+  EXPECT_EQ(parse_options({"--check"}, Front::kPytest).script_args, (Args{"--check"}));  // pytest's
+}
+
 TEST(ProgramOptions, AttachToAProcess) {
   auto o = parse_program_options({"--pid", "1234", "--duration", "2.5", "-o", "t.json"});
   EXPECT_EQ(o.pid, 1234);

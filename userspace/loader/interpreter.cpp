@@ -35,10 +35,6 @@ print(json.dumps({
   "soname": sysconfig.get_config_var("INSTSONAME") or sysconfig.get_config_var("LDLIBRARY") or ""}))
 )";
 
-const std::string kHowToGetOne =
-    "Use a CPython 3.15 built with --with-dtrace: `sudo scripts/setup.sh` installs one at " +
-    std::string(PYTRACE_DEFAULT_PYTHON) + ", or pass --python PATH.";
-
 std::string find_on_path(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
   const char* path = std::getenv("PATH");
@@ -82,6 +78,11 @@ void set_runtime_symbols(Interpreter& interp) {
 }
 
 }  // namespace
+
+const std::string kHowToGetOne =
+    "Use a CPython 3.15 built with --with-dtrace: `sudo scripts/setup.sh` installs one at " +
+    std::string(PYTRACE_DEFAULT_PYTHON) +
+    ", or pass --python PATH (docs/python.md: how to get one elsewhere).";
 
 std::string unusable_version_reason(int major, int minor) {
   if (major != 3) return "only CPython 3 is supported";

@@ -38,6 +38,9 @@ Interpreter inspect_running_interpreter(int pid);
 // take the probes' traps while it is traced.
 int count_processes_running(const std::string& file, int except_pid);
 
+// The advice that ends the messages about an interpreter that cannot be used.
+extern const std::string kHowToGetOne;
+
 // Why a CPython version cannot be traced, or empty if it can.
 std::string unusable_version_reason(int major, int minor);
 
