@@ -4,7 +4,8 @@ and their comparison.
 
 A normalised tree node is
   {"name", "file", "line", "external", "call_type", "parent_location",
-   "arguments", "children"}
+   "arguments", "caller", "children"}
+where "caller" is the name of the call's caller (caller_id), None for none.
 and a trace is a list of threads, each a list of top-level nodes.
 
 Objects in `arguments` are "<TypeName object at 0xADDRESS>" in a trace;
@@ -18,10 +19,10 @@ import difflib
 import json
 import re
 
-KEYS = ("name", "file", "line", "external", "call_type", "parent_location", "parent_call", "arguments")
+KEYS = ("name", "file", "line", "external", "call_type", "parent_location", "parent_call", "arguments", "caller")
 OBJECT = re.compile(r"^<(?:[^<>]*\.)?([^.<>]+) object(?: at 0x[0-9a-f]+)?>$")
 CLASS = re.compile(r"^<class '(?:[^']*\.)?([^.']+)'>$")
-ADDRESS = re.compile(r"0x[0-9a-f]{6,}")
+ADDRESS = re.compile(r"0x[0-9a-f]{6,}|0x[0-9a-f]*(?=\.\.\.$)")  # whole, or cut off by "..."
 
 
 def normal_arguments(arguments):
@@ -43,7 +44,9 @@ def trees_from_trace_by_pid(document):
     """(pid, tree) for each thread of the document."""
     threads = {}
     nodes = {}
+    names = {}
     for entry in document["trace_data"]:
+        names[entry["id"]] = entry["name"]
         node = {
             "name": entry["name"],
             "file": entry["file"],
@@ -53,6 +56,7 @@ def trees_from_trace_by_pid(document):
             "parent_location": entry["parent_location"],
             "parent_call": entry["parent_call"],
             "arguments": normal_arguments(entry["arguments"]),
+            "caller": None if entry["caller_id"] is None else names[entry["caller_id"]],
             "children": [],
         }
         nodes[entry["id"]] = node
@@ -86,11 +90,11 @@ def render(threads):
 
         def walk(nodes, depth):
             for node in nodes:
-                lines.append("%s%s  %s:%s  %s%s  <- %s %s  %s" % (
+                lines.append("%s%s  %s:%s  %s%s  <- %s %s  %s  caller %s" % (
                     "    " * depth, node["name"], node["file"], node["line"],
                     node["call_type"], " [external]" if node["external"] else "",
                     node["parent_location"], json.dumps(node.get("parent_call")),
-                    json.dumps(node.get("arguments", {}))))
+                    json.dumps(node.get("arguments", {})), node["caller"]))
                 walk(node["children"], depth + 1)
         walk(thread, 0)
     return lines

@@ -8,8 +8,9 @@ frame stream comes from the interpreter's own events, and the seed's rules
 (scope, external calls, transparent frames, imports, call types) are
 implemented again here from docs/json-format.md.
 
-usage: python3.15 oracle.py --out FILE --scope DIR [--no-external-calls]
+usage: python3.15 oracle.py --out FILE --scope DIR [--scope DIR...] [--no-external-calls]
                             [--no-imports] [--show-dunders] SCRIPT [ARGS...]
+       python3.15 oracle.py --out FILE --scope DIR [...] -m MODULE [ARGS...]
        python3.15 oracle.py --out FILE --scope DIR [...] --pytest [PYTEST ARGS...]
 
 The script's (or pytest's) exit code is this program's exit code. With
@@ -268,6 +269,36 @@ def run_script(path, args):
     return exit_code
 
 
+def run_module(name, args):
+    """Runs a module as `python -m` does: the interpreter's own runpy entry,
+    sys.path[0] the current directory. Returns the exit code and the file
+    that ran as __main__."""
+    import os
+    import runpy  # python -m imports it before the module runs, too
+    sys.argv = ["-m"] + args
+    sys.path[0] = os.getcwd()
+    # runpy runs the module in sys.modules["__main__"]: a fresh one, not
+    # the oracle's own globals.
+    main = type(sys)("__main__")
+    main.__builtins__ = __builtins__
+    sys.modules["__main__"] = main
+    exit_code = 0
+    start_monitoring()
+    try:
+        runpy._run_module_as_main(name)
+    except SystemExit as e:
+        exit_code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except BaseException:
+        MON.set_events(TOOL, 0)
+        import traceback
+        traceback.print_exc()
+        exit_code = 1
+    finally:
+        MON.set_events(TOOL, 0)
+        MON.free_tool_id(TOOL)
+    return exit_code, sys.modules["__main__"].__file__
+
+
 def run_pytest(args):
     """Runs pytest here, as `python -m pytest ARGS` would, with a plugin that
     says which test's run is going on and how it ended."""
@@ -305,11 +336,11 @@ def run_pytest(args):
 # ---- the seed's rules, after the run -----------------------------------
 
 class Rules:
-    def __init__(self, scope, main_file, external_calls, imports, show_dunders):
+    def __init__(self, scopes, main_file, external_calls, imports, show_dunders):
         import os
         import sysconfig
         self.os = os
-        self.scope = os.path.normpath(scope)
+        self.scopes = [os.path.normpath(scope) for scope in scopes]
         self.main_file = main_file
         self.external_calls = external_calls
         self.imports = imports
@@ -320,21 +351,29 @@ class Rules:
     def under(self, path, directory):
         return path.startswith(directory.rstrip("/") + "/")
 
+    def root_of(self, path):
+        """The innermost scope directory `path` lies under, or None."""
+        roots = [root for root in self.scopes if self.under(path, root)]
+        return max(roots, key=len) if roots else None
+
     def in_scope(self, filename):
         if not filename.startswith("/"):
             return False
         path = self.os.path.normpath(filename)
-        if not self.under(path, self.scope):
+        root = self.root_of(path)
+        if root is None:
             return False
-        if any(self.under(path, d) for d in self.library):
+        # The standard library is out, unless the scope lies inside it.
+        if any(self.under(path, d) and not (root == d or self.under(root, d)) for d in self.library):
             return False
-        inner = path[len(self.scope) + 1:].split("/")[:-1]
+        inner = path[len(root) + 1:].split("/")[:-1]
         return not any(d in ("site-packages", "dist-packages") for d in inner)
 
     def location(self, filename, line, module=False):
         path = self.os.path.normpath(filename) if filename.startswith("/") else filename
-        if self.under(path, self.scope):
-            path = path[len(self.scope) + 1:]
+        root = self.root_of(path)
+        if root is not None:
+            path = path[len(root) + 1:]
         return path if module or not line else "%s:%d" % (path, line)
 
     @staticmethod
@@ -383,12 +422,14 @@ class Rules:
             return "function_call"
         return "function_call"
 
-    def project(self, frames, out, caller_in_scope, importing, outer_site=None):
+    def project(self, frames, out, caller_in_scope, importing, outer_site=None, caller=None):
         """Appends the logged calls among `frames` (siblings) to `out`.
 
         `outer_site` is the call site inside the nearest in-scope ancestor,
         which --no-external-calls reports as the parent location of calls
         made below out-of-scope frames (None: there is no such ancestor).
+        `caller` is the name of the nearest logged ancestor, in scope or not
+        (caller_id), None if there is none.
         """
         for frame in frames:
             if frame.observer_effect and not frame.children:
@@ -417,12 +458,14 @@ class Rules:
                     "parent_location": self.site_location(site),
                     "parent_call": self.site_text(site) if self.site_location(site) else None,
                     "arguments": frame.arguments,
+                    "caller": caller,
                     "children": [],
                 }
                 out.append(node)
                 if inside:
                     children_out = node["children"]
-            self.project(frame.children, children_out, inside, now_importing, site)
+            self.project(frame.children, children_out, inside, now_importing, site,
+                         code.co_name if logged else caller)
 
     def group_by_test(self, calls, tid):
         """Puts each test's top-level calls under a node for the test."""
@@ -433,13 +476,23 @@ class Rules:
             test = tests[index]
             nodes[index] = {"name": test["nodeid"], "file": self.os.path.normpath(test["file"]),
                             "line": test["line"], "external": False, "call_type": "test",
-                            "parent_location": None, "parent_call": None, "arguments": {}, "children": []}
+                            "parent_location": None, "parent_call": None, "arguments": {}, "caller": None,
+                            "children": []}
             grouped.append(nodes[index])
 
         for node in calls:
             while pending and pending[0][0] < node["_seq"]:
                 open_test(pending.pop(0)[1])
-            (nodes[node["_test"]]["children"] if node["_test"] in nodes else grouped).append(node)
+            if node["_test"] in nodes:
+                test = nodes[node["_test"]]
+                test["children"].append(node)
+                # The test's calls are called by the test (their caller, or
+                # their callers' callers, up to the top of the run).
+                for call in walk_calls([node]):
+                    if call["caller"] is None:
+                        call["caller"] = test["name"]
+            else:
+                grouped.append(node)
         for _, index in pending:
             open_test(index)
         return grouped
@@ -501,6 +554,12 @@ def bracket_balance(line):
     return depth
 
 
+def walk_calls(nodes):
+    for node in nodes:
+        yield node
+        yield from walk_calls(node["children"])
+
+
 def strip_private(nodes):
     for node in nodes:
         node.pop("_seq", None)
@@ -512,13 +571,14 @@ def main():
     global capture_arguments
     argv = sys.argv[1:]
     options = {"external_calls": True, "imports": True, "show_dunders": False}
-    out = scope = None
+    out = None
+    scopes = []
     while argv and argv[0].startswith("--") and argv[0] != "--pytest":
         flag = argv.pop(0)
         if flag == "--out":
             out = argv.pop(0)
         elif flag == "--scope":
-            scope = argv.pop(0)
+            scopes.append(argv.pop(0))
         elif flag == "--no-external-calls":
             options["external_calls"] = False
         elif flag == "--no-imports":
@@ -530,18 +590,21 @@ def main():
         else:
             raise SystemExit("oracle.py: unknown option " + flag)
     pytest_mode = argv[:1] == ["--pytest"]
-    if not out or not scope or not argv:
+    if not out or not scopes or not argv or argv == ["-m"]:
         raise SystemExit(__doc__)
     import os
     if pytest_mode:
         script = ""
         exit_code = run_pytest(argv[1:])
+    elif argv[0] == "-m":
+        exit_code, script = run_module(argv[1], argv[2:])
+        script = os.path.normpath(os.path.abspath(script))
     else:
         script = os.path.normpath(os.path.abspath(argv[0]))
         exit_code = run_script(script, argv[1:])
 
     import json
-    rules = Rules(os.path.abspath(scope), script, **options)
+    rules = Rules([os.path.abspath(scope) for scope in scopes], script, **options)
     threads = []
     for tid in thread_order:
         calls = []

@@ -10,8 +10,8 @@
 namespace pytrace {
 namespace {
 
-using testing::Pipeline;
 using testing::kClassBody;
+using testing::Pipeline;
 using testing::RecordStream;
 
 std::string render(Pipeline& pipeline, const TraceModel& model) {

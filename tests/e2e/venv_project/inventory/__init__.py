@@ -1,0 +1,1 @@
+"""A small project with a dependency: what a user of pytrace traces."""

@@ -1,0 +1,5 @@
+import sys
+
+from inventory import core
+
+print(core.report(sys.argv[1:]))
