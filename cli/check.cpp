@@ -69,12 +69,15 @@ void detail(const std::string& text) {
 }
 
 // Every interpreter to be found, the one trace_program would choose first;
-// one entry per file. Looked for with the user's identity.
+// one entry per file. Looked for with the user's identity. `passed_over`:
+// virtualenvs that would have been chosen, and why they were not.
 std::vector<Candidate> find_interpreters(const std::optional<std::string>& asked,
-                                         const std::optional<RunAs>& user) {
+                                         const std::optional<RunAs>& user,
+                                         std::vector<std::string>& passed_over) {
   std::error_code ec;
   std::string cwd = fs::current_path(ec).string();
   PythonChoice chosen = choose_python(asked, {cwd}, user);
+  passed_over = chosen.passed_over;
   std::vector<Candidate> named{{chosen.path, chosen.why, {}},
                                {PYTRACE_DEFAULT_PYTHON, "installed by setup.sh", {}}};
 
@@ -173,7 +176,9 @@ int run_check(const std::string& tool, const std::optional<std::string>& python)
   bool can_trace = privileged && kernel && kernel->missing_required().empty();
 
   std::cout << "Interpreters (* is the one " << tool << " would run from here)\n";
-  std::vector<Candidate> found = find_interpreters(python, user);
+  std::vector<std::string> passed_over;
+  std::vector<Candidate> found = find_interpreters(python, user, passed_over);
+  for (const std::string& note : passed_over) line("skipped", note);
   bool advise = false;
   for (size_t i = 0; i < found.size(); ++i) {
     const Candidate& candidate = found[i];

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "python_choice.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -34,25 +35,46 @@ if path is not None:  # a package runs its __main__
 print(spec.origin)
 )";
 
+// A .venv found by looking around is used only if it is the user's own
+// (or root's) and nobody else can change it: a directory above the
+// script, like /tmp, may hold one that another user put there.
+bool owned_venv(const fs::path& venv, uid_t uid) {
+  for (const fs::path& path : {venv, venv / "bin"}) {
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+    if ((st.st_uid != uid && st.st_uid != 0) || (st.st_mode & (S_IWGRP | S_IWOTH))) return false;
+  }
+  struct stat python;
+  return stat((venv / "bin" / "python").c_str(), &python) == 0 && S_ISREG(python.st_mode) &&
+         (python.st_uid == uid || python.st_uid == 0) && !(python.st_mode & (S_IWGRP | S_IWOTH));
+}
+
 }  // namespace
 
 PythonChoice choose_python(const std::optional<std::string>& asked, const std::vector<std::string>& dirs,
                            const std::optional<RunAs>& user) {
-  if (asked) return {*asked, "--python"};
+  if (asked) return {*asked, "--python", {}};
   ActingAs as_user(user);
   std::error_code ec;
   if (const char* venv = std::getenv("VIRTUAL_ENV"); venv && *venv) {
     fs::path python = fs::path(venv) / "bin" / "python";
-    if (fs::exists(python, ec)) return {python.string(), "the active virtualenv, $VIRTUAL_ENV"};
+    if (fs::exists(python, ec)) return {python.string(), "the active virtualenv, $VIRTUAL_ENV", {}};
   }
+  uid_t uid = user ? user->uid : geteuid();
+  std::vector<std::string> passed_over;
   for (const std::string& start : dirs) {
     for (fs::path dir = fs::absolute(start, ec);; dir = dir.parent_path()) {
-      fs::path python = dir / ".venv" / "bin" / "python";
-      if (fs::exists(python, ec)) return {python.string(), "the virtualenv " + (dir / ".venv").string()};
+      fs::path venv = dir / ".venv";
+      if (fs::exists(venv / "bin" / "python", ec)) {
+        if (owned_venv(venv, uid))
+          return {(venv / "bin" / "python").string(), "the virtualenv " + venv.string(), passed_over};
+        passed_over.push_back("not using " + venv.string() +
+                              ": it is not yours, or others can change it (--python uses it)");
+      }
       if (dir == dir.parent_path()) break;
     }
   }
-  return {PYTRACE_DEFAULT_PYTHON, "the default"};
+  return {PYTRACE_DEFAULT_PYTHON, "the default", passed_over};
 }
 
 std::string module_main_file(const Interpreter& python, const std::string& module,

@@ -14,14 +14,16 @@ namespace pytrace {
 
 struct PythonChoice {
   std::string path;
-  std::string why;  // for the first status line: "--python", "the project's .venv", ...
+  std::string why;                       // for the first status line: "--python", "the project's .venv", ...
+  std::vector<std::string> passed_over;  // virtualenvs found but not used, and why
 };
 
 // In this order: --python; the invoking user's active virtualenv
 // ($VIRTUAL_ENV, which sudo drops unless asked to keep it:
 // `sudo --preserve-env=VIRTUAL_ENV`); a `.venv` in one of `dirs` or a
-// directory above it; the interpreter setup.sh installed. Looked for with
-// the user's identity.
+// directory above it, if it is the user's (or root's) and only its owner
+// can change it; the interpreter setup.sh installed. Looked for with the
+// user's identity.
 PythonChoice choose_python(const std::optional<std::string>& asked, const std::vector<std::string>& dirs,
                            const std::optional<RunAs>& user);
 

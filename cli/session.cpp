@@ -476,6 +476,7 @@ int run_launch_session(const LaunchSpec& spec) {
   Probes::set_verbose(spec.verbose);
   KernelFeatures kernel = check_kernel(spec.tool);
   PythonChoice choice = choose_python(spec.python, spec.project_dirs, user);
+  for (const std::string& note : choice.passed_over) std::cerr << spec.tool << ": warning: " << note << "\n";
   Interpreter python = inspect_interpreter(choice.path, user);
   if (!spec.required_module.empty()) require_module(python, spec.required_module, user);
   std::string main_file = spec.module.empty() ? spec.main_file : module_main_file(python, spec.module, user);

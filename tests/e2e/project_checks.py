@@ -196,6 +196,27 @@ def two_scopes(env):
     same_trees(reference, document)
 
 
+@case
+def a_venv_someone_else_controls_is_not_used(env):
+    """A .venv found above the script that is another user's (as one in
+    /tmp could be) is passed over, with a warning."""
+    need_root()
+    shared = os.path.join(env.tmp, "shared")
+    os.makedirs(os.path.join(shared, "app"))
+    run([env.python, "-m", "venv", "--without-pip", os.path.join(shared, ".venv")], env.tmp)
+    for root, dirs, files in os.walk(os.path.join(shared, ".venv")):
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), cli_checks.NOBODY, cli_checks.NOBODY)
+    os.chown(os.path.join(shared, ".venv"), cli_checks.NOBODY, cli_checks.NOBODY)
+    script = os.path.join(shared, "app", "hello.py")
+    with open(script, "w") as f:
+        f.write("print('hello')\n")
+    result, document = trace(env, env.tmp, [script])
+    expect_in(result.stderr, "warning: not using %s/.venv: it is not yours" % shared, "(the default;")
+    check = run([env.tracer, "--check"], os.path.join(shared, "app"), check=False)
+    expect_in(check.stdout, "skipped   not using %s/.venv" % shared)
+
+
 STDLIB_USER = """import json
 
 def encode(value):
