@@ -243,19 +243,23 @@ def start_monitoring():
                    events.PY_RETURN | events.PY_YIELD | events.PY_UNWIND)
 
 
-def run_script(path, args):
-    sys.argv = [path] + args
-    sys.path[0] = path.rsplit("/", 1)[0]
+def fresh_main(path=None):
+    """A new __main__ module for the program: not the oracle's own globals."""
     main = type(sys)("__main__")
-    main.__file__ = path
+    if path:
+        main.__file__ = path
     main.__builtins__ = __builtins__
     sys.modules["__main__"] = main
-    with open(path, "rb") as source:
-        code = compile(source.read(), path, "exec")
+    return main
+
+
+def run_monitored(run):
+    """Calls `run` with the monitoring on; returns the exit code the
+    interpreter would give."""
     exit_code = 0
     start_monitoring()
     try:
-        exec(code, main.__dict__)
+        run()
     except SystemExit as e:
         exit_code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except BaseException:
@@ -269,33 +273,25 @@ def run_script(path, args):
     return exit_code
 
 
+def run_script(path, args):
+    sys.argv = [path] + args
+    sys.path[0] = path.rsplit("/", 1)[0]
+    main = fresh_main(path)
+    with open(path, "rb") as source:
+        code = compile(source.read(), path, "exec")
+    return run_monitored(lambda: exec(code, main.__dict__))
+
+
 def run_module(name, args):
     """Runs a module as `python -m` does: the interpreter's own runpy entry,
-    sys.path[0] the current directory. Returns the exit code and the file
-    that ran as __main__."""
+    in sys.modules["__main__"], sys.path[0] the current directory. Returns
+    the exit code and the file that ran as __main__."""
     import os
     import runpy  # python -m imports it before the module runs, too
     sys.argv = ["-m"] + args
     sys.path[0] = os.getcwd()
-    # runpy runs the module in sys.modules["__main__"]: a fresh one, not
-    # the oracle's own globals.
-    main = type(sys)("__main__")
-    main.__builtins__ = __builtins__
-    sys.modules["__main__"] = main
-    exit_code = 0
-    start_monitoring()
-    try:
-        runpy._run_module_as_main(name)
-    except SystemExit as e:
-        exit_code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    except BaseException:
-        MON.set_events(TOOL, 0)
-        import traceback
-        traceback.print_exc()
-        exit_code = 1
-    finally:
-        MON.set_events(TOOL, 0)
-        MON.free_tool_id(TOOL)
+    fresh_main()
+    exit_code = run_monitored(lambda: runpy._run_module_as_main(name))
     return exit_code, sys.modules["__main__"].__file__
 
 
