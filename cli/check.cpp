@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "check.h"
 
+#include <fcntl.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <regex>
 #include <vector>
@@ -34,11 +35,17 @@ struct Candidate {
 // An interpreter is an ELF file: launchers (pyenv's shims) are not counted
 // apart from what they start.
 bool is_elf(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);  // a FIFO in its place blocks nothing
+  if (fd < 0) return false;
+  struct stat st;
   char magic[4] = {};
-  return in.read(magic, 4) && std::string_view(magic, 4) ==
-                                  "\x7f"
-                                  "ELF";
+  bool elf = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, magic, 4) == 4 &&
+             std::string_view(magic, 4) == std::string_view(
+                                               "\x7f"
+                                               "ELF",
+                                               4);
+  close(fd);
+  return elf;
 }
 
 // Executables named python3 or python3.N in `dir`, sorted.
@@ -69,11 +76,14 @@ void detail(const std::string& text) {
 }
 
 // Every interpreter to be found, the one trace_program would choose first;
-// one entry per file. Looked for with the user's identity. `passed_over`:
-// virtualenvs that would have been chosen, and why they were not.
+// one entry per file. Looked for with the user's identity; one found (not
+// asked for, nor the one that would be used) is run only if nobody but
+// the user and root can change it. `passed_over`: those left out, and why.
 std::vector<Candidate> find_interpreters(const std::optional<std::string>& asked,
                                          const std::optional<RunAs>& user,
                                          std::vector<std::string>& passed_over) {
+  ActingAs as_user(user);
+  uid_t uid = user ? user->uid : geteuid();
   std::error_code ec;
   std::string cwd = fs::current_path(ec).string();
   PythonChoice chosen = choose_python(asked, {cwd}, user);
@@ -109,14 +119,20 @@ std::vector<Candidate> find_interpreters(const std::optional<std::string>& asked
   }
   named.push_back({"/opt/conda/bin/python3", "conda", {}});
 
-  ActingAs as_user(user);
   std::vector<Candidate> unique;
   std::vector<fs::path> files;
-  for (auto& candidate : named) {
+  for (size_t i = 0; i < named.size(); ++i) {
+    const Candidate& candidate = named[i];
     fs::path file = fs::canonical(candidate.path, ec);
     if (ec || !is_elf(file)) {
-      if (candidate.found_as == "--python" || &candidate == &named.front()) unique.push_back(candidate);
-      continue;  // not there: only what was asked for, or would be used, is reported missing
+      if (i == 0) unique.push_back(candidate);  // only the one that would be used is said to be missing
+      continue;
+    }
+    fs::path link = fs::absolute(candidate.path, ec);
+    if (i > 0 && !(only_user_controls(link.parent_path(), uid) && only_user_controls(link, uid))) {
+      passed_over.push_back("not running " + candidate.path +
+                            ": someone else can change it or a directory above it");
+      continue;
     }
     auto same = std::find(files.begin(), files.end(), file);
     if (same == files.end()) {

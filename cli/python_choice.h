@@ -3,6 +3,9 @@
 // with -m lives.
 #pragma once
 
+#include <sys/types.h>
+
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,10 +30,17 @@ struct PythonChoice {
 PythonChoice choose_python(const std::optional<std::string>& asked, const std::vector<std::string>& dirs,
                            const std::optional<RunAs>& user);
 
+// True when nobody but `uid` and root can change what `path` leads to:
+// the file (links resolved) and every directory above it belong to them,
+// and none of those directories is writable by others unless it is
+// sticky, like /tmp.
+bool only_user_controls(const std::filesystem::path& path, uid_t uid);
+
 // The file `python -m module` runs as __main__, as the interpreter finds it
-// from the current directory (a package's __main__.py), found without
+// from the current directory (a package's __main__.py) in the program's
+// environment `env` (the user's site directory included), found without
 // importing anything. Throws Error when there is none.
 std::string module_main_file(const Interpreter& python, const std::string& module,
-                             const std::optional<RunAs>& user);
+                             const std::optional<RunAs>& user, const std::vector<std::string>& env);
 
 }  // namespace pytrace

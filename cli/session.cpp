@@ -420,13 +420,14 @@ void require_may_read(pid_t pid, const std::optional<RunAs>& user) {
                 " may not read its memory (another user's process, or one that changed its identity)");
 }
 
-void require_module(const Interpreter& python, const std::string& module, std::optional<RunAs> user) {
+void require_module(const Interpreter& python, const std::string& module, std::optional<RunAs> user,
+                    const std::vector<std::string>& env) {
   try {
     // Found, not imported: importing pytest takes longer than finding it.
     run_and_capture(
         {python.executable, "-c",
          "import importlib.util, sys; sys.exit(importlib.util.find_spec('" + module + "') is None)"},
-        std::chrono::seconds(60), user);
+        std::chrono::seconds(60), user, &env);
   } catch (const Error&) {
     throw Error(module + " is not importable by " + python.executable +
                 ". Install it for that interpreter (`" + python.executable + " -m pip install " + module +
@@ -442,8 +443,14 @@ void apply_options(SessionSpec& spec, const ProgramOptions& options, const char*
   spec.tool = tool;
   spec.original_command = tool;
   for (int i = 1; i < argc; ++i) spec.original_command += std::string(" ") + argv[i];
-  for (const auto& scope : options.scopes)
-    spec.scopes.push_back(std::filesystem::absolute(scope).lexically_normal().string());
+  {
+    ActingAs as_user(invoking_user());  // the user's view: no telling what exists where they cannot look
+    std::error_code ec;
+    for (const auto& scope : options.scopes) {
+      if (!std::filesystem::is_directory(scope, ec)) throw Error("scope directory does not exist: " + scope);
+      spec.scopes.push_back(std::filesystem::absolute(scope).lexically_normal().string());
+    }
+  }
   spec.output = options.output;
   spec.external_calls = options.external_calls;
   spec.imports = options.imports;
@@ -478,13 +485,16 @@ int run_launch_session(const LaunchSpec& spec) {
   PythonChoice choice = choose_python(spec.python, spec.project_dirs, user);
   for (const std::string& note : choice.passed_over) std::cerr << spec.tool << ": warning: " << note << "\n";
   Interpreter python = inspect_interpreter(choice.path, user);
-  if (!spec.required_module.empty()) require_module(python, spec.required_module, user);
-  std::string main_file = spec.module.empty() ? spec.main_file : module_main_file(python, spec.module, user);
+  // The program's own environment: its module search sees what it will see.
+  std::vector<std::string> env = child_environment(user, spec.extra_env);
+  if (!spec.required_module.empty()) require_module(python, spec.required_module, user, env);
+  std::string main_file =
+      spec.module.empty() ? spec.main_file : module_main_file(python, spec.module, user, env);
   Recorder recorder(spec, kernel, python, spec.scopes, main_file, -1);
 
   std::vector<std::string> argv{python.executable};
   argv.insert(argv.end(), spec.python_args.begin(), spec.python_args.end());
-  GatedChild child(argv, child_environment(user, spec.extra_env), user, spec.inherited_fds);
+  GatedChild child(argv, env, user, spec.inherited_fds);
   g_child_pid = child.pid();
   install_signal_handlers();
 
@@ -539,10 +549,14 @@ std::string live_probe_check(const std::string& tool, const Interpreter& python,
   recorder.start(child.pid());
   ActingAs as_user(user);  // as in run_launch_session
   child.release();
-  while (!child.poll_exit()) recorder.poll(child.exit_fd());
+  // It makes 7 calls: an interpreter that takes long to is not one to use.
+  const uint64_t deadline = monotonic_ns() + 30'000'000'000ull;
+  while (!child.poll_exit() && monotonic_ns() < deadline) recorder.poll(child.exit_fd());
+  if (!child.poll_exit()) child.kill_now();
   std::unique_ptr<TraceModel> model = recorder.stop();
-  if (int code = *child.poll_exit(); code != 0)
-    return "the check program failed (exit " + std::to_string(code) + ")";
+  if (int code = child.wait(); code != 0)
+    return "the check program failed (exit " + std::to_string(code) +
+           (code == 137 ? ", killed after 30 s" : "") + ")";
   if (model->stack_stats.records == 0)
     return "no probe fired (is the JIT forced on with PYTHON_JIT=1 in its build, or are uprobes disabled?)";
   std::vector<std::string> seen;

@@ -57,7 +57,8 @@ struct AttachSpec : SessionSpec {
 };
 
 // The settings both tools take from their command line: the tool's name,
-// the command as typed, scopes (if given), output and tracing options.
+// the command as typed, scopes (if given: each a directory the user can
+// see, or Error), output and tracing options.
 void apply_options(SessionSpec& spec, const ProgramOptions& options, const char* tool, int argc, char** argv);
 
 // A tool's main: runs `body` and turns what it throws into one message and

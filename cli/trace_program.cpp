@@ -34,10 +34,6 @@ int run(int argc, char** argv) {
 
   if (options.check) return run_check(kTool, options.python);
 
-  std::error_code ec;
-  for (const auto& scope : options.scopes) {
-    if (!fs::is_directory(scope, ec)) throw Error("scope directory does not exist: " + scope);
-  }
   if (options.pid) {
     AttachSpec spec;
     apply_options(spec, options, kTool, argc, argv);
@@ -50,6 +46,7 @@ int run(int argc, char** argv) {
   apply_options(spec, options, kTool, argc, argv);
   spec.wait_for_children = options.wait_for_children;
   spec.python = options.python;
+  std::error_code ec;
   std::string cwd = fs::current_path(ec).string();
   if (options.module) {
     // As python -m: the module is found from the current directory.

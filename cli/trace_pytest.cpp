@@ -80,9 +80,6 @@ int run(int argc, char** argv) {
     return 0;
   }
   std::error_code ec;
-  for (const auto& scope : options.scopes) {
-    if (!fs::is_directory(scope, ec)) throw Error("scope directory does not exist: " + scope);
-  }
   std::string cwd = fs::current_path(ec).string();
 
   EventsFile events;

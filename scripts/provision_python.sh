@@ -39,7 +39,8 @@ PACKAGES=(
 works() {
   [ -f "$MARKER" ] && [ -x "$PYTHON" ] &&
     "$PYTHON" -c 'import ssl, sqlite3, lzma, bz2, ctypes, json, pytest, test.test_json, ensurepip' 2>/dev/null &&
-    { [ "$DEV" = 0 ] || ! grep -q '#  include <' "$PREFIX/usr/include/python3.15/pyconfig.h" 2>/dev/null; } &&
+    { [ "$DEV" = 0 ] || { [ -f "$PREFIX/usr/include/python3.15/pyconfig.h" ] &&
+      ! grep -q '#  include <' "$PREFIX/usr/include/python3.15/pyconfig.h"; }; } &&
     readelf -n "$PYTHON" 2>/dev/null | grep -q 'Name: function__entry'
 }
 

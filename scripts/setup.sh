@@ -90,7 +90,7 @@ cmake --install "$BUILD_DIR" --prefix /usr/local >/dev/null
 # A short, stable name for the interpreter, to make a project's virtualenv
 # with. A script, not a symlink: a venv made through a symlink would look
 # for the standard library next to the link.
-printf '#!/bin/sh\nexec %s "$@"\n' "$PYTHON" > /usr/local/bin/pytrace-python
+printf '#!/bin/sh\nexec %q "$@"\n' "$PYTHON" > /usr/local/bin/pytrace-python
 chmod 755 /usr/local/bin/pytrace-python
 echo "installed $(command -v trace_program || echo /usr/local/bin/trace_program) and pytrace-python ($PYTHON)"
 

@@ -215,7 +215,8 @@ class DocumentReader {
     int32_t parent = -1;
     if (parent_entry >= 0) {
       if (parent_entry >= entry_index_ || call_of_entry_[parent_entry] < 0)
-        fail("entry " + std::to_string(entry_index_) + " has parent_id " + std::to_string(parent_entry) +
+        fail("entry " + std::to_string(entry_index_) +
+             (f.has_caller_id ? " has caller_id " : " has parent_id ") + std::to_string(parent_entry) +
              ", which is not a call before it");
       parent = call_of_entry_[parent_entry];
     }

@@ -336,7 +336,7 @@ class Rules:
         import os
         import sysconfig
         self.os = os
-        self.scopes = [os.path.normpath(scope) for scope in scopes]
+        self.scopes = list(dict.fromkeys(os.path.normpath(scope) for scope in scopes))
         self.main_file = main_file
         self.external_calls = external_calls
         self.imports = imports
@@ -369,7 +369,10 @@ class Rules:
         path = self.os.path.normpath(filename) if filename.startswith("/") else filename
         root = self.root_of(path)
         if root is not None:
-            path = path[len(root) + 1:]
+            # Relative to the first scope; to a further one's directory, so
+            # that its name leads.
+            base = root if root == self.scopes[0] else self.os.path.dirname(root)
+            path = path[len(base.rstrip("/")) + 1:]
         return path if module or not line else "%s:%d" % (path, line)
 
     @staticmethod

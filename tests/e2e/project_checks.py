@@ -166,6 +166,16 @@ def module_runs_a_packages_main(env):
     if plain.stdout != result.stdout:
         raise Failure("python -m printed %r, traced %r" % (plain.stdout, result.stdout))
     same_trees(reference, document)
+    # What a .pth file prints at start-up is not taken for the module's file.
+    site = glob.glob(os.path.join(project, ".venv", "lib", "python3*", "site-packages"))[0]
+    with open(os.path.join(site, "noisy.pth"), "w") as f:
+        f.write("import sys; print('hello from a .pth file')\n")
+    result, document = trace(env, project, ["-m", "inventory", "fig=2"])
+    if document["metadata"]["main_file"] != main:
+        raise Failure("with a .pth that prints, main_file %r" % document["metadata"]["main_file"])
+    # A part after a module that is not a package: as python -m, no such module.
+    failed = run([env.tracer, "-m", "inventory.core.py"], project, check=False)
+    cli_checks.expect_failure(failed, 1, "No module named inventory.core.py")
     # A module that does not exist: one message, no trace.
     failed = run([env.tracer, "-m", "no_such_module", "-o", "x.json"], project, check=False)
     cli_checks.expect_failure(failed, 1, "cannot run -m no_such_module", "No module named no_such_module")
@@ -213,8 +223,23 @@ def a_venv_someone_else_controls_is_not_used(env):
         f.write("print('hello')\n")
     result, document = trace(env, env.tmp, [script])
     expect_in(result.stderr, "warning: not using %s/.venv: it is not yours" % shared, "(the default;")
+    if result.stderr.count("not using") != 1:
+        raise Failure("said more than once:\n" + result.stderr)
     check = run([env.tracer, "--check"], os.path.join(shared, "app"), check=False)
-    expect_in(check.stdout, "skipped   not using %s/.venv" % shared)
+    expect_in(check.stdout, "skipped not using %s/.venv" % shared)
+
+    # Root's own .venv, in a directory anyone can write (and so swap it for
+    # another after the check): passed over too.
+    for root, dirs, files in os.walk(os.path.join(shared, ".venv")):
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), 0, 0)
+    os.chown(os.path.join(shared, ".venv"), 0, 0)
+    os.chmod(shared, 0o777)
+    result, document = trace(env, env.tmp, [script])
+    expect_in(result.stderr, "warning: not using %s/.venv" % shared, "someone else can change it or a directory above it")
+    os.chmod(shared, 0o1777)  # sticky, as /tmp: nobody else can move root's .venv
+    result, document = trace(env, env.tmp, [script])
+    expect_in(result.stderr, "(the virtualenv %s/.venv;" % shared)
 
 
 STDLIB_USER = """import json

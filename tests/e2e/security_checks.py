@@ -14,6 +14,7 @@ Exit codes: 0 pass, 1 fail, 77 skipped (says why).
 import base64
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -306,6 +307,46 @@ def named_interpreter_never_runs_as_root(env):
         os.path.join(env.tmp, "ran-as")) else []
     if not ran_as or any(uid != str(NOBODY) for uid in ran_as):
         raise Failure("the --python file ran as uid %s" % ran_as)
+
+
+@case
+def scopes_are_looked_at_as_the_user(env):
+    """--scope inside a directory the user cannot enter is refused as if it
+    did not exist: the tool tells nothing of what is there."""
+    need_root()
+    os.chmod(env.tmp, 0o755)
+    hidden = os.path.join(env.tmp, "root-only")
+    os.makedirs(os.path.join(hidden, "exists"))
+    os.chmod(hidden, 0o700)
+    path = env.script("hello.py", "print('hi')\n")
+    for scope in ("exists", "missing"):
+        expect_failure(env.run("--scope", os.path.join(hidden, scope), path, env=AS_SUDO_USER), 1,
+                       "scope directory does not exist: " + os.path.join(hidden, scope))
+
+
+@case
+def check_runs_no_interpreter_others_control(env):
+    """--check finds interpreters on PATH, but one in a directory another
+    user owns is not run: as root (no sudo) it would run as root. A FIFO in
+    an interpreter's place blocks nothing."""
+    need_root()
+    os.chmod(env.tmp, 0o755)
+    theirs = os.path.join(env.tmp, "theirs")
+    os.mkdir(theirs)
+    planted = os.path.join(theirs, "python3")
+    shutil.copy(os.path.realpath(env.python), planted)  # a real interpreter: it would answer if run
+    os.chown(theirs, NOBODY, NOBODY)
+    os.chown(planted, NOBODY, NOBODY)
+    fifo_dir = os.path.join(env.tmp, "fifo")
+    os.mkdir(fifo_dir)
+    os.mkfifo(os.path.join(fifo_dir, "python3.15"))
+    path = "%s:%s:%s" % (theirs, fifo_dir, os.environ.get("PATH", "/usr/bin:/bin"))
+    result = env.run("--check", env={"PATH": path})
+    words = " ".join(result.stdout.split())
+    if "skipped not running %s: someone else can change it" % planted not in words:
+        raise Failure("the planted interpreter was not passed over:\n" + result.stdout)
+    if ("  " + planted + "  (") in result.stdout:
+        raise Failure("the planted interpreter was run:\n" + result.stdout)
 
 
 # ---- numbers -------------------------------------------------------------------

@@ -45,11 +45,20 @@ TEST(Scope, SeveralRootsAndAnExplicitOneWinsOverTheExclusions) {
   EXPECT_EQ(scope.matching_root("/usr/lib/python3.15/json/decoder.py"), -1);
   EXPECT_EQ(scope.matching_root("/home/u/proj/.venv/lib/python3.15/site-packages/attr/_make.py"), 2);
   EXPECT_EQ(scope.matching_root("/home/u/proj/.venv/lib/python3.15/site-packages/other/x.py"), -1);
-  // Locations are relative to the innermost root.
-  EXPECT_EQ(scope.location("/usr/lib/python3.15/http/client.py", 9, false), "client.py:9");
+  // Locations are relative to the innermost root: the first as in the
+  // seed, a further one led by its name.
+  EXPECT_EQ(scope.location("/home/u/proj/pkg/a.py", 3, false), "pkg/a.py:3");
+  EXPECT_EQ(scope.location("/usr/lib/python3.15/http/client.py", 9, false), "http/client.py:9");
   EXPECT_EQ(scope.location("/home/u/proj/.venv/lib/python3.15/site-packages/attr/_make.py", 1, false),
-            "_make.py:1");
+            "attr/_make.py:1");
   EXPECT_EQ(scope.root(), "/home/u/proj");
+}
+
+TEST(Scope, ARepeatedRootCountsOnce) {
+  Scope scope({"/a/r2", "/b", "/a/r2/", "/a//r2"});
+  EXPECT_EQ(scope.roots(), (std::vector<std::string>{"/a/r2", "/b"}));
+  EXPECT_EQ(scope.matching_root("/a/r2/x.py"), 0);
+  EXPECT_EQ(Scope(std::vector<std::string>{"/b", "/"}).location("/c/x.py", 1, false), "c/x.py:1");
 }
 
 TEST(Scope, LocationsFollowTheSeed) {

@@ -57,6 +57,18 @@ json repeated_calls() {
                       call(8, 1, 2, "loads", "/usr/lib/json/__init__.py:300", "external_call")});
 }
 
+// main() calls sorted() (external), whose key callback (in scope) calls
+// leaf(): the callback's parent is main, its caller sorted.
+json callback_calls() {
+  json entries =
+      json::array({call(0, nullptr, 0, "<module>", "demo.py", "module_execution"),
+                   call(1, 0, 1, "main", "demo.py:5"), call(2, 1, 2, "sorted", "<built-in>", "external_call"),
+                   call(3, 1, 2, "key", "demo.py:9"), call(4, 3, 3, "leaf", "demo.py:12")});
+  for (int64_t caller : {-1, 0, 1, 2, 3})
+    entries[caller + 1]["caller_id"] = caller < 0 ? json(nullptr) : json(caller);
+  return entries;
+}
+
 std::string error_of(const std::string& text) {
   try {
     TraceDocument::parse(text, "t.json");
@@ -238,7 +250,13 @@ TEST(TraceDocument, BadDocumentsSayWhatIsWrong) {
 
   entries = repeated_calls();
   entries[2]["parent_id"] = 5;
-  EXPECT_NE(error_of(document(entries)).find("not a call before it"), std::string::npos);
+  EXPECT_NE(error_of(document(entries)).find("entry 2 has parent_id 5, which is not a call before it"),
+            std::string::npos);
+
+  entries = callback_calls();
+  entries[3]["caller_id"] = 3;
+  EXPECT_NE(error_of(document(entries)).find("entry 3 has caller_id 3, which is not a call before it"),
+            std::string::npos);
 
   entries = json::array({call(0, nullptr, 0, "a", "m.py:1", "function_call", 7),
                          call(1, nullptr, 0, "b", "m.py:2", "function_call", 8),
@@ -340,18 +358,6 @@ TEST(FilteredDocument, KeepsTheGivenCallsAndRelinksThem) {
   // What was written reads back as a trace.
   auto again = TraceDocument::parse(out.dump(), "saved.json");
   EXPECT_EQ(again.parent, (std::vector<int32_t>{-1, 0, 0, 2, 0}));
-}
-
-// main() calls sorted() (external), whose key callback (in scope) calls
-// leaf(): the callback's parent is main, its caller sorted.
-json callback_calls() {
-  json entries =
-      json::array({call(0, nullptr, 0, "<module>", "demo.py", "module_execution"),
-                   call(1, 0, 1, "main", "demo.py:5"), call(2, 1, 2, "sorted", "<built-in>", "external_call"),
-                   call(3, 1, 2, "key", "demo.py:9"), call(4, 3, 3, "leaf", "demo.py:12")});
-  for (int64_t caller : {-1, 0, 1, 2, 3})
-    entries[caller + 1]["caller_id"] = caller < 0 ? json(nullptr) : json(caller);
-  return entries;
 }
 
 TEST(TraceDocument, TheTreeIsByCallerWhereGiven) {

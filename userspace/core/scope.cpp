@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "core/scope.h"
 
+#include <algorithm>
+
 namespace pytrace {
 namespace {
 
@@ -35,7 +37,10 @@ std::string normalize_path(std::string_view path) {
 }
 
 Scope::Scope(std::vector<std::string> roots, std::vector<std::string> excluded) {
-  for (auto& root : roots) roots_.push_back(normalize_path(root));
+  for (auto& root : roots) {
+    std::string normal = normalize_path(root);
+    if (std::find(roots_.begin(), roots_.end(), normal) == roots_.end()) roots_.push_back(normal);
+  }
   if (roots_.empty()) roots_.push_back("/");
   for (auto& dir : excluded) excluded_.push_back(normalize_path(dir));
 }
@@ -74,7 +79,11 @@ std::string Scope::display_path(std::string_view raw_file) const {
   std::string file = normalize_path(raw_file);
   int index = innermost_root(file);
   if (index < 0) return file;
-  return file.substr(roots_[index] == "/" ? 1 : roots_[index].size() + 1);
+  // Under a further root the path keeps that root's name, so that the same
+  // relative path under two roots reads differently.
+  std::string_view base = roots_[index];
+  if (index > 0) base = base.substr(0, std::max<size_t>(base.rfind('/'), 1));
+  return file.substr(base == "/" ? 1 : base.size() + 1);
 }
 
 std::string Scope::location(std::string_view file, int line, bool is_module) const {

@@ -14,7 +14,7 @@ std::string normalize_path(std::string_view path);
 
 class Scope {
  public:
-  // `roots` are absolute directories, at least one. Files under any of
+  // `roots` are absolute directories, at least one; repeats count once. Files under any of
   // `excluded` (the interpreter's own library directories) are not in scope,
   // unless a root lies inside that directory: a scope asked for explicitly
   // wins over the default exclusions.
@@ -34,8 +34,10 @@ class Scope {
   int matching_root(std::string_view file) const;
 
   // The seed's location string: a path relative to the innermost root the
-  // file lies under, the path as given otherwise (absolute, or a pseudo-name);
-  // then ":line", which module bodies (name "<module>") leave out.
+  // file lies under (the first root; for a further one, relative to the
+  // directory it is in, so that it starts with the root's name), the path as
+  // given otherwise (absolute, or a pseudo-name); then ":line", which module
+  // bodies (name "<module>") leave out.
   std::string location(std::string_view file, int line, bool is_module) const;
   std::string display_path(std::string_view file) const;
 

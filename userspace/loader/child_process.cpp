@@ -162,9 +162,11 @@ void GatedChild::kill_now() {
 }
 
 std::string run_and_capture(const std::vector<std::string>& argv_in, std::chrono::seconds timeout,
-                            std::optional<RunAs> run_as) {
+                            std::optional<RunAs> run_as, const std::vector<std::string>* env) {
   std::vector<std::string> argv = argv_in;
   std::vector<char*> c_argv = c_strings(argv);
+  std::vector<std::string> env_copy = env ? *env : std::vector<std::string>{};
+  std::vector<char*> c_env = c_strings(env_copy);
   std::vector<gid_t> groups = run_as ? groups_of(*run_as) : std::vector<gid_t>{};
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
@@ -176,7 +178,10 @@ std::string run_and_capture(const std::vector<std::string>& argv_in, std::chrono
     dup2(out[1], STDOUT_FILENO);
     dup2(err[1], STDERR_FILENO);
     if (run_as && !become(*run_as, groups)) _exit(126);
-    execv(c_argv[0], c_argv.data());
+    if (env)
+      execve(c_argv[0], c_argv.data(), c_env.data());
+    else
+      execv(c_argv[0], c_argv.data());
     _exit(127);
   }
   close(out[1]);

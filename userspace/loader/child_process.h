@@ -67,9 +67,10 @@ class GatedChild {
 };
 
 // Runs a command to completion as `run_as` (when given), capturing its
-// stdout. Throws Error when it cannot be started, times out or exits
+// stdout; with `env` (NAME=VALUE...) as its environment, else this
+// process's. Throws Error when it cannot be started, times out or exits
 // non-zero (with its stderr).
 std::string run_and_capture(const std::vector<std::string>& argv, std::chrono::seconds timeout,
-                            std::optional<RunAs> run_as);
+                            std::optional<RunAs> run_as, const std::vector<std::string>* env = nullptr);
 
 }  // namespace pytrace
