@@ -162,7 +162,8 @@ class ThreadPrinter {
     if (entry.test >= 0) {
       details += "  [test " + model_.tests[entry.test].outcome + "]";
     } else if (entry.call_type == CallType::kImport && entry.importing >= 0) {
-      details += "  [import " + printable(model_.modules[entry.importing]) + "]";  // the module being imported
+      details +=
+          "  [import " + printable(model_.modules[entry.importing]) + "]";  // the module being imported
     } else if (shows_type(entry.call_type)) {
       details += "  [" + std::string(call_type_name(entry.call_type)) + "]";
     }
