@@ -356,14 +356,26 @@ class DocumentReader {
   // The tool's grouper over each thread's calls; see core/patterns.h.
   void find_groups() {
     size_t n = doc_.raw_.size();
+    // An import of one module is not alike an import of another: the entries
+    // that name their module (core/trace_model.h, imported_module).
+    const uint32_t import_type = intern("import"), find_and_load = intern("_find_and_load"),
+                   module_body = intern("<module>");
+    auto imported_module = [&](size_t i) -> uint32_t {
+      bool names_it =
+          doc_.call_type[i] == import_type && (doc_.name[i] == find_and_load || doc_.name[i] == module_body);
+      return names_it ? doc_.importing[i] : 0;
+    };
     for (size_t begin = 0; begin < n;) {
       size_t end = begin + doc_.threads[doc_.thread[begin]].calls;
       std::vector<CallShape> shapes;
       shapes.reserve(end - begin);
       for (size_t i = begin; i < end; ++i) {
-        // Alike: same name at the same location; a test only to itself.
+        // Alike: same name at the same location (an import: of the same
+        // module; its location tells its name); a test only to itself.
+        uint32_t module = imported_module(i);
         uint64_t key = doc_.flags[i] & kTest ? (uint64_t{1} << 63) | i
-                                             : (uint64_t{doc_.location[i]} << 32) | doc_.name[i];
+                       : module ? (uint64_t{1} << 62) | (uint64_t{doc_.location[i]} << 31) | module
+                                : (uint64_t{doc_.location[i]} << 32) | doc_.name[i];
         int64_t parent = doc_.parent[i] < 0 ? -1 : doc_.parent[i] - static_cast<int64_t>(begin);
         shapes.push_back({parent, key});
       }

@@ -471,7 +471,9 @@ class Viewer {
     node.append(el("span", "depth", "d:" + m.depth[call]), " ", badge(type));
     node.append(el("span", "num", "#" + call));
     node.append(el("span", "name", m.str(m.qualname[call])));
-    if (type === "import" && m.importing[call]) node.append(el("span", "flag", "import " + m.str(m.importing[call])));
+    // Only _find_and_load and a module's body name their import (as the console does).
+    const namesImport = type === "import" && m.importing[call] && ["_find_and_load", "<module>"].includes(m.str(m.name[call]));
+    if (namesImport) node.append(el("span", "flag", "import " + m.str(m.importing[call])));
     if (flags & FLAG_TEST) {
       const outcome = flags & FLAG_TEST_FAILED ? "failed" : flags & FLAG_TEST_SKIPPED ? "skipped" : "passed";
       node.append(el("span", "flag" + (outcome === "failed" ? " failed" : ""), outcome));
@@ -818,8 +820,8 @@ function renderSummary(m) {
     ["calls", "Total function calls", s.calls],
     ["internal", "Internal calls", s.internal],
     ["external", "External calls", s.external],
-    ["imports", "Import calls", s.imports],
-    ["non_imports", "Non-import calls", s.calls - s.imports],
+    ["imports", "Calls during imports", s.imports],
+    ["non_imports", "Other calls", s.calls - s.imports],
     ["unique_functions", "Unique functions", s.unique_functions],
     ["unique_locations", "Unique locations", s.unique_locations],
     ["threads", "Threads", m.threads.length],

@@ -124,6 +124,34 @@ TEST(ConsoleWriter, ImportsNameTheirModule) {
             "    └── <module>  helpers.py  (10 ns)  [import helpers]\n");
 }
 
+// Imports of two modules are not "the same call twice", and a frame of the
+// import machinery other than _find_and_load runs within some import, not
+// necessarily of the module `importing` names: it is not labelled with it.
+TEST(ConsoleWriter, ImportsOfDifferentModulesAreNotFolded) {
+  RecordStream s;
+  auto module = s.code("/p/main.py", "<module>", 1, kClassBody);
+  auto find = s.code("<frozen importlib._bootstrap>", "_find_and_load", 1302);
+  auto callback = s.code("<frozen importlib._bootstrap>", "cb", 448);
+  s.enter(module, 0);
+  for (const char* name : {"attr", "idna"}) {
+    s.import(name, false).enter(find, 1302).leave().enter(callback, 448).leave().import(name, true);
+  }
+  s.leave();
+  FilterOptions options;
+  options.main_file = "/p/main.py";
+  Pipeline pipeline("/p", options);
+  auto model = pipeline.run(s);
+  model->find_patterns(PatternOptions{});
+  std::string tree = render(pipeline, *model);
+  EXPECT_EQ(tree.find("Repeating Pattern"), std::string::npos) << tree;
+  EXPECT_NE(tree.find("_find_and_load  <frozen importlib._bootstrap>:1302  (10 ns)  [import attr]"),
+            std::string::npos)
+      << tree;
+  EXPECT_NE(tree.find("[import idna]"), std::string::npos) << tree;
+  EXPECT_NE(tree.find("cb  <frozen importlib._bootstrap>:448  (10 ns)  [import]\n"), std::string::npos)
+      << tree;
+}
+
 TEST(ConsoleWriter, NamesCannotDriveTheTerminal) {
   RecordStream s;
   // A function named with a screen-clearing escape sequence and a newline,

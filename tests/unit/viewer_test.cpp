@@ -141,6 +141,17 @@ TEST(TraceDocument, PatternGroupsAreFoundAgain) {
   EXPECT_EQ(g.repetitions, 3u);
   EXPECT_EQ(g.outer, -1);
   EXPECT_TRUE(TraceDocument::parse(document(repeated_calls()), "t.json", false).groups.empty());
+
+  // Imports alike only when of the same module.
+  json imports = json::array({call(0, nullptr, 0, "<module>", "demo.py", "module_execution")});
+  for (int id = 1; id <= 3; ++id) {
+    imports.push_back(call(id, 0, 1, "_find_and_load", "<frozen importlib._bootstrap>:1302", "import"));
+    imports[id]["importing"] = id == 3 ? "json" : "attr";
+  }
+  auto grouped = TraceDocument::parse(document(imports), "t.json");
+  ASSERT_EQ(grouped.groups.size(), 1u);
+  EXPECT_EQ(grouped.groups[0].first, 1u);
+  EXPECT_EQ(grouped.groups[0].repetitions, 2u);  // attr twice, then json
 }
 
 TEST(TraceDocument, NestedGroupsComeAfterTheirOuterGroup) {

@@ -161,9 +161,8 @@ class ThreadPrinter {
     if (entry.started_before_trace) details += "  [running before the trace]";
     if (entry.test >= 0) {
       details += "  [test " + model_.tests[entry.test].outcome + "]";
-    } else if (entry.call_type == CallType::kImport && entry.importing >= 0) {
-      details +=
-          "  [import " + printable(model_.modules[entry.importing]) + "]";  // the module being imported
+    } else if (int module = imported_module(entry); module >= 0) {
+      details += "  [import " + printable(model_.modules[module]) + "]";
     } else if (shows_type(entry.call_type)) {
       details += "  [" + std::string(call_type_name(entry.call_type)) + "]";
     }

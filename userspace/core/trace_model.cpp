@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string_view>
+#include <tuple>
 
 namespace pytrace {
 
@@ -37,7 +38,8 @@ std::string_view call_type_name(CallType type) {
 }
 
 void TraceModel::find_patterns(const PatternOptions& options) {
-  std::map<std::pair<std::string_view, std::string_view>, uint64_t> functions;
+  // Alike: the same function at the same line; an import, of the same module.
+  std::map<std::tuple<std::string_view, std::string_view, int>, uint64_t> functions;
   for (auto& thread : threads) {
     std::vector<CallShape> shapes;
     shapes.reserve(thread.entries.size());
@@ -47,8 +49,8 @@ void TraceModel::find_patterns(const PatternOptions& options) {
       if (entry.test >= 0) {
         key = (uint64_t{1} << 63) | static_cast<uint64_t>(entry.test);
       } else {
-        auto [it, inserted] =
-            functions.try_emplace({entry.code->filename, entry.code->name}, functions.size());
+        auto [it, inserted] = functions.try_emplace(
+            {entry.code->filename, entry.code->name, imported_module(entry)}, functions.size());
         key = (it->second << 32) | static_cast<uint32_t>(entry.line);
       }
       shapes.push_back({caller_of(thread.entries, i), key});  // repeats under one caller

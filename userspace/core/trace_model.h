@@ -60,6 +60,16 @@ struct TraceEntry {
   bool started_before_trace = false;  // running when tracing began; start_ns is when first seen
 };
 
+// The module an import entry imports (index into TraceModel::modules), or
+// -1: only _find_and_load and a module's body say which module it is; any
+// other frame of the import machinery runs within some import, but the
+// import probes name the outer one (a `from . import x` in a module body
+// runs _handle_fromlist while that module is being imported).
+inline int imported_module(const TraceEntry& entry) {
+  if (entry.call_type != CallType::kImport || entry.importing < 0 || !entry.code) return -1;
+  return entry.code->name == "_find_and_load" || entry.code->name == "<module>" ? entry.importing : -1;
+}
+
 // Index in its thread of entry `i`'s caller, -1 for none.
 inline int64_t caller_of(const std::deque<TraceEntry>& entries, size_t i) {
   return entries[i].caller_back ? static_cast<int64_t>(i - entries[i].caller_back) : -1;
