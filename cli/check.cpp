@@ -88,8 +88,12 @@ std::vector<Candidate> find_interpreters(const std::optional<std::string>& asked
   std::string cwd = fs::current_path(ec).string();
   PythonChoice chosen = choose_python(asked, {cwd}, user);
   passed_over = chosen.passed_over;
-  std::vector<Candidate> named{{chosen.path, chosen.why, {}},
-                               {PYTRACE_DEFAULT_PYTHON, "installed by setup.sh", {}}};
+  std::vector<Candidate> named{{chosen.path, chosen.why, {}}};
+  if (asked) {  // and the one that would be used without --python
+    PythonChoice otherwise = choose_python(std::nullopt, {cwd}, user);
+    named.push_back({otherwise.path, "without --python: " + otherwise.why, {}});
+  }
+  named.push_back({PYTRACE_DEFAULT_PYTHON, "installed by setup.sh", {}});
 
   std::vector<std::string> dirs;
   const char* path = std::getenv("PATH");
@@ -196,6 +200,7 @@ int run_check(const std::string& tool, const std::optional<std::string>& python)
   std::vector<Candidate> found = find_interpreters(python, user, passed_over);
   for (const std::string& note : passed_over) line("skipped", note);
   bool advise = false;
+  std::string usable;  // the first interpreter that can be traced
   for (size_t i = 0; i < found.size(); ++i) {
     const Candidate& candidate = found[i];
     std::string problem, facts;
@@ -222,12 +227,24 @@ int run_check(const std::string& tool, const std::optional<std::string>& python)
     for (const auto& other : candidate.other) detail("also " + other);
     detail(problem.empty() ? facts : problem);
     if (i == 0 && !problem.empty()) ok = false;
+    if (problem.empty() && can_trace && usable.empty()) usable = candidate.path;
   }
-  if (advise) {
-    std::cout << "\n";
-    detail(kHowToGetOne);
+  std::cout << "\n";
+  if (ok) {
+    std::cout << "Tracing works here.\n";
+  } else if (!can_trace) {
+    std::cout << "Tracing does not work here yet: see above.\n";
+  } else if (python && found.size() > 1 && usable == found[1].path) {
+    std::cout << "Tracing does not work with " << found.front().path << ". Without --python, " << usable
+              << " would be used, and it can be traced.\n";
+  } else if (!usable.empty()) {
+    std::cout << "Tracing does not work with " << found.front().path << ". " << usable
+              << " can be traced: pass --python " << usable << ", or make your project's virtualenv with it ("
+              << usable << " -m venv .venv).\n";
+  } else {
+    std::cout << "No interpreter here can be traced.\n";
+    if (advise) detail(kHowToGetOne);
   }
-  std::cout << (ok ? "Tracing works here.\n" : "Tracing does not work here yet: see above.\n");
   return ok ? 0 : 1;
 }
 

@@ -254,7 +254,7 @@ OutputFile::OutputFile(const std::string& path, std::optional<RunAs> user) : pat
     agent_ = -1;
     waitpid(agent_pid_, nullptr, 0);
     agent_pid_ = -1;
-    if (prepared.usage) throw UsageError(message);
+    if (prepared.usage) throw UsageError(message, false);
     throw Error(message);
   }
 }

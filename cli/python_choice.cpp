@@ -110,7 +110,7 @@ std::string module_main_file(const Interpreter& python, const std::string& modul
   } catch (const Error& e) {
     std::string why = e.what();
     size_t colon = why.rfind(": ");  // run_and_capture ends with the program's message
-    throw Error("cannot run -m " + module + ": " +
+    throw Error("cannot run -m " + module + " with " + python.executable + ": " +
                 (colon == std::string::npos ? why : why.substr(colon + 2)));
   }
 }

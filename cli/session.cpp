@@ -467,7 +467,8 @@ int run_tool(const char* tool, const std::function<int()>& body) {
   try {
     return body();
   } catch (const UsageError& e) {
-    std::cerr << tool << ": error: " << e.what() << "\n(see " << tool << " --help)\n";
+    std::cerr << tool << ": error: " << e.what() << "\n";
+    if (e.about_usage()) std::cerr << "(see " << tool << " --help)\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << tool << ": " << e.what() << "\n";

@@ -432,8 +432,9 @@ int run(const ViewOptions& options) {
   auto started = std::chrono::steady_clock::now();
   TraceDocument doc = TraceDocument::load(trace.string());
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::fprintf(stderr, "%s: %zu calls in %zu threads, %zu pattern groups (read in %.2f s)\n", kTool,
-               doc.size(), doc.threads.size(), doc.groups.size(), seconds);
+  std::fprintf(stderr, "%s: %zu calls in %zu %s, %zu pattern groups (read in %.2f s)\n", kTool, doc.size(),
+               doc.threads.size(), doc.threads.size() == 1 ? "thread" : "threads", doc.groups.size(),
+               seconds);
   if (doc.skipped_entries)
     std::fprintf(stderr, "%s: %llu entries that are not calls (executed lines) are not shown\n", kTool,
                  static_cast<unsigned long long>(doc.skipped_entries));

@@ -13,10 +13,17 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
-// A mistake on the command line: reported with the usage, exit code 2.
+// A mistake on the command line, exit code 2: reported with a pointer to
+// the usage, unless it is about what an argument names (an output file
+// the user may not write) rather than how the command is written.
 class UsageError : public std::runtime_error {
  public:
-  explicit UsageError(const std::string& message) : std::runtime_error(message) {}
+  explicit UsageError(const std::string& message, bool about_usage = true)
+      : std::runtime_error(message), about_usage_(about_usage) {}
+  bool about_usage() const { return about_usage_; }
+
+ private:
+  bool about_usage_;
 };
 
 }  // namespace pytrace
