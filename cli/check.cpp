@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <regex>
@@ -37,13 +38,11 @@ struct Candidate {
 bool is_elf(const fs::path& path) {
   int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);  // a FIFO in its place blocks nothing
   if (fd < 0) return false;
+  constexpr char kMagic[4] = {0x7f, 'E', 'L', 'F'};
   struct stat st;
   char magic[4] = {};
   bool elf = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, magic, 4) == 4 &&
-             std::string_view(magic, 4) == std::string_view(
-                                               "\x7f"
-                                               "ELF",
-                                               4);
+             std::memcmp(magic, kMagic, 4) == 0;
   close(fd);
   return elf;
 }
@@ -134,8 +133,10 @@ std::vector<Candidate> find_interpreters(const std::optional<std::string>& asked
     }
     fs::path link = fs::absolute(candidate.path, ec);
     if (i > 0 && !(only_user_controls(link.parent_path(), uid) && only_user_controls(link, uid))) {
-      passed_over.push_back("not running " + candidate.path +
-                            ": someone else can change it or a directory above it");
+      std::string note =
+          "not running " + candidate.path + ": someone else can change it or a directory above it";
+      if (std::find(passed_over.begin(), passed_over.end(), note) == passed_over.end())
+        passed_over.push_back(note);
       continue;
     }
     auto same = std::find(files.begin(), files.end(), file);
@@ -213,7 +214,7 @@ int run_check(const std::string& tool, const std::optional<std::string>& python)
       } else {
         facts += "; not traced (see above)";
       }
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       problem = e.what();
       // The common advice is given once, at the end.
       if (problem.ends_with(kHowToGetOne)) {
