@@ -187,14 +187,14 @@ int run_check(const std::string& tool, const std::optional<std::string>& python)
       line(f.present ? "ok" : f.required ? "missing" : "lacking", f.name + " (Linux " + f.since + "+)");
       if (!f.present) detail((f.required ? "needed for " : "without it ") + f.needed_for);
     }
-    if (!kernel->missing_required().empty()) {
+    if (!kernel->missing(true).empty()) {
       ok = false;
       detail("fix: a newer kernel (docs/probes.md lists what each feature is for)");
     }
   } else {
     line("unknown", "finding out what the kernel offers takes the same privileges");
   }
-  bool can_trace = privileged && kernel && kernel->missing_required().empty();
+  bool can_trace = privileged && kernel && kernel->missing(true).empty();
 
   std::cout << "Interpreters (* is the one " << tool << " would run from here)\n";
   std::vector<std::string> passed_over;

@@ -2,7 +2,6 @@
 #include "output_file.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "loader/privileges.h"
 
 namespace pytrace {
 namespace {
@@ -122,8 +122,7 @@ bool receive_prepared(int socket, Prepared& prepared, int& fd) {
 
 // The helper, with the user's identity: prepares the file, then waits for
 // the word to link it into place, or for the tool to go away.
-[[noreturn]] void run_agent(int socket, const fs::path& target, const std::optional<RunAs>& user,
-                            const std::vector<gid_t>& groups) {
+[[noreturn]] void run_agent(int socket, const fs::path& target, const std::optional<RunAs>& user) {
   // The tool handles Ctrl-C and its like; the helper ends when the tool does.
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) signal(sig, SIG_IGN);
   Prepared prepared;
@@ -137,10 +136,14 @@ bool receive_prepared(int socket, Prepared& prepared, int& fd) {
   };
   // The user's effective identity, for every file operation and for the
   // disk space used; the real and saved ids stay root's, so that the traced
-  // program, running as the user, cannot stop or kill this process.
-  if (user &&
-      (setgroups(groups.size(), groups.data()) != 0 || setegid(user->gid) != 0 || seteuid(user->uid) != 0))
-    fail(errno, false, std::string("cannot take the user's identity: ") + std::strerror(errno));
+  // program, running as the user, cannot stop or kill this process. (The
+  // helper ends with _exit: it is never root again.)
+  std::optional<ActingAs> as_user;
+  try {
+    as_user.emplace(user);
+  } catch (const Error& e) {
+    fail(EPERM, false, e.what());
+  }
 
   const std::string name = target.filename().string();
   std::error_code ec;
@@ -224,7 +227,6 @@ OutputFile::OutputFile(const std::string& path, std::optional<RunAs> user) : pat
   if (target.filename().empty() || target.filename() == "." || target.filename() == "..")
     throw UsageError("-o " + path + " names a directory, not a file");
 
-  std::vector<gid_t> groups = user ? groups_of(*user) : std::vector<gid_t>{};
   int sockets[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0)
     throw Error(std::string("socketpair: ") + std::strerror(errno));
@@ -239,7 +241,7 @@ OutputFile::OutputFile(const std::string& path, std::optional<RunAs> user) : pat
   }
   if (agent_pid_ == 0) {
     close(sockets[0]);
-    run_agent(sockets[1], target, user, groups);
+    run_agent(sockets[1], target, user);
   }
   close(sockets[1]);
   agent_ = sockets[0];

@@ -142,13 +142,13 @@ void report_losses(const std::string& tool, const TraceModel& model) {
 // throws, naming them, when one that every probe needs is missing.
 KernelFeatures check_kernel(const std::string& tool) {
   KernelFeatures kernel = probe_kernel_features();
-  if (auto missing = kernel.missing_required(); !missing.empty()) {
+  if (auto missing = kernel.missing(true); !missing.empty()) {
     std::string text = "this kernel (Linux " + kernel.release + ") lacks what the probes need:";
     for (const KernelFeature* f : missing)
       text += "\n  - " + f->name + " (Linux " + f->since + "+), for " + f->needed_for;
     throw Error(text + "\nUse a newer kernel (docs/probes.md lists what each is for).");
   }
-  for (const KernelFeature* f : kernel.missing_optional()) {
+  for (const KernelFeature* f : kernel.missing(false)) {
     std::cerr << tool << ": note: this kernel (Linux " << kernel.release << ") lacks " << f->name
               << " (Linux " << f->since << "+): " << f->needed_for << "\n";
   }

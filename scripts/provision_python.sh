@@ -49,23 +49,16 @@ if works; then
   exit 0
 fi
 
-# The archive this machine's apt sources name (never a fixed host).
-MIRROR=$("$(dirname "${BASH_SOURCE[0]}")/debian_archive.sh")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/state/lists/partial" "$work/cache/archives/partial" "$work/debs"
-touch "$work/state/status"
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR sid main" > "$work/sources.list"
-apt_private=(
-  -o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
-  -o "Dir::State=$work/state" -o "Dir::State::status=$work/state/status"
-  -o "Dir::Cache=$work/cache" -o APT::Sandbox::User=root -o Debug::NoLocking=1
-  -o Acquire::Retries=3
-)
+mkdir -p "$work/debs"
+# sid, from the archive this machine's apt sources name (never a fixed host).
+private_apt=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/private_apt.sh
+sid_apt() { "$private_apt" "$work/apt" sid "$@"; }
 
-echo "fetching Debian sid's python3.15 and its runtime libraries from $MIRROR"
-apt-get -q "${apt_private[@]}" update >/dev/null
-(cd "$work/debs" && apt-get -q "${apt_private[@]}" download "${PACKAGES[@]}" >/dev/null)
+echo "fetching Debian sid's python3.15 and its runtime libraries"
+sid_apt apt-get update >/dev/null
+(cd "$work/debs" && sid_apt apt-get download "${PACKAGES[@]}" >/dev/null)
 
 staging="$PREFIX.partial"
 rm -rf "$staging"

@@ -118,9 +118,10 @@ class HostRules {
  public:
   HostRules(const std::string& listen, const std::vector<std::string>& allowed) {
     bool wildcard = listen == "0.0.0.0" || listen == "::" || listen == "[::]";
+    bool loopback = is_loopback_address(listen);
     if (!is_ip_literal(listen) && !is_ip_literal("[" + listen + "]")) names_.insert(lowercase(listen));
-    if (wildcard || is_loopback_address(listen)) names_.insert("localhost");
-    if (!is_loopback_address(listen)) {  // reached from elsewhere: by this machine's name too
+    if (wildcard || loopback) names_.insert("localhost");
+    if (!loopback) {  // reached from elsewhere: by this machine's name too
       char hostname[256] = {};
       if (gethostname(hostname, sizeof hostname - 1) == 0 && *hostname) names_.insert(lowercase(hostname));
     }

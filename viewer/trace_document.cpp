@@ -239,7 +239,11 @@ class DocumentReader {
     doc_.location.push_back(intern(f.location));
     doc_.call_type.push_back(intern(is_test ? "test" : f.call_type.empty() ? "unknown" : f.call_type));
     doc_.call_site.push_back(intern(f.call_site));
-    doc_.importing.push_back(intern(f.importing));
+    // Only _find_and_load and a module's body say which module they import
+    // (core/trace_model.h, imported_module); the rest of the import
+    // machinery runs within some import, not necessarily that one.
+    bool names_import = f.call_type == "import" && (f.name == "_find_and_load" || f.name == "<module>");
+    doc_.imports.push_back(names_import ? intern(f.importing) : 0);
     // A function is its file (or the file part of its location) and qualified name.
     std::string_view file = f.file.empty() ? f.location.substr(0, f.location.rfind(':')) : f.file;
     functions_.insert((uint64_t{intern(file)} << 32) | doc_.qualname.back());
@@ -356,15 +360,6 @@ class DocumentReader {
   // The tool's grouper over each thread's calls; see core/patterns.h.
   void find_groups() {
     size_t n = doc_.raw_.size();
-    // An import of one module is not alike an import of another: the entries
-    // that name their module (core/trace_model.h, imported_module).
-    const uint32_t import_type = intern("import"), find_and_load = intern("_find_and_load"),
-                   module_body = intern("<module>");
-    auto imported_module = [&](size_t i) -> uint32_t {
-      bool names_it =
-          doc_.call_type[i] == import_type && (doc_.name[i] == find_and_load || doc_.name[i] == module_body);
-      return names_it ? doc_.importing[i] : 0;
-    };
     for (size_t begin = 0; begin < n;) {
       size_t end = begin + doc_.threads[doc_.thread[begin]].calls;
       std::vector<CallShape> shapes;
@@ -372,7 +367,7 @@ class DocumentReader {
       for (size_t i = begin; i < end; ++i) {
         // Alike: same name at the same location (an import: of the same
         // module; its location tells its name); a test only to itself.
-        uint32_t module = imported_module(i);
+        uint32_t module = doc_.imports[i];
         uint64_t key = doc_.flags[i] & kTest ? (uint64_t{1} << 63) | i
                        : module ? (uint64_t{1} << 62) | (uint64_t{doc_.location[i]} << 31) | module
                                 : (uint64_t{doc_.location[i]} << 32) | doc_.name[i];
@@ -454,27 +449,6 @@ TraceDocument TraceDocument::load(const std::string& path, bool find_groups) {
   doc.text_->bytes = std::move(loaded).value_unsafe();
   DocumentReader(doc, path).read(find_groups);
   return doc;
-}
-
-size_t json_depth(std::string_view text) {
-  size_t depth = 0, deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;  // the escaped character
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      deepest = std::max(deepest, ++depth);
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  return deepest;
 }
 
 }  // namespace pytrace::viewer

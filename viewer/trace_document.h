@@ -15,15 +15,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json_text.h"  // json_depth, checked against kMaxJsonDepth
+
 namespace pytrace::viewer {
 
 // JSON nested deeper than this is refused, in a trace's metadata and in a
 // request: writing it back (a save) recurses once per level. A trace's own
 // metadata is four levels deep.
 inline constexpr size_t kMaxJsonDepth = 64;
-
-// Nesting depth of a JSON text: its deepest { or [ outside strings.
-size_t json_depth(std::string_view text);
 
 // Bits of TraceDocument::flags.
 enum CallFlag : uint8_t {
@@ -92,7 +91,7 @@ class TraceDocument {
   std::vector<uint32_t> subtree_end;  // one past the call's last descendant
   std::vector<uint32_t> thread;       // index into threads
   std::vector<uint32_t> name, qualname, location, call_type, call_site;  // into strings
-  std::vector<uint32_t> importing;   // the module being imported, into strings ("" for none)
+  std::vector<uint32_t> imports;     // the module an import entry imports, into strings ("" for none)
   std::vector<int64_t> duration_ns;  // -1 when null
   std::vector<uint8_t> flags;
 

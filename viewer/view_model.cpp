@@ -112,7 +112,7 @@ std::string view_model_json(const TraceDocument& doc, const ViewSettings& settin
   append_column(out, "location", doc.location);
   append_column(out, "type", doc.call_type);
   append_column(out, "site", doc.call_site);
-  append_column(out, "importing", doc.importing);
+  append_column(out, "imports", doc.imports);
   append_column(out, "duration", doc.duration_ns);
   append_column(out, "flags", doc.flags);
   out.back() = '}';

@@ -114,7 +114,7 @@ class Model {
     this.location = Int32Array.from(c.location);
     this.type = Int32Array.from(c.type);
     this.site = Int32Array.from(c.site);
-    this.importing = Int32Array.from(c.importing);
+    this.imports = Int32Array.from(c.imports);
     this.duration = Float64Array.from(c.duration);
     this.flags = Uint8Array.from(c.flags);
     const g = json.groups;
@@ -471,9 +471,7 @@ class Viewer {
     node.append(el("span", "depth", "d:" + m.depth[call]), " ", badge(type));
     node.append(el("span", "num", "#" + call));
     node.append(el("span", "name", m.str(m.qualname[call])));
-    // Only _find_and_load and a module's body name their import (as the console does).
-    const namesImport = type === "import" && m.importing[call] && ["_find_and_load", "<module>"].includes(m.str(m.name[call]));
-    if (namesImport) node.append(el("span", "flag", "import " + m.str(m.importing[call])));
+    if (m.imports[call]) node.append(el("span", "flag", "import " + m.str(m.imports[call])));
     if (flags & FLAG_TEST) {
       const outcome = flags & FLAG_TEST_FAILED ? "failed" : flags & FLAG_TEST_SKIPPED ? "skipped" : "passed";
       node.append(el("span", "flag" + (outcome === "failed" ? " failed" : ""), outcome));

@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 import cli_checks  # noqa: E402
 from checks import Cases, Failure  # noqa: E402
-from cli_checks import need_root, wait_until  # noqa: E402
+from cli_checks import need_root, no_loss, wait_until  # noqa: E402
 
 CASES = Cases()
 case = CASES.case
@@ -42,12 +42,6 @@ def trace(env, *args, timeout=600):
     if result.returncode != 0:
         raise Failure("exit %d: %s" % (result.returncode, result.stderr[-3000:]))
     return result, json.load(open(os.path.join(env.tmp, "t.json")))
-
-
-def no_loss(document):
-    lost = {k: v for k, v in document["metadata"]["loss"].items() if v and k != "open_at_end"}
-    if lost:
-        raise Failure("lost or unmatched: %s" % lost)
 
 
 def entries_by_pid(document):

@@ -72,6 +72,12 @@ def expect_no_files(directory, before):
         raise Failure("left files behind: %s" % sorted(after - before))
 
 
+def no_loss(document):
+    lost = compare.losses(document)
+    if lost:
+        raise Failure("lost or unmatched: %s" % lost)
+
+
 def need_root():
     if os.geteuid() != 0:
         raise Skip("runs trace_program as root and as another user; needs root")
@@ -344,7 +350,7 @@ def attach_and_detach(env):
         stop_loop(env, target)
     check_loop_output(output, target)
     meta = document["metadata"]
-    lost = {k: v for k, v in meta["loss"].items() if v and k != "open_at_end"}
+    lost = compare.losses(document)
     if lost or not meta["attached"] or meta["end_reason"] != "duration":
         raise Failure("metadata: loss %s, attached %s, end %s" % (lost, meta["attached"], meta["end_reason"]))
     # Frames that were running at the attach open the tree; each step()
@@ -492,9 +498,7 @@ def child_processes_are_traced(env):
     children = [p["pid"] for p in processes if p["parent_pid"] == root]
     if len(children) < 3:
         raise Failure("processes %s: expected the subprocess and two multiprocessing children" % processes)
-    loss = {k: v for k, v in document["metadata"]["loss"].items() if v and k != "open_at_end"}
-    if loss:
-        raise Failure("loss %s" % loss)
+    no_loss(document)
     by_pid = {}
     for thread in compare.trees_from_trace_by_pid(document):
         by_pid.setdefault(thread[0], []).append(thread[1])

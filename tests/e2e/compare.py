@@ -106,6 +106,12 @@ def diff(expected, actual, expected_name="oracle", actual_name="trace"):
                                      expected_name, actual_name, lineterm="", n=3))
 
 
+def losses(document):
+    """A trace's loss counters that are not zero, calls left open aside (a
+    program may end inside calls)."""
+    return {k: v for k, v in document["metadata"]["loss"].items() if v and k != "open_at_end"}
+
+
 def load(path):
     with open(path) as f:
         return json.load(f)

@@ -80,9 +80,7 @@ def trace(env, cwd, args, tool=None, expect_exit=0):
         raise Failure("exit %d, expected %d:\n%s" % (result.returncode, expect_exit, result.stderr[-3000:]))
     document = compare.load(out)
     os.unlink(out)
-    lost = {k: v for k, v in document["metadata"]["loss"].items() if v and k != "open_at_end"}
-    if lost:
-        raise Failure("lost or unmatched: %s" % lost)
+    cli_checks.no_loss(document)
     return result, document
 
 

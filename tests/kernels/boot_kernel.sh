@@ -62,25 +62,16 @@ file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' ||
 
 
 APT_ROOT="$CACHE/apt/$SUITE"
-APT=(
-  -q -o "Dir::Etc::SourceList=$APT_ROOT/sources.list" -o Dir::Etc::SourceParts=/dev/null
-  -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null
-  -o "Dir::State=$APT_ROOT/state" -o "Dir::State::status=$APT_ROOT/status" -o "Dir::Cache=$APT_ROOT/cache"
-  -o APT::Sandbox::User=root -o Debug::NoLocking=1 -o APT::Architecture=amd64 -o Acquire::Languages=none
-)
+PRIVATE_APT=$(cd "$(dirname "$0")/../../scripts" && pwd)/private_apt.sh
+suite_apt() { "$PRIVATE_APT" "$APT_ROOT" "$SUITE" "$@"; }
 # One field of a package's candidate in SUITE.
-field() { { apt-cache "${APT[@]}" --no-all-versions show "$1" 2>/dev/null || true; } | sed -n "s/^$2: //p" | head -n1; }
+field() { { suite_apt apt-cache --no-all-versions show "$1" 2>/dev/null || true; } | sed -n "s/^$2: //p" | head -n1; }
 # The package names of a Depends line.
 names() { tr ',|' '\n\n' | sed -E 's/\(.*\)//; s/^ +//; s/ +$//' | grep -v '^$' || true; }
 
 fetch_kernel() {
-  local uri
-  uri=$("$(dirname "$0")/../../scripts/debian_archive.sh") || die "cannot tell which Debian archive to fetch from"
-  mkdir -p "$APT_ROOT/state/lists/partial" "$APT_ROOT/cache/archives/partial"
-  touch "$APT_ROOT/status"
-  echo "deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $SUITE main" \
-    >"$APT_ROOT/sources.list"
-  apt-get "${APT[@]}" update >"$APT_ROOT/update.log" 2>&1 || { cat "$APT_ROOT/update.log" >&2; die "apt-get update of $SUITE failed"; }
+  mkdir -p "$APT_ROOT"
+  suite_apt apt-get update >"$APT_ROOT/update.log" 2>&1 || { cat "$APT_ROOT/update.log" >&2; die "apt-get update of $SUITE failed"; }
 
   local image version abi
   image=$(field linux-image-amd64 Depends | names | grep -E '^linux-image-[0-9]' | head -n1 || true)
@@ -100,9 +91,9 @@ fetch_kernel() {
         fi
       done < <(field "$package" Depends | names)
     done
-    log "fetching ${packages[*]} ($version) from $uri"
+    log "fetching ${packages[*]} ($version)"
     rm -rf "$KDIR.tmp" && mkdir -p "$KDIR.tmp/debs"
-    (cd "$KDIR.tmp/debs" && apt-get "${APT[@]}" download "${packages[@]}" >&2) || die "apt-get download failed"
+    (cd "$KDIR.tmp/debs" && suite_apt apt-get download "${packages[@]}" >&2) || die "apt-get download failed"
     for deb in "$KDIR.tmp"/debs/*.deb; do dpkg-deb -x "$deb" "$KDIR.tmp"; done
     rm -rf "$KDIR.tmp/debs"
     # Modules are in lib/modules or, merged, usr/lib/modules; depmod wants the former.

@@ -14,6 +14,7 @@ using testing::kGenerator;
 using testing::outline;
 using testing::Pipeline;
 using testing::RecordStream;
+using testing::with_main;
 using Lines = std::vector<std::string>;
 
 // A program in /p calling into a library in /lib, which calls back into /p.
@@ -35,11 +36,6 @@ struct Program {
     return s.leave().leave();
   }
 };
-
-FilterOptions with_main(FilterOptions options = {}) {
-  options.main_file = "/p/main.py";
-  return options;
-}
 
 TEST(CallFilter, ExternalCallsAreLoggedOnceAndCallbacksAreSiblings) {
   Program p;

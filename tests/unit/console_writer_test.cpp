@@ -114,9 +114,7 @@ TEST(ConsoleWriter, ImportsNameTheirModule) {
   auto helpers = s.code("/p/helpers.py", "<module>", 1, kClassBody);
   s.enter(module, 0).import("helpers", false).enter(find, 1302).enter(helpers, 0).leave().leave();
   s.import("helpers", true).leave();
-  FilterOptions options;
-  options.main_file = "/p/main.py";
-  Pipeline pipeline("/p", options);
+  Pipeline pipeline("/p", testing::with_main());
   auto model = pipeline.run(s);
   EXPECT_EQ(render(pipeline, *model),
             "<module>  main.py  (70 ns)  [module_execution]\n"
@@ -137,9 +135,7 @@ TEST(ConsoleWriter, ImportsOfDifferentModulesAreNotFolded) {
     s.import(name, false).enter(find, 1302).leave().enter(callback, 448).leave().import(name, true);
   }
   s.leave();
-  FilterOptions options;
-  options.main_file = "/p/main.py";
-  Pipeline pipeline("/p", options);
+  Pipeline pipeline("/p", testing::with_main());
   auto model = pipeline.run(s);
   model->find_patterns(PatternOptions{});
   std::string tree = render(pipeline, *model);

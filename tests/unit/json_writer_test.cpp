@@ -37,9 +37,7 @@ TEST(JsonWriter, SeedKeysInTheSeedsOrderThenAdditiveOnes) {
   auto module = s.code("/p/main.py", "<module>", 1, kClassBody);
   auto f = s.code("/p/main.py", "f", 3, kFunction, "f");
   s.enter(module, 0).enter(f, 3).leave().leave();
-  FilterOptions options;
-  options.main_file = "/p/main.py";
-  Pipeline pipeline("/p", options);
+  Pipeline pipeline("/p", testing::with_main());
   auto model = pipeline.run(s);
   model->session.original_command = "trace_program main.py";
   model->session.scope_path = "/p";

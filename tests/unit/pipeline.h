@@ -11,6 +11,12 @@
 
 namespace pytrace::testing {
 
+// Options with /p/main.py as the traced script (its body is module_execution).
+inline FilterOptions with_main(FilterOptions options = {}) {
+  options.main_file = "/p/main.py";
+  return options;
+}
+
 struct Pipeline {
   explicit Pipeline(std::string root = "/p", FilterOptions options = {}) : scope(std::move(root)) {
     options.origin_ns = RecordStream::kOrigin;

@@ -80,7 +80,7 @@ std::string error_of(const std::string& text) {
 
 TEST(TraceDocument, ColumnsOfTheDocumentedForm) {
   json entries = repeated_calls();
-  entries[2]["importing"] = "helpers";
+  entries[2]["importing"] = "helpers";  // step runs while helpers is imported, but is no import
   auto doc = TraceDocument::parse(document(entries), "t.json");
   ASSERT_EQ(doc.size(), 9u);
   EXPECT_EQ(doc.parent, (std::vector<int32_t>{-1, 0, 1, 2, 1, 4, 1, 6, 1}));
@@ -89,8 +89,8 @@ TEST(TraceDocument, ColumnsOfTheDocumentedForm) {
   EXPECT_EQ(doc.strings[doc.name[2]], "step");
   EXPECT_EQ(doc.strings[doc.location[8]], "/usr/lib/json/__init__.py:300");
   EXPECT_EQ(doc.strings[doc.call_site[3]], "site of leaf");
-  EXPECT_EQ(doc.strings[doc.importing[2]], "helpers");
-  EXPECT_EQ(doc.strings[doc.importing[3]], "");
+  EXPECT_EQ(doc.strings[doc.imports[2]], "");
+  EXPECT_EQ(doc.strings[doc.imports[3]], "");
   EXPECT_EQ(doc.flags[2], kImport);
   EXPECT_EQ(doc.flags[8], kExternal);
   EXPECT_EQ(doc.duration_ns[5], 1005);
@@ -127,6 +127,7 @@ TEST(TraceDocument, SummaryFigures) {
   EXPECT_EQ(s.unread_frames, 5u);
   EXPECT_EQ(s.open_at_end, 4u);
   EXPECT_EQ(doc.flags[9], kImport);
+  EXPECT_EQ(doc.strings[doc.imports[10]], "helpers");  // a module's body names what it imports
 }
 
 TEST(TraceDocument, PatternGroupsAreFoundAgain) {

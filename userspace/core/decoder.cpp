@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/json_text.h"
+
 extern "C" {
 #include "pytrace.h"
 }
@@ -66,24 +68,6 @@ bool read_fixed(std::span<const std::byte> bytes, Wire& out) {
   if (bytes.size() < sizeof(Wire)) return false;
   std::memcpy(&out, bytes.data(), sizeof(Wire));
   return true;
-}
-
-void append_utf8(std::string& out, uint32_t code) {
-  if (code < 0x80) {
-    out += static_cast<char>(code);
-  } else if (code < 0x800) {
-    out += static_cast<char>(0xc0 | (code >> 6));
-    out += static_cast<char>(0x80 | (code & 0x3f));
-  } else if (code < 0x10000) {
-    out += static_cast<char>(0xe0 | (code >> 12));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (code & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (code >> 18));
-    out += static_cast<char>(0x80 | ((code >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (code & 0x3f));
-  }
 }
 
 // The bytes of a path that Python holds as code units of `width` bytes:

@@ -19,6 +19,14 @@ void append_json_string(std::string& out, std::string_view text);
 size_t utf8_sequence(std::string_view text, size_t i);
 bool is_utf8(std::string_view text);
 
+// Appends code point `c` (at most U+10FFFF) encoded as UTF-8; callers
+// replace surrogates first, which UTF-8 cannot hold.
+void append_utf8(std::string& out, uint32_t c);
+
+// Nesting depth of a JSON text: its deepest { or [ outside strings. Cheap
+// to know before parsing text from outside, whose parsers recurse per level.
+size_t json_depth(std::string_view text);
+
 // Standard base64, with padding.
 std::string base64(std::string_view bytes);
 

@@ -17,14 +17,10 @@ std::vector<std::string_view> lines_of(std::string_view text) {
   return lines;
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 // "libbpf: prog 'NAME': REST" -> NAME, with REST in `rest`.
 std::string_view program_of(std::string_view line, std::string_view& rest) {
   constexpr std::string_view kPrefix = "libbpf: prog '";
-  if (!starts_with(line, kPrefix)) return {};
+  if (!line.starts_with(kPrefix)) return {};
   line.remove_prefix(kPrefix.size());
   size_t quote = line.find("': ");
   if (quote == std::string_view::npos) return {};
@@ -34,8 +30,8 @@ std::string_view program_of(std::string_view line, std::string_view& rest) {
 
 // The verifier ends its log with statistics; the line before them says why.
 bool is_statistics(std::string_view line) {
-  return line.empty() || starts_with(line, "processed ") || starts_with(line, "verification time") ||
-         starts_with(line, "stack depth");
+  return line.empty() || line.starts_with("processed ") || line.starts_with("verification time") ||
+         line.starts_with("stack depth");
 }
 
 }  // namespace
@@ -46,7 +42,7 @@ LoadFailure find_load_failure(std::string_view libbpf_output) {
   for (size_t i = 0; i < lines.size() && failure.program.empty(); ++i) {
     std::string_view rest;
     std::string_view program = program_of(lines[i], rest);
-    if (!program.empty() && starts_with(rest, "BPF program load failed")) failure.program = program;
+    if (!program.empty() && rest.starts_with("BPF program load failed")) failure.program = program;
   }
   if (failure.program.empty()) return failure;
 

@@ -11,6 +11,8 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "core/json_text.h"
+
 namespace pytrace {
 
 namespace {
@@ -34,21 +36,7 @@ T field_or(const nlohmann::json& event, const char* key, T fallback) {
 }
 
 constexpr size_t kMaxEventBytes = 64 << 10;
-constexpr int kMaxEventDepth = 8;
-
-// Whether brackets in `text` nest deeper than `depth` (strings are not
-// looked into: a bracket in one only makes the line count as malformed).
-bool nesting_exceeds(std::string_view text, int depth) {
-  int open = 0;
-  for (char c : text) {
-    if (c == '{' || c == '[') {
-      if (++open > depth) return true;
-    } else if (c == '}' || c == ']') {
-      --open;
-    }
-  }
-  return false;
-}
+constexpr size_t kMaxEventDepth = 8;
 
 }  // namespace
 
@@ -58,7 +46,7 @@ std::vector<TestRun> parse_test_events(std::istream& in, size_t& malformed) {
   malformed = 0;
   for (std::string line; std::getline(in, line);) {
     // The plugin writes a few hundred bytes a line, four levels deep at most.
-    if (line.size() > kMaxEventBytes || nesting_exceeds(line, kMaxEventDepth)) {
+    if (line.size() > kMaxEventBytes || json_depth(line) > kMaxEventDepth) {
       ++malformed;
       continue;
     }

@@ -254,10 +254,6 @@ Interpreter inspect_running_interpreter(int pid) {
   return interp;
 }
 
-}  // namespace pytrace
-
-namespace pytrace {
-
 int count_processes_running(const std::string& file, int except_pid) {
   struct stat wanted {};
   if (stat(file.c_str(), &wanted) != 0) return 0;

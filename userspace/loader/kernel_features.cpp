@@ -21,18 +21,11 @@ bool btf_has(const btf* vmlinux, const char* name, int kind) {
 
 }  // namespace
 
-std::vector<const KernelFeature*> KernelFeatures::missing_required() const {
-  std::vector<const KernelFeature*> missing;
+std::vector<const KernelFeature*> KernelFeatures::missing(bool required) const {
+  std::vector<const KernelFeature*> found;
   for (const KernelFeature& f : features)
-    if (f.required && !f.present) missing.push_back(&f);
-  return missing;
-}
-
-std::vector<const KernelFeature*> KernelFeatures::missing_optional() const {
-  std::vector<const KernelFeature*> missing;
-  for (const KernelFeature& f : features)
-    if (!f.required && !f.present) missing.push_back(&f);
-  return missing;
+    if (f.required == required && !f.present) found.push_back(&f);
+  return found;
 }
 
 KernelFeatures probe_kernel_features() {

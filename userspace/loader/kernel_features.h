@@ -25,9 +25,8 @@ struct KernelFeatures {
   // naming threads when they end.
   bool btf_tracepoints = false;
 
-  // The required features that are missing.
-  std::vector<const KernelFeature*> missing_required() const;
-  std::vector<const KernelFeature*> missing_optional() const;
+  // The missing features that are required (or, with false, optional).
+  std::vector<const KernelFeature*> missing(bool required) const;
 };
 
 // Probes the running kernel. Needs the privileges that loading the programs
