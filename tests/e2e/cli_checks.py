@@ -257,6 +257,60 @@ def console_tree_without_output_file(env):
         raise Failure("console tree:\n%s\nexpected the shape %s" % (result.stdout, expected))
 
 
+# Threads named every way threading names them; the program prints the
+# names it gave, in the order of the thread ids it started.
+THREAD_NAMES = """import functools, threading
+
+def process_items(n):
+    return sum(range(n))
+
+def deco(f):
+    @functools.wraps(f)
+    def wrapper(*a):
+        return f(*a)
+    return wrapper
+
+@deco
+def decorated_target(n):
+    return n
+
+class Worker(threading.Thread):
+    def __init__(self):
+        super().__init__(name="worker-pool-connection-1")
+    def run(self):
+        process_items(3)
+
+threads = [threading.Thread(target=process_items, args=(5,)),
+           threading.Thread(target=process_items, args=(5,), name="explicitly-named-\u00fcn\u00efcode-thread"),
+           threading.Thread(target=decorated_target, args=(1,)),
+           Worker(),
+           threading.Thread(target=process_items, args=(5,))]
+threads[-1].name = "renamed-before-start-with-a-long-name"
+for t in threads:
+    t.start()
+    t.join()
+    print(t.native_id, t.name)
+"""
+
+
+@case
+def thread_names_are_the_programs_own(env):
+    need_root()
+    path = env.script("names.py", THREAD_NAMES)
+    result = env.run("-o", "t.json", path)
+    if result.returncode != 0:
+        raise Failure("exit code %d: %s" % (result.returncode, result.stderr))
+    given = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    traced = {str(t["thread_id"]): t["name"] for t in json.load(open(os.path.join(env.tmp, "t.json")))["metadata"]["threads"]}
+    for tid, name in given.items():
+        # A decorated target runs `wrapper`, which says nothing of the rest of
+        # "Thread-3 (decorated_target)": the kernel's 15 bytes stay.
+        expected = name.encode()[:15].decode() if "decorated" in name else name
+        if traced.get(tid) != expected:
+            raise Failure("thread %s is named %r in the trace, the program named it %r (expected %r)"
+                          % (tid, traced.get(tid), name, expected))
+
+
 # ---- processes: attaching, signals, children ---------------------------
 
 # Ticks every 20 ms, n times or until a file named "stop" appears.

@@ -73,6 +73,20 @@ class RecordStream {
     return rec.code;
   }
 
+  // Names the parameters of the code object described last.
+  RecordStream& params(std::vector<std::string> names) {
+    auto& rec = std::get<CodeRecord>(records.back());
+    rec.arg_count = static_cast<uint32_t>(names.size());
+    rec.arg_names = std::move(names);
+    return *this;
+  }
+
+  // Gives the call recorded last its argument values.
+  RecordStream& with_args(std::vector<ArgValue> values) {
+    std::get<FrameRecord>(records.back()).args = std::move(values);
+    return *this;
+  }
+
   // A call made by the innermost open frame of the current thread.
   RecordStream& enter(uint64_t code, int lineno, FrameNote note = FrameNote::kNone) {
     auto& stack = stacks_[tid_];

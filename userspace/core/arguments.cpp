@@ -18,23 +18,6 @@ void append_quoted(std::string& out, std::string_view text) {
   append_json_string(out, text);
 }
 
-// A str: its first characters (1, 2 or 4 bytes each), cut like the
-// original tool's (100 characters and "..."), or earlier if fewer were read.
-void append_str(std::string& out, const ArgValue& a) {
-  size_t width = a.width == 2 || a.width == 4 ? a.width : 1;
-  size_t read = a.text.size() / width;
-  size_t keep = std::min<size_t>({read, kMaxChars, static_cast<size_t>(a.size)});
-  std::string text;
-  for (size_t i = 0; i < keep; ++i) {
-    uint32_t c = 0;
-    std::memcpy(&c, a.text.data() + i * width, width);  // little-endian, as the target wrote it
-    // Lone surrogates cannot be UTF-8; JSON text gets U+FFFD for them.
-    append_utf8(text, c >= 0xd800 && c < 0xe000 ? 0xfffd : c);
-  }
-  if (a.size > keep) text += "...";
-  append_quoted(out, text);
-}
-
 // Python's repr of bytes, if the whole value was read and fits the limit.
 void append_bytes(std::string& out, const ArgValue& a) {
   if (a.size > a.text.size()) return append_quoted(out, "bytes object");
@@ -162,6 +145,23 @@ void append_container(std::string& out, uint64_t size, const char* empty, const 
 
 }  // namespace
 
+// A str: its first characters (1, 2 or 4 bytes each), cut like the
+// original tool's (100 characters and "..."), or earlier if fewer were read.
+std::string str_text(const ArgValue& a) {
+  size_t width = a.width == 2 || a.width == 4 ? a.width : 1;
+  size_t read = a.text.size() / width;
+  size_t keep = std::min<size_t>({read, kMaxChars, static_cast<size_t>(a.size)});
+  std::string text;
+  for (size_t i = 0; i < keep; ++i) {
+    uint32_t c = 0;
+    std::memcpy(&c, a.text.data() + i * width, width);  // little-endian, as the target wrote it
+    // Lone surrogates cannot be UTF-8; JSON text gets U+FFFD for them.
+    append_utf8(text, c >= 0xd800 && c < 0xe000 ? 0xfffd : c);
+  }
+  if (a.size > keep) text += "...";
+  return text;
+}
+
 void append_argument_value(std::string& out, const ArgValue& a) {
   switch (a.kind) {
     case ArgKind::kNone:
@@ -175,7 +175,7 @@ void append_argument_value(std::string& out, const ArgValue& a) {
     case ArgKind::kFloat:
       return append_float(out, a.value);
     case ArgKind::kStr:
-      return append_str(out, a);
+      return append_quoted(out, str_text(a));
     case ArgKind::kBytes:
       return append_bytes(out, a);
     case ArgKind::kList:

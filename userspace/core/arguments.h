@@ -62,6 +62,9 @@ struct ArgNames {
 // key saying how many were not recorded when there were more than fit.
 std::string format_arguments(const ArgNames& params, const std::vector<ArgValue>& values);
 
+// A str value's text (UTF-8), cut as in the trace.
+std::string str_text(const ArgValue& value);
+
 // One value as JSON text.
 void append_argument_value(std::string& out, const ArgValue& value);
 

@@ -26,12 +26,18 @@ void TraceBuilder::add(const Record& record) {
   if (const auto* exit = std::get_if<ThreadExitRecord>(&record)) {
     live_threads_.erase(header.tid);
     if (exit->process_ended) mark_ended(header.pid);
-  } else {
-    live_threads_[header.tid] = header.pid;
+    ThreadExitRecord named = *exit;
+    named.name = names_.full_name(header.pid, header.tid, exit->name);
+    names_.forget(header.pid, header.tid);
+    stacks_.add(named);
+    return;
   }
+  live_threads_[header.tid] = header.pid;
   if (const auto* process = std::get_if<ProcessRecord>(&record))
     model_->processes.push_back({process->child_pid, process->header.pid, false});
   stacks_.add(record);
+  if (const auto* frame = std::get_if<FrameRecord>(&record))
+    if (const CodeInfo* code = model_->codes.find(frame->code)) names_.add(*frame, *code);
 }
 
 void TraceBuilder::set_root_process(uint32_t pid) {
@@ -62,7 +68,8 @@ std::unique_ptr<TraceModel> TraceBuilder::finish() {
   for (auto& thread : model_->threads) {
     auto live = live_threads_.find(thread.tid);
     if (!thread.name.empty() || live == live_threads_.end() || live->second != thread.pid) continue;
-    if (auto name = live_names_.find(thread.tid); name != live_names_.end()) thread.name = name->second;
+    if (auto name = live_names_.find(thread.tid); name != live_names_.end())
+      thread.name = names_.full_name(thread.pid, thread.tid, name->second);
   }
   return std::move(model_);
 }

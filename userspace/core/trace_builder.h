@@ -13,6 +13,7 @@
 #include "core/records.h"
 #include "core/scope.h"
 #include "core/source_cache.h"
+#include "core/thread_names.h"
 #include "core/trace_model.h"
 
 namespace pytrace {
@@ -56,6 +57,7 @@ class TraceBuilder {
   std::map<uint32_t, std::string> live_names_;
   CallFilter filter_;
   CallStackBuilder stacks_;
+  ThreadNames names_;
 };
 
 }  // namespace pytrace
