@@ -274,6 +274,13 @@ def deco(f):
 def decorated_target(n):
     return n
 
+def load_rows():
+    yield 1
+    yield 2
+
+def load_records(*rows):
+    return len(rows)
+
 class Worker(threading.Thread):
     def __init__(self):
         super().__init__(name="worker-pool-connection-1")
@@ -284,6 +291,8 @@ threads = [threading.Thread(target=process_items, args=(5,)),
            threading.Thread(target=process_items, args=(5,), name="explicitly-named-\u00fcn\u00efcode-thread"),
            threading.Thread(target=decorated_target, args=(1,)),
            Worker(),
+           threading.Thread(target=load_records, args=load_rows()),
+           threading.Thread(target=process_items, args=(5,), name=""),
            threading.Thread(target=process_items, args=(5,))]
 threads[-1].name = "renamed-before-start-with-a-long-name"
 for t in threads:
@@ -305,7 +314,7 @@ def thread_names_are_the_programs_own(env):
     for tid, name in given.items():
         # A decorated target runs `wrapper`, which says nothing of the rest of
         # "Thread-3 (decorated_target)": the kernel's 15 bytes stay.
-        expected = name.encode()[:15].decode() if "decorated" in name else name
+        expected = name.encode()[:15].decode(errors="ignore") if "decorated" in name else name
         if traced.get(tid) != expected:
             raise Failure("thread %s is named %r in the trace, the program named it %r (expected %r)"
                           % (tid, traced.get(tid), name, expected))

@@ -128,15 +128,115 @@ TEST(ThreadNames, AThreadStillRunningAtTheEndGetsItsFullNameToo) {
   EXPECT_EQ(p.name_of(*model, 105), "still-running-at-the-end");
 }
 
-TEST(ThreadNames, AThreadOfAnotherProcessAtTheSameAddressKeepsItsOwnName) {
+TEST(ThreadNames, AForkedProcessHasTheThreadObjectsOfItsParent) {
   ThreadingProgram p;
-  p.construct(0xA000, str("parent-process-worker"));
-  p.s.on_process(200);
-  p.s.enter(p.main_code, 1);
-  p.start(201, 0xA000, p.process_items, "Thread-1 (proce");
+  p.construct(0xA000, str("made-in-the-parent-started-in-the-child"));
+  p.s.fork(200).on_process(200);
+  p.s.running({p.main_code});
+  p.start(201, 0xA000, p.process_items, "made-in-the-par");
   Pipeline pipeline;
   auto model = pipeline.run(p.s);
-  EXPECT_EQ(p.name_of(*model, 201), "Thread-1 (process_items)");
+  EXPECT_EQ(p.name_of(*model, 201), "made-in-the-parent-started-in-the-child");
+}
+
+TEST(ThreadNames, AThreadThatForksGoesOnUnderItsNameInTheChild) {
+  ThreadingProgram p;
+  p.construct(0xA000, str("forking-worker-thread-long"));
+  p.s.on_thread(101).enter(p.bootstrap_inner, 1040).with_args({object(0xA000)});
+  p.s.enter(p.run, 1000).with_args({object(0xA000)}).enter(p.process_items, 4);
+  p.s.fork(200).on_process(200);
+  p.s.running({p.main_code, p.bootstrap_inner, p.run, p.process_items});
+  p.s.thread_exit("forking-worker-", true);
+  Pipeline pipeline;
+  auto model = pipeline.run(p.s);
+  std::string name;
+  for (const auto& thread : model->threads)
+    if (thread.pid == 200) name = thread.name;
+  EXPECT_EQ(name, "forking-worker-thread-long");
+}
+
+TEST(ThreadNames, AKernelNameCutInsideACharacterLosesThePiece) {
+  ThreadingProgram p;
+  p.s.on_thread(101).enter(p.process_items, 4).leave().thread_exit("upload-worker-\xe2\x82");
+  Pipeline pipeline;
+  auto model = pipeline.run(p.s);
+  EXPECT_EQ(p.name_of(*model, 101), "upload-worker-");
+}
+
+TEST(ThreadNames, AnotherProcessDoesNotGetANameGivenAtTheSameAddress) {
+  ThreadingProgram p;
+  p.construct(0xA000, str("a-worker-of-process-100"));
+  p.s.on_process(300).enter(p.main_code, 1);  // not forked from 100
+  p.start(301, 0xA000, p.process_items, "Thread-1 (proce");
+  Pipeline pipeline;
+  auto model = pipeline.run(p.s);
+  EXPECT_EQ(p.name_of(*model, 301), "Thread-1 (process_items)");
+}
+
+TEST(ThreadNames, AnEmptyNameIsTheDefaultOne) {
+  ThreadingProgram p;
+  p.construct(0xA000, str("old-thread-with-a-long-name"));
+  p.construct(0xA000, str(""));  // CPython: a false name means "Thread-N (target)"
+  p.start(101, 0xA000, p.process_items, "Thread-2 (proce");
+  Pipeline pipeline;
+  auto model = pipeline.run(p.s);
+  EXPECT_EQ(p.name_of(*model, 101), "Thread-2 (process_items)");
+}
+
+TEST(ThreadNames, ANameNotReadWholeLeavesTheKernelsName) {
+  ThreadingProgram p;
+  p.construct(0xA000, str(std::string(130, 'L')));  // cut at 100 characters in the trace
+  ArgValue wide = str("db-pool-connection-worker");
+  wide.width = 4;
+  wide.text.resize(104);  // what fits of 25 four-byte characters
+  p.construct(0xB000, wide);
+  p.start(101, 0xA000, p.process_items, std::string(15, 'L'));
+  p.start(102, 0xB000, p.process_items, "db-pool-connect");
+  Pipeline pipeline;
+  auto model = pipeline.run(p.s);
+  EXPECT_EQ(p.name_of(*model, 101), std::string(15, 'L'));
+  EXPECT_EQ(p.name_of(*model, 102), "db-pool-connect");
+}
+
+TEST(ThreadNames, ANameSetToAnythingButAStrLeavesTheKernelsName) {
+  ThreadingProgram p;
+  p.construct(0xA000, str("initial-long-name-here"));
+  p.s.enter(p.name_setter, 30)
+      .with_args({object(0xA000), {ArgKind::kInt, 0, 0, 1, std::string("\x2a\0\0\0", 4)}});
+  p.s.leave();
+  p.start(101, 0xA000, p.process_items, "42");
+  Pipeline pipeline;
+  auto model = pipeline.run(p.s);
+  EXPECT_EQ(p.name_of(*model, 101), "42");
+}
+
+TEST(ThreadNames, OnlyRunsOwnFirstCallIsTheTarget) {
+  ThreadingProgram p;
+  uint64_t rows = p.s.code("/p/main.py", "load_rows", 20, kGenerator);
+  uint64_t load_records = p.s.code("/p/main.py", "load_records", 24);
+  p.construct(0xA000, none());
+  // Thread(target=load_records, args=load_rows()): run resumes the
+  // generator to unpack the arguments, then calls the target, which runs
+  // another Thread's run() itself.
+  p.s.on_thread(101).enter(p.bootstrap_inner, 1040).with_args({object(0xA000)});
+  p.s.enter(p.run, 1000).with_args({object(0xA000)});
+  p.s.enter(rows, 21).leave();
+  p.s.enter(load_records, 25).enter(p.run, 1000).with_args({object(0xB000)});
+  p.s.enter(p.process_items, 4).leave().leave().leave().leave().leave();
+  p.s.thread_exit("Thread-1 (load_").on_thread(100);
+  Pipeline pipeline;
+  auto model = pipeline.run(p.s);
+  EXPECT_EQ(p.name_of(*model, 101), "Thread-1 (load_records)");
+}
+
+TEST(ThreadNames, AKernelNameShowingTooLittleOfTheTargetStays) {
+  // "Thread-10000 (" leaves one byte of the target: "w" is no evidence.
+  ThreadingProgram p;
+  p.construct(0xA000, none());
+  p.start(101, 0xA000, p.wrapper, "Thread-10000 (w");
+  Pipeline pipeline;
+  auto model = pipeline.run(p.s);
+  EXPECT_EQ(p.name_of(*model, 101), "Thread-10000 (w");
 }
 
 }  // namespace

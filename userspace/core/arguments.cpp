@@ -162,6 +162,11 @@ std::string str_text(const ArgValue& a) {
   return text;
 }
 
+bool is_whole_str(const ArgValue& a) {
+  size_t width = a.width == 2 || a.width == 4 ? a.width : 1;
+  return a.kind == ArgKind::kStr && a.size <= kMaxChars && a.text.size() == a.size * width;
+}
+
 void append_argument_value(std::string& out, const ArgValue& a) {
   switch (a.kind) {
     case ArgKind::kNone:

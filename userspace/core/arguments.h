@@ -64,6 +64,8 @@ std::string format_arguments(const ArgNames& params, const std::vector<ArgValue>
 
 // A str value's text (UTF-8), cut as in the trace.
 std::string str_text(const ArgValue& value);
+// A str value whose every character was read and is in str_text uncut.
+bool is_whole_str(const ArgValue& value);
 
 // One value as JSON text.
 void append_argument_value(std::string& out, const ArgValue& value);

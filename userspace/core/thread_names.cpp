@@ -3,12 +3,13 @@
 
 #include <cctype>
 
+#include "core/json_text.h"
+
 namespace pytrace {
 namespace {
 
 bool is_threading_code(const CodeInfo& code, std::string_view qualname) {
-  constexpr std::string_view kFile = "/threading.py";
-  return code.qualname == qualname && code.filename.ends_with(kFile);
+  return code.qualname == qualname && code.filename.ends_with("/threading.py");
 }
 
 // The value passed as parameter `name`, if the call's values include it.
@@ -18,14 +19,14 @@ const ArgValue* argument(const FrameRecord& frame, const CodeInfo& code, std::st
   return nullptr;
 }
 
-// The address of the Thread object a method was called on.
-const ArgValue* self_object(const FrameRecord& frame, const CodeInfo& code) {
+// The address of the object a method was called on, 0 if not read.
+uint64_t self_object(const FrameRecord& frame, const CodeInfo& code) {
   const ArgValue* self = argument(frame, code, "self");
-  return self && self->kind == ArgKind::kObject ? self : nullptr;
+  return self && self->kind == ArgKind::kObject ? self->value : 0;
 }
 
-// "Thread-12 (" at the start of a kernel name: CPython's default name for a
-// thread with a target, "Thread-%d (%s)" % (counter, target.__name__).
+// The length of "Thread-12 (" at the start of a kernel name, CPython's
+// default name for a thread with a target ("Thread-%d (%s)"), or 0.
 size_t default_name_prefix(const std::string& name) {
   constexpr std::string_view kThread = "Thread-";
   if (!name.starts_with(kThread)) return 0;
@@ -40,49 +41,72 @@ size_t default_name_prefix(const std::string& name) {
 
 void ThreadNames::add(const FrameRecord& frame, const CodeInfo& code) {
   ThreadKey thread{frame.header.pid, frame.header.tid};
-  if (auto waiting = awaiting_target_.find(thread); waiting != awaiting_target_.end()) {
-    awaiting_target_.erase(waiting);
-    if (!frame.is_return) targets_[thread] = code.name;
+  if (frame.is_return) return;
+  auto running = running_.find(thread);
+  if (running != running_.end() && running->second.run_frame &&
+      frame.caller_frame == running->second.run_frame) {
+    // Thread.run's first call of its own is the target, unless run is
+    // resuming a generator that unpacks the target's arguments.
+    bool resumed_generator = code.flags.generator && frame.note != FrameNote::kGeneratorCreation;
+    if (!resumed_generator) {
+      running->second.target = code.name;
+      running->second.run_frame = 0;
+    }
+    return;
   }
-  if (frame.is_return || frame.args.empty()) return;
 
-  const ArgValue* self = self_object(frame, code);
-  if (!self) return;
-  ObjectKey object{frame.header.pid, self->value};
-  bool constructor = is_threading_code(code, "Thread.__init__");
-  if (constructor || (is_threading_code(code, "Thread.name") && code.params.count == 2)) {
-    const ArgValue* name = argument(frame, code, "name");
-    if (name && name->kind == ArgKind::kStr)
-      given_[object] = str_text(*name);
-    else if (constructor)
-      given_.erase(object);  // a default name; the address may have held another Thread
-  } else if (is_threading_code(code, "Thread._bootstrap_inner")) {
-    runs_[thread] = self->value;
+  if (is_threading_code(code, "Thread._bootstrap_inner")) {
+    running_[thread] = {self_object(frame, code), 0, {}};
   } else if (is_threading_code(code, "Thread.run")) {
-    awaiting_target_.insert(thread);
+    if (running != running_.end() && running->second.target.empty()) running->second.run_frame = frame.frame;
+  } else if (is_threading_code(code, "Thread.__init__") ||
+             (is_threading_code(code, "Thread.name") && code.params.count == 2)) {
+    uint64_t self = self_object(frame, code);
+    if (!self) return;
+    // CPython: a false name means the default one; the setter keeps
+    // str(name). Only a str read whole is used; else the kernel's name.
+    const ArgValue* name = argument(frame, code, "name");
+    if (name && is_whole_str(*name) && name->size > 0)
+      given_[{frame.header.pid, self}] = str_text(*name);
+    else
+      given_.erase({frame.header.pid, self});
   }
+}
+
+void ThreadNames::fork(const RecordHeader& forking, uint32_t child) {
+  for (auto it = given_.lower_bound({forking.pid, 0}); it != given_.end() && it->first.first == forking.pid;
+       ++it)
+    given_[{child, it->first.second}] = it->second;
+  // The forking thread goes on as the child's only thread, whose tid is its pid.
+  if (auto running = running_.find({forking.pid, forking.tid}); running != running_.end())
+    running_[{child, child}] = running->second;
 }
 
 std::string ThreadNames::full_name(uint32_t pid, uint32_t tid, const std::string& kernel_name) const {
-  ThreadKey thread{pid, tid};
-  if (auto object = runs_.find(thread); object != runs_.end())
-    if (auto given = given_.find({pid, object->second}); given != given_.end()) return given->second;
-
   constexpr size_t kKernelNameMax = 15;  // TASK_COMM_LEN less its NUL
-  size_t prefix = default_name_prefix(kernel_name);
-  auto target = targets_.find(thread);
-  if (prefix && kernel_name.size() == kKernelNameMax && target != targets_.end()) {
-    std::string name = kernel_name.substr(0, prefix) + target->second + ")";
-    if (name.starts_with(kernel_name)) return name;
+  constexpr size_t kTargetBytesShown = 3;
+  if (auto running = running_.find({pid, tid}); running != running_.end()) {
+    auto given = given_.find({pid, running->second.object});
+    if (running->second.object && given != given_.end()) return given->second;
+    size_t prefix = default_name_prefix(kernel_name);
+    const std::string& target = running->second.target;
+    if (prefix && kernel_name.size() == kKernelNameMax && prefix + kTargetBytesShown <= kKernelNameMax &&
+        !target.empty()) {
+      std::string name = kernel_name.substr(0, prefix) + target + ")";
+      if (name.starts_with(kernel_name)) return name;
+    }
   }
-  return kernel_name;
+  // The kernel cuts bytes, not characters: drop a character cut in two.
+  std::string whole = kernel_name;
+  for (int i = 0; i < 3 && !whole.empty() && !is_utf8(whole); ++i) whole.pop_back();
+  return is_utf8(whole) ? whole : kernel_name;
 }
 
 void ThreadNames::forget(uint32_t pid, uint32_t tid) {
-  ThreadKey thread{pid, tid};
-  runs_.erase(thread);
-  targets_.erase(thread);
-  awaiting_target_.erase(thread);
+  auto running = running_.find({pid, tid});
+  if (running == running_.end()) return;
+  given_.erase({pid, running->second.object});
+  running_.erase(running);
 }
 
 }  // namespace pytrace

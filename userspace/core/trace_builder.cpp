@@ -33,8 +33,10 @@ void TraceBuilder::add(const Record& record) {
     return;
   }
   live_threads_[header.tid] = header.pid;
-  if (const auto* process = std::get_if<ProcessRecord>(&record))
+  if (const auto* process = std::get_if<ProcessRecord>(&record)) {
     model_->processes.push_back({process->child_pid, process->header.pid, false});
+    names_.fork(process->header, process->child_pid);
+  }
   stacks_.add(record);
   if (const auto* frame = std::get_if<FrameRecord>(&record))
     if (const CodeInfo* code = model_->codes.find(frame->code)) names_.add(*frame, *code);
