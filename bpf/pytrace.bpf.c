@@ -206,6 +206,26 @@ struct {
 	__type(value, __u32);
 } traced SEC(".maps");
 
+/*
+ * Processes to stop at their first call, for userspace to leave a request
+ * with the interpreter while it is stopped (executed lines, docs/probes.md):
+ * key the pid, value the calling thread's PyThreadState address, 0 until
+ * then. The stop is a SIGURG, which userspace (its ptrace tracer) takes
+ * away; without a tracer its default action is to be ignored, so a
+ * program whose tracer is gone is never left stopped. `holds_pending`
+ * saves every other call the map lookup.
+ */
+#define SIGURG 23
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u64);
+} hold_at_first_call SEC(".maps");
+
+__u32 holds_pending = 0;
+
 struct pt_stats stats = {};
 /* Set by userspace once every probe of the traced process is attached: an
  * entry probe attached before its return probe would otherwise send calls
@@ -1179,9 +1199,37 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind)
 }
 
 /* python:function__entry(filename, funcname, lineno) */
+/*
+ * Stops the calling process if userspace asked for it (hold_at_first_call),
+ * at its first call of code from a file: the interpreter's start runs only
+ * frozen modules ("<frozen ...>"), and it must have finished (its io module
+ * opens the script).
+ */
+static __noinline void hold_if_asked(struct pt_regs *ctx)
+{
+	struct thread_info *info = traced_thread_info();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 *held = bpf_map_lookup_elem(&hold_at_first_call, &tgid);
+	__u64 tstate;
+	char first = '<';
+
+	if (!info || !held || *held || !read_probe_hit(ctx, &info->hit))
+		return;
+	bpf_probe_read_user(&first, 1, (const void *)info->hit.filename);
+	if (first == '<')
+		return;
+	tstate = info->tstate ? info->tstate : find_tstate(info->hit.runtime, (__u32)bpf_get_current_pid_tgid());
+	if (!tstate)
+		return; /* asked again at the next call */
+	*held = tstate;
+	bpf_send_signal_thread(SIGURG);
+}
+
 SEC("usdt")
 int on_function_entry(struct pt_regs *ctx)
 {
+	if (holds_pending)
+		hold_if_asked(ctx);
 	return emit_frame(ctx, PT_REC_CALL);
 }
 

@@ -36,6 +36,9 @@ options:
                          call tree as text
   --no-color             no colours in the call tree (also NO_COLOR=1)
   --no-arg-values        do not record argument values (`arguments` is {})
+  --track-executed-lines also record the lines that run in the scope, as
+                         executed_line entries among the calls (the program
+                         runs a small script of the tool's for it)
   --wait-for-children    when the program exits, trace the processes it started
                          until they exit too (Ctrl-C stops); by default tracing
                          ends with the program and says which still ran
@@ -80,6 +83,9 @@ options:
                          call tree as text
   --no-color             no colours in the call tree (also NO_COLOR=1)
   --no-arg-values        do not record argument values (`arguments` is {})
+  --track-executed-lines also record the lines that run in the scope, as
+                         executed_line entries among the calls (the program
+                         runs a small script of the tool's for it)
   --wait-for-children    when the program exits, trace the processes it started
                          until they exit too (Ctrl-C stops); by default tracing
                          ends with the program and says which still ran
@@ -205,9 +211,7 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
     } else if (name == "--wait-for-children") {
       flag(options.wait_for_children, true);
     } else if (name == "--track-executed-lines") {
-      throw UsageError(
-          "--track-executed-lines is not supported: CPython 3.15 has no line probe "
-          "that this tracer uses");
+      flag(options.track_executed_lines, true);
     } else if (!pytest && (name == "-v" || name == "--verbose")) {  // pytest's -v is its verbosity
       flag(options.verbose, true);
     } else if (!pytest && !have_script && name == "-m") {
@@ -240,6 +244,8 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
   if (options.duration && !options.pid) throw UsageError("--duration goes with --pid");
   if (options.pid && options.python)
     throw UsageError("--python does not apply to --pid: the process has its own");
+  if (options.pid && options.track_executed_lines)
+    throw UsageError("--track-executed-lines does not work with --pid yet: only from a program's start");
   if (options.pid && options.wait_for_children)
     throw UsageError("--wait-for-children does not apply to --pid, which traces that process only");
   return options;

@@ -27,6 +27,7 @@ struct ProgramOptions {
   bool imports = true;
   bool show_dunders = false;
   bool arg_values = true;    // capture argument values
+  bool track_executed_lines = false;
   bool patterns = true;      // group repeated calls
   bool text_format = false;  // -o writes the console tree instead of JSON
   bool color = true;         // colours on a terminal

@@ -27,6 +27,7 @@
 #include "loader/child_process.h"
 #include "loader/interpreter.h"
 #include "loader/kernel_features.h"
+#include "loader/line_events.h"
 #include "loader/privileges.h"
 #include "loader/probes.h"
 #include "output_file.h"
@@ -39,6 +40,7 @@ namespace pytrace {
 namespace {
 
 constexpr int kPollMs = 50;
+constexpr int kHoldPollMs = 2;  // while the program is held at its start
 // Traces this large say so while their calls are grouped.
 constexpr size_t kBigTrace = 1000000;
 
@@ -205,7 +207,12 @@ class Recorder {
     info_.imports = spec.imports;
     info_.show_dunders = spec.show_dunders;
     info_.arg_values = spec.arg_values && python.offsets.offsets.enabled;
+    info_.executed_lines = spec.track_executed_lines;
+    if (spec.track_executed_lines) line_script_.emplace(scope_.roots());
   }
+
+  // The executed-lines script, or null.
+  const LineScript* line_script() const { return line_script_ ? &*line_script_ : nullptr; }
 
   Probes& probes() { return probes_; }
   SessionInfo& info() { return info_; }
@@ -216,8 +223,13 @@ class Recorder {
     info_.pid = static_cast<uint32_t>(pid);
     info_.start_time = iso_time_now();
     origin_ns_ = monotonic_ns();
-    FilterOptions filter{spec_.external_calls, spec_.imports, spec_.show_dunders, info_.main_file,
-                         origin_ns_};
+    FilterOptions filter;
+    filter.external_calls = spec_.external_calls;
+    filter.imports = spec_.imports;
+    filter.show_dunders = spec_.show_dunders;
+    filter.main_file = info_.main_file;
+    filter.line_script = line_script_ ? line_script_->path() : "";
+    filter.origin_ns = origin_ns_;
     builder_ = std::make_unique<TraceBuilder>(scope_, filter, sources_);
     builder_->set_root_process(info_.pid);
     probes_.trace(pid);
@@ -232,9 +244,9 @@ class Recorder {
     }
   }
 
-  // Reads what arrived.
-  void poll(int wake_fd) {
-    probes_.poll(kPollMs, wake_fd);
+  // Reads what arrived, waiting at most `timeout_ms` for more.
+  void poll(int wake_fd, int timeout_ms = kPollMs) {
+    probes_.poll(timeout_ms, wake_fd);
     if (status_.due()) show_progress();
   }
 
@@ -378,6 +390,7 @@ class Recorder {
   Probes probes_;
   std::string probe_file_;  // the file the probes are in for every process, or ""
   SessionInfo info_;
+  std::optional<LineScript> line_script_;
   uint64_t origin_ns_ = 0;
 };
 
@@ -456,6 +469,7 @@ void apply_options(SessionSpec& spec, const ProgramOptions& options, const char*
   spec.imports = options.imports;
   spec.show_dunders = options.show_dunders;
   spec.arg_values = options.arg_values;
+  spec.track_executed_lines = options.track_executed_lines;
   spec.patterns = options.patterns;
   spec.text_format = options.text_format;
   spec.color = options.color;
@@ -504,11 +518,18 @@ int run_launch_session(const LaunchSpec& spec) {
   std::cerr << spec.tool << ": tracing " << spec.description << " with Python " << python.version << " from "
             << choice.path << " (" << choice.why << "; scope " << scopes << ")\n";
   recorder.start(child.pid());
+  std::optional<LaunchHold> hold;
+  if (spec.track_executed_lines) hold.emplace(child.pid(), recorder.probes());
   // Root's work is done: from here on the tool reads the program's source
   // files and writes the trace with the user's identity, and the program
   // (running as the user) cannot signal it.
   ActingAs as_user(user);
   child.release();
+  for (std::string problem; hold; recorder.poll(child.exit_fd(), kHoldPollMs)) {
+    if (!hold->try_request(python.offsets.remote_exec, recorder.line_script()->starter_path(), problem)) continue;
+    hold.reset();
+    if (!problem.empty()) std::cerr << spec.tool << ": warning: executed lines are not tracked: " << problem << "\n";
+  }
   while (!child.poll_exit()) recorder.poll(child.exit_fd());
   int exit_code = *child.poll_exit();
   g_child_pid = 0;
@@ -523,6 +544,13 @@ int run_launch_session(const LaunchSpec& spec) {
     throw Error("no probe of " + python.probe_elf.path +
                 " fired while the program ran, so nothing was traced. Its probes do not work "
                 "on this system (is the JIT forced on, or are uprobes disabled?)");
+  }
+  if (spec.track_executed_lines && model->line_tool_ids_taken) {
+    std::cerr << spec.tool << ": warning: executed lines are not tracked: the program uses sys.monitoring's "
+              << "tool ids 3, 4 and 5 but one, and the line callbacks need two of them\n";
+  } else if (spec.track_executed_lines && !model->line_script_ran) {
+    std::cerr << spec.tool << ": warning: executed lines are not tracked: the program never ran the "
+              << "tool's line script\n";
   }
   if (spec.complete_model) spec.complete_model(*model, recorder.origin_ns());
   recorder.write(std::move(model), output);

@@ -28,6 +28,7 @@ struct SessionSpec {
   bool imports = true;
   bool show_dunders = false;
   bool arg_values = true;
+  bool track_executed_lines = false;  // executed_line entries (launch mode only)
   bool patterns = true;
   bool text_format = false;  // with output: the call tree as text
   bool color = true;

@@ -46,6 +46,8 @@ def trees_from_trace_by_pid(document):
     nodes = {}
     names = {}
     for entry in document["trace_data"]:
+        if entry["event"] == "executed_line":
+            continue
         names[entry["id"]] = entry["name"]
         node = {
             "name": entry["name"],
@@ -69,10 +71,50 @@ def trees_from_trace_by_pid(document):
 
 
 def trees_from_oracle(reference):
-    """The oracle's trees, with its arguments normalised as a trace's are."""
-    for node in walk([node for thread in reference["threads"] for node in thread]):
+    """The oracle's call trees (no executed lines), with its arguments
+    normalised as a trace's are."""
+    def calls(nodes):
+        return [dict(node, children=calls(node["children"])) for node in nodes if "executed_line" not in node]
+    threads = [calls(thread) for thread in reference["threads"]]
+    for node in walk([node for thread in threads for node in thread]):
         node["arguments"] = normal_arguments(node["arguments"])
-    return reference["threads"]
+    return threads
+
+
+# --track-executed-lines: per thread, the calls and the lines in the order
+# they ran, one line of text each.
+def line_text(file, function, line, context):
+    return "  line %s %s:%d [%s]" % (function, file, line, context)
+
+
+def runs_from_trace(document):
+    threads = {}
+    for entry in document["trace_data"]:
+        run = threads.setdefault((entry["pid"], entry["thread_id"]), [])
+        if entry["event"] == "executed_line":
+            run += [line_text(entry["file"], entry["function"], n, entry["context"]) for n in entry["lines"]]
+        else:
+            run.append("call " + entry["name"])
+    return sorted(threads.values())
+
+
+def runs_from_oracle(reference):
+    def walk_run(nodes, run):
+        for node in nodes:
+            if "executed_line" in node:
+                run.append(line_text(node["file"], node["function"], node["executed_line"], node["context"]))
+            else:
+                run.append("call " + node["name"])
+                walk_run(node["children"], run)
+        return run
+    return sorted(walk_run(thread, []) for thread in reference["threads"])
+
+
+def runs_diff(expected, actual):
+    """A unified diff of the runs of calls and lines; empty when equal."""
+    def text(runs):
+        return [line for index, run in enumerate(runs) for line in ["== thread %d ==" % index] + run]
+    return list(difflib.unified_diff(text(expected), text(actual), "oracle", "trace", lineterm="", n=3))
 
 
 def walk(nodes):

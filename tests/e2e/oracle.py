@@ -9,11 +9,13 @@ frame stream comes from the interpreter's own events, and the seed's rules
 implemented again here from docs/json-format.md.
 
 usage: python3.15 oracle.py --out FILE --scope DIR [--scope DIR...] [--no-external-calls]
-                            [--no-imports] [--show-dunders] SCRIPT [ARGS...]
+                            [--no-imports] [--show-dunders] [--track-executed-lines] SCRIPT [ARGS...]
        python3.15 oracle.py --out FILE --scope DIR [...] -m MODULE [ARGS...]
        python3.15 oracle.py --out FILE --scope DIR [...] --pytest [PYTEST ARGS...]
 
-The script's (or pytest's) exit code is this program's exit code. With
+With --track-executed-lines, the lines that run in in-scope code are nodes
+{"executed_line": N, "file", "function", "context"} among the calls, in the
+order they ran. The script's (or pytest's) exit code is this program's exit code. With
 --pytest, pytest runs in this process as `python -m pytest` would run it,
 and the calls each test's run makes go under a node for that test.
 """
@@ -226,6 +228,19 @@ def on_throw(code, offset, exception):
         node.observer_effect = True
 
 
+# --track-executed-lines: each LINE event, among the calls of its frame.
+track_lines = False
+oracle_code_file = __file__
+
+
+def on_line(code, line):
+    if not code.co_filename.startswith("/") or code.co_filename == oracle_code_file:
+        return MON.DISABLE
+    stack = stacks.get(_thread.get_native_id())
+    if stack:
+        stack[-1].children.append(("line", code, line, next_seq(), current_test))
+
+
 def on_close(code, offset, value):
     stack = stacks.get(_thread.get_native_id())
     if stack:
@@ -239,8 +254,12 @@ def start_monitoring():
                             (events.PY_THROW, on_throw), (events.PY_RETURN, on_close),
                             (events.PY_YIELD, on_close), (events.PY_UNWIND, on_close)):
         MON.register_callback(TOOL, event, callback)
-    MON.set_events(TOOL, events.PY_START | events.PY_RESUME | events.PY_THROW |
-                   events.PY_RETURN | events.PY_YIELD | events.PY_UNWIND)
+    wanted = events.PY_START | events.PY_RESUME | events.PY_THROW | events.PY_RETURN | events.PY_YIELD | \
+        events.PY_UNWIND
+    if track_lines:
+        MON.register_callback(TOOL, events.LINE, on_line)
+        wanted |= events.LINE
+    MON.set_events(TOOL, wanted)
 
 
 def fresh_main(path=None):
@@ -431,6 +450,9 @@ class Rules:
         (caller_id), None if there is none.
         """
         for frame in frames:
+            if isinstance(frame, tuple):
+                self.add_line(frame, out)
+                continue
             if frame.observer_effect and not frame.children:
                 continue
             code = frame.code
@@ -465,6 +487,36 @@ class Rules:
                     children_out = node["children"]
             self.project(frame.children, children_out, inside, now_importing, site,
                          code.co_name if logged else caller)
+
+    def add_line(self, event, out):
+        """An executed line of in-scope code, with the seed's context."""
+        _, code, line, seq, test = event
+        if not self.in_scope(code.co_filename):
+            return
+        out.append({"_seq": seq, "_test": test, "executed_line": line,
+                    "file": self.location(code.co_filename, 0, True), "function": code.co_name,
+                    "context": self.line_context(code, line)})
+
+    def line_context(self, code, line):
+        """docs/json-format.md, "Executed lines": from the line's text and
+        the kind of code it runs in."""
+        try:
+            with open(code.co_filename, encoding="utf-8", errors="replace") as f:
+                text = f.read().split("\n")[line - 1].strip()
+        except (OSError, IndexError):
+            text = ""
+        unprefixed = text.lstrip("rRbBuUfF")
+        if text.startswith("#") or (len(text) - len(unprefixed) <= 2 and unprefixed[:1] in ("'", '"')):
+            return "comment"
+        if code.co_name == "<module>":
+            if text.startswith(("def ", "async def ", "class ", "@")):
+                return "definition"
+            if text.startswith(("import ", "from ")):
+                return "import"
+            if text.startswith(("try:", "finally:", "else:")) or (text.startswith("except") and text.endswith(":")):
+                return "control"
+            return "module_runtime"
+        return "function_runtime" if code.co_flags & CO_OPTIMIZED else "class_body"
 
     def group_by_test(self, calls, tid):
         """Puts each test's top-level calls under a node for the test."""
@@ -555,6 +607,8 @@ def bracket_balance(line):
 
 def walk_calls(nodes):
     for node in nodes:
+        if "executed_line" in node:
+            continue
         yield node
         yield from walk_calls(node["children"])
 
@@ -563,7 +617,7 @@ def strip_private(nodes):
     for node in nodes:
         node.pop("_seq", None)
         node.pop("_test", None)
-        strip_private(node["children"])
+        strip_private(node.get("children", []))
 
 
 def main():
@@ -586,6 +640,9 @@ def main():
             options["show_dunders"] = True
         elif flag == "--no-arg-values":
             capture_arguments = False
+        elif flag == "--track-executed-lines":
+            global track_lines
+            track_lines = True
         else:
             raise SystemExit("oracle.py: unknown option " + flag)
     pytest_mode = argv[:1] == ["--pytest"]

@@ -89,6 +89,19 @@ def main():
         difference = compare.diff(expected, actual)
         if difference:
             failures.append("call trees differ (oracle vs trace):\n" + "\n".join(difference))
+        if "--track-executed-lines" in args.option:
+            expected_runs = compare.runs_from_oracle(reference)
+            lines = sum(1 for run in expected_runs for item in run if item.startswith("  line "))
+            runs_difference = compare.runs_diff(expected_runs, compare.runs_from_trace(document))
+            if runs_difference:
+                failures.append("executed lines differ (oracle vs trace):\n" + "\n".join(runs_difference))
+            elif lines == 0:
+                failures.append("the oracle saw no executed line in the scope")
+            elif document["metadata"].get("executed_lines_count") != lines:
+                failures.append("executed_lines_count is %s, the trace has %d lines" % (
+                    document["metadata"].get("executed_lines_count"), lines))
+            else:
+                print("OK: %s: %d executed lines equal the oracle's" % (name, lines))
         else:
             calls = sum(len(compare.render([t])) - 1 for t in actual)
             print("OK: %s: %d calls in %d threads equal the oracle's" % (name, calls, len(actual)))

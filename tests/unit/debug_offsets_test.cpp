@@ -51,6 +51,13 @@ std::vector<uint8_t> table_315() {
   fields[90] = 0x10;       // unicode_object.length
   fields[91] = 0x28;       // unicode_object.asciiobject_size
   fields[92] = 0x38;       // unicode_object.compactunicodeobject_size
+  fields[24] = 0x10;       // thread_state.interp
+  fields[104] = 24;        // debugger_support.eval_breaker
+  fields[105] = 344;       // debugger_support.remote_debugger_support
+  fields[106] = 8028;      // debugger_support.remote_debugging_enabled (in the interpreter state)
+  fields[107] = 0;         // debugger_support.debugger_pending_call
+  fields[108] = 4;         // debugger_support.debugger_script_path
+  fields[109] = 512;       // debugger_support.debugger_script_path_size
   std::vector<uint8_t> table(8 + fields.size() * 8);
   std::memcpy(table.data(), "xdebugpy", 8);
   std::memcpy(table.data() + 8, fields.data(), fields.size() * 8);
@@ -72,6 +79,14 @@ TEST(DebugOffsets, Reads315Layout) {
   EXPECT_EQ(d.offsets.unicode_ascii_data, 0x28u);
   EXPECT_EQ(d.offsets.unicode_compact_utf8, 0x30u);
   EXPECT_EQ(d.offsets.bytes_data, 0x20u);
+  // PEP 768's remote execution.
+  EXPECT_EQ(d.remote_exec.tstate_interp, 0x10u);
+  EXPECT_EQ(d.remote_exec.interp_remote_debug, 8028u);
+  EXPECT_EQ(d.remote_exec.eval_breaker, 24u);
+  EXPECT_EQ(d.remote_exec.support, 344u);
+  EXPECT_EQ(d.remote_exec.pending_call, 0u);
+  EXPECT_EQ(d.remote_exec.script_path, 4u);
+  EXPECT_EQ(d.remote_exec.script_path_size, 512u);
   // Argument values.
   EXPECT_EQ(d.offsets.frame_localsplus, 80u);
   EXPECT_EQ(d.offsets.arg_values, 1u);  // slots read with the frame's fields

@@ -64,9 +64,45 @@ bool CallFilter::is_main_module(const CodeInfo& code, const FrameEnter& enter, c
          (code.filename == options_.main_file || !enter.call_site);
 }
 
+// The interpreter runs the tool's line starter as a "<string>" module, which
+// may have been logged as an external call before it ran the script (and
+// nothing else): that entry is the tool's, not the program's.
+void CallFilter::forget_line_starter(Thread& thread) {
+  if (thread.stack.empty() || thread.trace < 0) return;
+  Frame& starter = thread.stack.back();
+  ThreadTrace& trace = model_.threads[thread.trace];
+  if (starter.code->filename != "<string>" || starter.code->name != "<module>" || starter.entry < 0 ||
+      starter.entry + 1 != static_cast<int64_t>(trace.entries.size()))
+    return;
+  if (trace.entries.back().number_of_calls) --call_counter(*starter.code, trace.entries.back().line);
+  trace.entries.pop_back();
+  thread.open_entries.pop_back();
+  if (starter.adds_depth) thread.open_scope_entries.pop_back();
+  starter.entry = -1;
+  starter.adds_depth = false;
+}
+
+// A line the frame under the line callback ran, if that frame is in scope.
+void CallFilter::add_executed_line(Thread& thread, const FrameEnter& callback) {
+  if (thread.stack.empty() || !callback.call_site) return;
+  const Frame& frame = thread.stack.back();
+  if (!frame.in_scope || frame.code != callback.call_site->code) return;
+  ThreadTrace& trace = trace_of(thread, callback);
+  trace.executed_lines.push_back(
+      {frame.code, callback.call_site->line, static_cast<uint32_t>(trace.entries.size())});
+}
+
 void CallFilter::on_enter(const FrameEnter& enter) {
   Thread& thread = threads_[enter.tid];
   const CodeInfo& code = *enter.code;
+  if (!options_.line_script.empty() && code.filename == options_.line_script) {
+    if (!model_.line_script_ran) forget_line_starter(thread);
+    model_.line_script_ran = true;
+    if (code.name == kLineCallbackName) add_executed_line(thread, enter);
+    if (code.name == kNoLineToolIdName) model_.line_tool_ids_taken = true;
+    thread.stack.push_back({&code, false, enter.call_site, -1, false});
+    return;
+  }
   Frame frame{&code, in_scope(&code), enter.call_site, -1, false};
 
   const Frame* caller = thread.stack.empty() ? nullptr : &thread.stack.back();

@@ -25,11 +25,20 @@
 
 namespace pytrace {
 
+// The executed-lines script's callback for sys.monitoring LINE events, and
+// what it calls when every tool id it could use is taken.
+inline constexpr std::string_view kLineCallbackName = "__pytrace_line__";
+inline constexpr std::string_view kNoLineToolIdName = "__pytrace_no_tool_id__";
+
 struct FilterOptions {
   bool external_calls = true;
   bool imports = true;
   bool show_dunders = false;
   std::string main_file;   // absolute; its <module> is module_execution (so is any without a Python caller)
+  // The script the tool has the program run to report executed lines: its
+  // frames are the tool's, never logged, and each call of its line callback
+  // is a line run by the frame below (empty: none).
+  std::string line_script;
   uint64_t origin_ns = 0;  // CLOCK_MONOTONIC time that start_ns counts from
 };
 
@@ -44,6 +53,7 @@ class CallFilter : public FrameSink {
   void on_thread_end(const ThreadEnd& end) override;
   // Only calls into the scope and calls made from it are ever logged.
   bool may_log(const CodeInfo& callee, const CodeInfo* caller) override {
+    if (callee.filename == options_.line_script) return false;
     return in_scope(&callee) || (caller && in_scope(caller));
   }
 
@@ -64,6 +74,8 @@ class CallFilter : public FrameSink {
   };
 
   bool in_scope(const CodeInfo* code);
+  void add_executed_line(Thread& thread, const FrameEnter& callback);
+  void forget_line_starter(Thread& thread);
   uint32_t& call_counter(const CodeInfo& code, int line);
   bool is_main_module(const CodeInfo& code, const FrameEnter& enter, const Thread& thread) const;
   std::optional<CallSite> site_in_scope(const Thread& thread, const FrameEnter& enter) const;

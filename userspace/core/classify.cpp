@@ -69,6 +69,30 @@ bool is_comprehension(std::string_view name) {
   return name == "<genexpr>" || name == "<listcomp>" || name == "<dictcomp>" || name == "<setcomp>";
 }
 
+std::string_view line_context(const CodeInfo& code, std::string_view source) {
+  size_t start = source.find_first_not_of(" \t");
+  std::string_view text = start == std::string_view::npos ? std::string_view{} : source.substr(start);
+  // A comment, or a line that is a string literal (a docstring): prefixes
+  // r, b, u, f (any case, any order), then a quote.
+  size_t quote = text.find_first_not_of("rRbBuUfF");
+  if (text.starts_with('#') ||
+      (quote != std::string_view::npos && quote <= 2 && (text[quote] == '"' || text[quote] == '\''))) {
+    return "comment";
+  }
+  if (code.name == "<module>") {
+    for (std::string_view keyword : {"def ", "async def ", "class ", "@"})
+      if (text.starts_with(keyword)) return "definition";
+    for (std::string_view keyword : {"import ", "from "})
+      if (text.starts_with(keyword)) return "import";
+    if (text.starts_with("try:") || text.starts_with("finally:") || text.starts_with("else:") ||
+        (text.starts_with("except") && text.ends_with(':'))) {
+      return "control";
+    }
+    return "module_runtime";
+  }
+  return is_class_body(code) ? "class_body" : "function_runtime";
+}
+
 bool is_class_body(const CodeInfo& code) {
   return code.flags_known && !code.flags.function && code.name != "<module>";
 }

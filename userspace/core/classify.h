@@ -26,6 +26,11 @@ struct CallFacts {
 
 CallType classify_call(const CallFacts& facts, SourceCache& sources);
 
+// The seed's context of an executed line (--track-executed-lines): comment,
+// definition, import, control, module_runtime, function_runtime or
+// class_body, from the code it runs in and its source text.
+std::string_view line_context(const CodeInfo& code, std::string_view source);
+
 // Whether number_of_calls is counted for this type (the seed's list, plus
 // the method types the seed would have called function_call).
 bool counts_calls(CallType type);

@@ -15,6 +15,7 @@ enum Field : size_t {
   kInterpNext = 7,
   kInterpThreadsHead = 8,
   kTstateNext = 23,
+  kTstateInterp = 24,
   kTstateCurrentFrame = 25,
   kTstateNativeThreadId = 30,
   kFrameSize = 38,
@@ -49,7 +50,13 @@ enum Field : size_t {
   kUnicodeLength = 90,
   kUnicodeAsciiSize = 91,
   kUnicodeCompactSize = 92,
-  kFieldCount = 102,
+  kDebuggerEvalBreaker = 104,
+  kDebuggerSupport = 105,
+  kDebuggerRemoteDebugEnabled = 106,
+  kDebuggerPendingCall = 107,
+  kDebuggerScriptPath = 108,
+  kDebuggerScriptPathSize = 109,
+  kFieldCount = 110,
 };
 
 constexpr char kCookie[8] = {'x', 'd', 'e', 'b', 'u', 'g', 'p', 'y'};
@@ -88,6 +95,10 @@ DebugOffsets parse_debug_offsets(std::span<const uint8_t> table) {
     result.problem = "free-threaded builds keep strings differently";
     return result;
   }
+
+  result.remote_exec = {field(kTstateInterp),       field(kDebuggerRemoteDebugEnabled), field(kDebuggerEvalBreaker),
+                        field(kDebuggerSupport),    field(kDebuggerPendingCall),        field(kDebuggerScriptPath),
+                        field(kDebuggerScriptPathSize)};
 
   pt_python_offsets& o = result.offsets;
   o.runtime_interpreters_head = field(kRuntimeInterpretersHead);

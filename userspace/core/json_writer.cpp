@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "core/call_text.h"
+#include "core/classify.h"
 #include "core/json_text.h"
 #include "version.h"
 
@@ -90,7 +91,8 @@ Json metadata_json(const TraceModel& model) {
   meta["options"] = {{"external_calls", s.external_calls},
                      {"imports", s.imports},
                      {"show_dunders", s.show_dunders},
-                     {"arg_values", s.arg_values}};
+                     {"arg_values", s.arg_values},
+                     {"track_executed_lines", s.executed_lines}};
   Json threads = Json::array();
   for (const auto& thread : model.threads) {
     threads.push_back({{"thread_id", thread.tid},
@@ -125,6 +127,11 @@ Json metadata_json(const TraceModel& model) {
                     {"running_frames", st.running_frames},
                     {"truncated_stacks", st.truncated_stacks}};
   meta["records"] = st.records;
+  if (model.session.executed_lines) {
+    size_t lines = 0;
+    for (const auto& thread : model.threads) lines += thread.executed_lines.size();
+    meta["executed_lines_count"] = lines;
+  }
   meta["patterns"] = model.pattern_options ? pattern_stats(model) : Json(nullptr);
   if (!model.tests.empty()) {
     // Each test with the id of its entry in trace_data.
@@ -222,6 +229,47 @@ class EntryWriter {
     }
     if (entry.started_before_trace) out += R"(,"started_before_trace":true)"sv;
     out += "}";
+  }
+
+  // The executed_line entries of lines [begin, end) of a thread: a line
+  // joins the entry before it when file, function and context agree (the
+  // seed's grouping; a call in between starts a new one).
+  void write_lines(std::string& out, bool& first, const ThreadTrace& thread, size_t begin, size_t end) {
+    std::string_view open_context;
+    const CodeInfo* open_code = nullptr;
+    for (size_t i = begin; i < end; ++i) {
+      const ExecutedLine& line = thread.executed_lines[i];
+      std::optional<std::string_view> source = sources_.line(line.code->filename, line.line);
+      std::string_view context = line_context(*line.code, source.value_or(""));
+      if (open_code && open_code->filename == line.code->filename && open_code->name == line.code->name &&
+          open_context == context) {
+        out.pop_back();  // "]}" -> add the line
+        out.pop_back();
+        out += ',';
+        append_number(out, line.line);
+        out += "]}"sv;
+        continue;
+      }
+      out += first ? "\n    "sv : ",\n    "sv;
+      first = false;
+      out += R"({"event":"executed_line","file":)"sv;
+      append_json_string(out, scope_.location(line.code->filename, 0, true));
+      out += R"(,"function":)"sv;
+      out += code_text(*line.code).name;
+      out += R"(,"context":")"sv;
+      out += context;
+      out += R"(","thread_id":)"sv;
+      append_number(out, thread.tid);
+      out += R"(,"pid":)"sv;
+      append_number(out, thread.pid);
+      out += R"(,"code":)"sv;
+      append_json_string(out, call_source_text({line.code, line.line, line.line}, sources_));
+      out += R"(,"lines":[)"sv;
+      append_number(out, line.line);
+      out += "]}"sv;
+      open_code = line.code;
+      open_context = context;
+    }
   }
 
  private:
@@ -456,12 +504,22 @@ void write_json(const TraceModel& model, const Scope& scope, SourceCache& source
   EntryWriter writer(model, scope, sources);
   std::string buffer;
   size_t id = 0;
+  bool first = true;  // nothing written to trace_data yet
   {
     OverlappedWriter overlapped(out);
     for (const auto& thread : model.threads) {
       size_t first_id = id;
+      size_t line = 0;  // the next of thread.executed_lines to write
+      auto write_lines_before = [&](size_t entry) {
+        size_t end = line;
+        while (end < thread.executed_lines.size() && thread.executed_lines[end].before <= entry) ++end;
+        writer.write_lines(buffer, first, thread, line, end);
+        line = end;
+      };
       for (const auto& entry : thread.entries) {
-        buffer += id == 0 ? "\n    " : ",\n    ";
+        write_lines_before(id - first_id);
+        buffer += first ? "\n    " : ",\n    ";
+        first = false;
         writer.write(buffer, thread, entry, id, first_id);
         ++id;
         if (buffer.size() > (1 << 20)) {
@@ -469,9 +527,10 @@ void write_json(const TraceModel& model, const Scope& scope, SourceCache& source
           if (progress) progress(id);
         }
       }
+      write_lines_before(thread.entries.size());
     }
   }
-  out << buffer << (id == 0 ? "]" : "\n  ]");
+  out << buffer << (first ? "]" : "\n  ]");
   if (model.pattern_options) write_patterns(model, out);
   out << "\n}\n";
 }

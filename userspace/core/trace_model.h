@@ -83,6 +83,14 @@ struct TestInfo {
   std::string outcome;
 };
 
+// A line that ran in an in-scope frame (--track-executed-lines), in its
+// place among the thread's calls: after `before` of its entries.
+struct ExecutedLine {
+  const CodeInfo* code = nullptr;
+  int line = 0;
+  uint32_t before = 0;
+};
+
 struct ThreadTrace {
   uint32_t pid = 0;
   uint32_t tid = 0;
@@ -91,6 +99,7 @@ struct ThreadTrace {
   // a trace of 10^7 calls never holds two copies of itself.
   std::deque<TraceEntry> entries;
   std::vector<PatternGroup> patterns;  // repeated calls, when grouping ran
+  std::vector<ExecutedLine> executed_lines;  // in the order they ran
 };
 
 // Counters the BPF program kept (struct pt_stats).
@@ -122,10 +131,14 @@ struct SessionInfo {
   bool imports = true;
   bool show_dunders = false;
   bool arg_values = true;  // argument values were captured
+  bool executed_lines = false;  // --track-executed-lines
 };
 
 struct TraceModel {
   SessionInfo session;
+  // The executed-lines script: it ran, and found no sys.monitoring tool id free.
+  bool line_script_ran = false;
+  bool line_tool_ids_taken = false;
   CodeTable codes;
   std::vector<ThreadTrace> threads;  // in order of their first logged call
   std::vector<std::string> modules;  // names referenced by TraceEntry::importing

@@ -154,6 +154,30 @@ void Probes::trace(pid_t pid) {
   bpf_map__update_elem(skeleton_->maps.traced, &key, sizeof(key), &parent, sizeof(parent), BPF_ANY);
 }
 
+void Probes::hold_at_first_call(pid_t pid) {
+  __u32 key = static_cast<__u32>(pid);
+  __u64 unseen = 0;
+  int err = bpf_map__update_elem(skeleton_->maps.hold_at_first_call, &key, sizeof(key), &unseen, sizeof(unseen),
+                                 BPF_ANY);
+  if (err) throw Error("cannot ask the probes to stop process " + std::to_string(pid) + ": " + libbpf_error(err));
+  __atomic_store_n(&skeleton_->bss->holds_pending, 1, __ATOMIC_RELEASE);
+}
+
+uint64_t Probes::held_thread_state(pid_t pid) const {
+  __u32 key = static_cast<__u32>(pid);
+  __u64 tstate = 0;
+  bpf_map__lookup_elem(skeleton_->maps.hold_at_first_call, &key, sizeof(key), &tstate, sizeof(tstate), 0);
+  return tstate;
+}
+
+void Probes::end_hold(pid_t pid) {
+  __u32 key = static_cast<__u32>(pid);
+  bpf_map__delete_elem(skeleton_->maps.hold_at_first_call, &key, sizeof(key), 0);
+  __u32 next = 0;
+  if (bpf_map__get_next_key(skeleton_->maps.hold_at_first_call, nullptr, &next, sizeof(next)) != 0)
+    __atomic_store_n(&skeleton_->bss->holds_pending, 0, __ATOMIC_RELEASE);
+}
+
 Probes::~Probes() = default;
 
 // Detaching a uprobe waits for an RCU grace period (about 100 ms here, one

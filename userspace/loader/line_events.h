@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+// Executed lines (--track-executed-lines). CPython 3.15 has no line probe,
+// so the program is made to run a small script of the tool's through PEP
+// 768's remote execution: the script registers a sys.monitoring LINE
+// callback, and the function probes see each call of it like any other
+// call, made by the frame whose line runs, at that line. Lines outside the
+// scope roots are disabled where they first run and cost nothing after
+// (docs/probes.md, "Executed lines").
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "core/debug_offsets.h"
+#include "loader/probes.h"
+
+namespace pytrace {
+
+// The script, in a directory of its own that root owns and every user may
+// read and enter (the program opens it with its own identity; it cannot
+// change it). Removed with the object. The interpreter runs a requested
+// script as "<string>", so the request names a one-line starter that runs
+// the script under its own path, which tells its frames from the program's.
+class LineScript {
+ public:
+  // For code whose file is under one of `roots` (absolute directories).
+  explicit LineScript(const std::vector<std::string>& roots);
+  ~LineScript();
+  LineScript(const LineScript&) = delete;
+  LineScript& operator=(const LineScript&) = delete;
+
+  const std::string& path() const { return path_; }                  // the script: its code's co_filename
+  const std::string& starter_path() const { return starter_path_; }  // what the request names
+
+ private:
+  void remove_files();
+
+  std::string dir_;
+  std::string path_;
+  std::string starter_path_;
+};
+
+// The script's text for these roots, and the starter's for the script at
+// `path` (for tests).
+std::string line_script_text(const std::vector<std::string>& roots);
+std::string line_starter_text(const std::string& path);
+
+// A launched program stopped at its first Python call, while the request
+// to run the script is written into its thread state: a request left
+// earlier is lost when the interpreter sets up that state, and one left
+// later misses the first lines. The stop is the probes' SIGURG, which this
+// process, as the program's ptrace tracer, takes away; should the tool die
+// first, the kernel detaches the program and SIGURG's default action is to
+// be ignored, so it is never left stopped.
+class LaunchHold {
+ public:
+  // Seizes `pid`, which has not exec'd yet (as root, before it drops its
+  // privileges), and asks the probes to stop it at its first call.
+  LaunchHold(pid_t pid, Probes& probes);
+  ~LaunchHold();  // lets the program go if it is still held
+  LaunchHold(const LaunchHold&) = delete;
+  LaunchHold& operator=(const LaunchHold&) = delete;
+
+  // Call while the program starts; true once the hold is over. `problem`
+  // then says why no request was left, or is empty. Never waits, and never
+  // reaps the program: its exit stays for whoever waits for it.
+  bool try_request(const RemoteExecOffsets& offsets, const std::string& script, std::string& problem);
+
+ private:
+  void let_go(int signal);
+
+  pid_t pid_;
+  Probes& probes_;
+  bool attached_ = false;
+};
+
+}  // namespace pytrace
