@@ -212,7 +212,7 @@ class Recorder {
   }
 
   // The executed-lines script, or null.
-  const LineScript* line_script() const { return line_script_ ? &*line_script_ : nullptr; }
+  LineScript* line_script() { return line_script_ ? &*line_script_ : nullptr; }
 
   Probes& probes() { return probes_; }
   SessionInfo& info() { return info_; }
@@ -509,7 +509,9 @@ int run_launch_session(const LaunchSpec& spec) {
 
   std::vector<std::string> argv{python.executable};
   argv.insert(argv.end(), spec.python_args.begin(), spec.python_args.end());
-  GatedChild child(argv, env, user, spec.inherited_fds);
+  std::vector<int> inherited_fds = spec.inherited_fds;
+  if (const LineScript* lines = recorder.line_script()) inherited_fds.push_back(lines->lifeline_fd());
+  GatedChild child(argv, env, user, inherited_fds);
   g_child_pid = child.pid();
   install_signal_handlers();
 
@@ -525,6 +527,7 @@ int run_launch_session(const LaunchSpec& spec) {
   // (running as the user) cannot signal it.
   ActingAs as_user(user);
   child.release();
+  if (recorder.line_script()) recorder.line_script()->close_lifeline_read_end();
   for (std::string problem; hold; recorder.poll(child.exit_fd(), kHoldPollMs)) {
     if (!hold->try_request(python.offsets.remote_exec, recorder.line_script()->starter_path(), problem)) continue;
     hold.reset();
@@ -551,6 +554,9 @@ int run_launch_session(const LaunchSpec& spec) {
   } else if (spec.track_executed_lines && !model->line_script_ran) {
     std::cerr << spec.tool << ": warning: executed lines are not tracked: the program never ran the "
               << "tool's line script\n";
+  } else if (spec.track_executed_lines && model->line_tracking_ended) {
+    std::cerr << spec.tool << ": warning: executed lines stopped being tracked before the program ended: "
+              << "it closed the descriptor the tool's line script waits on\n";
   }
   if (spec.complete_model) spec.complete_model(*model, recorder.origin_ns());
   recorder.write(std::move(model), output);

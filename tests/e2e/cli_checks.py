@@ -457,6 +457,52 @@ def killed_tracer_leaves_no_probes(env):
     check_loop_output(output, target)
 
 
+# Says when the tool's sys.monitoring tools are in place and when they are
+# gone again, in files: the program's stdout is the tracer's.
+LINES_WATCHED = """import os, sys, time
+
+def tools():
+    return [sys.monitoring.get_tool(i) for i in (3, 4, 5)]
+
+def wait_for(condition):
+    for _ in range(2000):
+        if condition():
+            return True
+        time.sleep(0.005)
+    return False
+
+def mark(name):
+    open(name, "w").close()
+
+if wait_for(lambda: "pytrace" in tools()):
+    mark("installed")
+if wait_for(lambda: os.path.exists("killed")) and wait_for(lambda: "pytrace" not in tools()):
+    mark("freed")
+"""
+
+
+@case
+def killed_tracer_frees_the_line_callbacks(env):
+    """The executed-lines script's callbacks go with the tool, even killed:
+    the program is not left slower than it was."""
+    need_root()
+    os.chmod(env.tmp, 0o777)
+    path = env.script("watched.py", LINES_WATCHED)
+    tool = subprocess.Popen([env.tracer, "--python", env.python, "--track-executed-lines", "-o", "t.json", path],
+                            cwd=env.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        if not wait_until(lambda: os.path.exists(os.path.join(env.tmp, "installed")), timeout=30):
+            raise Failure("the line callbacks were never installed: " + (tool.stderr.read() if tool.poll() else ""))
+        tool.kill()  # SIGKILL: no chance to clean up
+        tool.wait()
+        open(os.path.join(env.tmp, "killed"), "w").close()
+        if not wait_until(lambda: os.path.exists(os.path.join(env.tmp, "freed")), timeout=30):
+            raise Failure("the program still has the tool's sys.monitoring callbacks after the tool was killed")
+    finally:
+        if tool.poll() is None:
+            tool.kill()
+
+
 @case
 def interrupt_stops_the_program_and_writes_the_trace(env):
     need_root()

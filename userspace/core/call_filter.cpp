@@ -100,6 +100,7 @@ void CallFilter::on_enter(const FrameEnter& enter) {
     model_.line_script_ran = true;
     if (code.name == kLineCallbackName) add_executed_line(thread, enter);
     if (code.name == kNoLineToolIdName) model_.line_tool_ids_taken = true;
+    if (code.name == kLinesEndedName) model_.line_tracking_ended = true;
     thread.stack.push_back({&code, false, enter.call_site, -1, false});
     return;
   }

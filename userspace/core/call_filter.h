@@ -29,6 +29,8 @@ namespace pytrace {
 // what it calls when every tool id it could use is taken.
 inline constexpr std::string_view kLineCallbackName = "__pytrace_line__";
 inline constexpr std::string_view kNoLineToolIdName = "__pytrace_no_tool_id__";
+// What it calls when it stops: the tool is gone, or its pipe was closed.
+inline constexpr std::string_view kLinesEndedName = "__pytrace_lines_ended__";
 
 struct FilterOptions {
   bool external_calls = true;

@@ -136,9 +136,11 @@ struct SessionInfo {
 
 struct TraceModel {
   SessionInfo session;
-  // The executed-lines script: it ran, and found no sys.monitoring tool id free.
+  // The executed-lines script: it ran, found no sys.monitoring tool id
+  // free, stopped before the program ended (its pipe to the tool closed).
   bool line_script_ran = false;
   bool line_tool_ids_taken = false;
+  bool line_tracking_ended = false;
   CodeTable codes;
   std::vector<ThreadTrace> threads;  // in order of their first logged call
   std::vector<std::string> modules;  // names referenced by TraceEntry::importing

@@ -99,7 +99,7 @@ std::string leave_request(pid_t pid, uint64_t tstate, const RemoteExecOffsets& o
 // sys.settrace, the original tool's source, does. The first tool's own
 // PY_START callback turns the second on for each code object, before its
 // first line, then disables itself there.
-std::string line_script_text(const std::vector<std::string>& roots) {
+std::string line_script_text(const std::vector<std::string>& roots, int lifeline_fd) {
   std::string literals;
   for (const std::string& root : roots) {
     std::string dir = root.ends_with('/') ? root : root + "/";
@@ -110,10 +110,12 @@ std::string line_script_text(const std::vector<std::string>& roots) {
   return "# pytrace's executed-lines script (docs/probes.md, \"Executed lines\"). The\n"
          "# interpreter runs it at pytrace's request; pytrace's probes see every call\n"
          "# of " + callback + ", made by the frame whose line runs.\n"
-         "import sys\n"
          "import _operator\n"
+         "import _thread\n"
+         "import os\n"
+         "import sys\n"
          "\n"
-         "def __pytrace_install(monitoring):\n"
+         "def __pytrace_install(monitoring, lifeline):\n"
          "    roots = tuple(root.decode(\"utf-8\", \"surrogateescape\") for root in (" + literals + "))\n"
          "    events = monitoring.events\n"
          "    DISABLE = monitoring.DISABLE\n"
@@ -132,6 +134,17 @@ std::string line_script_text(const std::vector<std::string>& roots) {
          "            monitoring.set_local_events(starts, code, events.PY_START | events.PY_RESUME)\n"
          "        return DISABLE\n"
          "\n"
+         "    def __pytrace_wait_for_the_end():\n"
+         "        try:\n"
+         "            while os.read(lifeline, 1):\n"
+         "                pass\n"
+         "        except OSError:\n"
+         "            pass\n"
+         "        monitoring.free_tool_id(lines)\n"
+         "        monitoring.free_tool_id(starts)\n"
+         "        " + std::string(kLinesEndedName) + "()\n"
+         "\n"
+         "    os.set_inheritable(lifeline, False)\n"
          "    monitoring.use_tool_id(lines, \"pytrace\")\n"
          "    monitoring.use_tool_id(starts, \"pytrace\")\n"
          "    monitoring.register_callback(starts, events.PY_START, _operator.is_)\n"
@@ -139,11 +152,17 @@ std::string line_script_text(const std::vector<std::string>& roots) {
          "    monitoring.register_callback(lines, events.PY_START, __pytrace_start__)\n"
          "    monitoring.register_callback(lines, events.LINE, " + callback + ")\n"
          "    monitoring.set_events(lines, events.PY_START | events.LINE)\n"
+         "    _thread.start_new_thread(__pytrace_wait_for_the_end, ())\n"
+         "    # A forked child has the callbacks and the pipe, but no thread.\n"
+         "    os.register_at_fork(after_in_child=lambda: _thread.start_new_thread(__pytrace_wait_for_the_end, ()))\n"
          "\n"
          "def " + no_tool_id + "():\n"
          "    pass\n"
          "\n"
-         "__pytrace_install(sys.monitoring)\n";
+         "def " + std::string(kLinesEndedName) + "():\n"
+         "    pass\n"
+         "\n"
+         "__pytrace_install(sys.monitoring, " + std::to_string(lifeline_fd) + ")\n";
 }
 
 std::string line_starter_text(const std::string& path) {
@@ -171,7 +190,12 @@ LineScript::LineScript(const std::vector<std::string>& roots) {
   dir_ = pattern;
   path_ = dir_ + "/lines.py";
   starter_path_ = dir_ + "/start.py";
-  if (!write_new_file(path_, line_script_text(roots)) || !write_new_file(starter_path_, line_starter_text(path_)) ||
+  if (pipe2(lifeline_, O_CLOEXEC) != 0) {
+    int error = errno;
+    remove_files();
+    throw Error("cannot make the executed-lines script's pipe: " + std::string(std::strerror(error)));
+  }
+  if (!write_new_file(path_, line_script_text(roots, lifeline_[0])) || !write_new_file(starter_path_, line_starter_text(path_)) ||
       chmod(dir_.c_str(), 0755) != 0) {
     int error = errno;
     remove_files();
@@ -179,7 +203,16 @@ LineScript::LineScript(const std::vector<std::string>& roots) {
   }
 }
 
-LineScript::~LineScript() { remove_files(); }
+LineScript::~LineScript() {
+  remove_files();
+  close_lifeline_read_end();
+  if (lifeline_[1] >= 0) close(lifeline_[1]);
+}
+
+void LineScript::close_lifeline_read_end() {
+  if (lifeline_[0] >= 0) close(lifeline_[0]);
+  lifeline_[0] = -1;
+}
 
 void LineScript::remove_files() {
   unlink(path_.c_str());

@@ -23,6 +23,11 @@ namespace pytrace {
 // change it). Removed with the object. The interpreter runs a requested
 // script as "<string>", so the request names a one-line starter that runs
 // the script under its own path, which tells its frames from the program's.
+//
+// The program inherits the read end of a pipe whose write end only this
+// process holds: a thread of the script waits on it and, at end-of-file
+// (the tool is gone, even killed), frees the script's sys.monitoring tools,
+// so the program is never left slower than it was.
 class LineScript {
  public:
   // For code whose file is under one of `roots` (absolute directories).
@@ -33,6 +38,10 @@ class LineScript {
 
   const std::string& path() const { return path_; }                  // the script: its code's co_filename
   const std::string& starter_path() const { return starter_path_; }  // what the request names
+  // The pipe's read end, for the program to inherit; close it here once
+  // the program has it.
+  int lifeline_fd() const { return lifeline_[0]; }
+  void close_lifeline_read_end();
 
  private:
   void remove_files();
@@ -40,11 +49,12 @@ class LineScript {
   std::string dir_;
   std::string path_;
   std::string starter_path_;
+  int lifeline_[2] = {-1, -1};
 };
 
-// The script's text for these roots, and the starter's for the script at
-// `path` (for tests).
-std::string line_script_text(const std::vector<std::string>& roots);
+// The script's text for these roots and the lifeline's descriptor in the
+// program, and the starter's for the script at `path` (for tests).
+std::string line_script_text(const std::vector<std::string>& roots, int lifeline_fd);
 std::string line_starter_text(const std::string& path);
 
 // A launched program stopped at its first Python call, while the request
