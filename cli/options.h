@@ -26,7 +26,7 @@ struct ProgramOptions {
   bool external_calls = true;
   bool imports = true;
   bool show_dunders = false;
-  bool arg_values = true;    // capture argument values
+  bool arg_values = true;  // capture argument values
   bool track_executed_lines = false;
   bool patterns = true;      // group repeated calls
   bool text_format = false;  // -o writes the console tree instead of JSON

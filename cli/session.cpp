@@ -529,9 +529,11 @@ int run_launch_session(const LaunchSpec& spec) {
   child.release();
   if (recorder.line_script()) recorder.line_script()->close_lifeline_read_end();
   for (std::string problem; hold; recorder.poll(child.exit_fd(), kHoldPollMs)) {
-    if (!hold->try_request(python.offsets.remote_exec, recorder.line_script()->starter_path(), problem)) continue;
+    if (!hold->try_request(python.offsets.remote_exec, recorder.line_script()->starter_path(), problem))
+      continue;
     hold.reset();
-    if (!problem.empty()) std::cerr << spec.tool << ": warning: executed lines are not tracked: " << problem << "\n";
+    if (!problem.empty())
+      std::cerr << spec.tool << ": warning: executed lines are not tracked: " << problem << "\n";
   }
   while (!child.poll_exit()) recorder.poll(child.exit_fd());
   int exit_code = *child.poll_exit();

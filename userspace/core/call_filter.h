@@ -36,7 +36,7 @@ struct FilterOptions {
   bool external_calls = true;
   bool imports = true;
   bool show_dunders = false;
-  std::string main_file;   // absolute; its <module> is module_execution (so is any without a Python caller)
+  std::string main_file;  // absolute; its <module> is module_execution (so is any without a Python caller)
   // The script the tool has the program run to report executed lines: its
   // frames are the tool's, never logged, and each call of its line callback
   // is a line run by the frame below (empty: none).

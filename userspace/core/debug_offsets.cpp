@@ -96,8 +96,9 @@ DebugOffsets parse_debug_offsets(std::span<const uint8_t> table) {
     return result;
   }
 
-  result.remote_exec = {field(kTstateInterp),       field(kDebuggerRemoteDebugEnabled), field(kDebuggerEvalBreaker),
-                        field(kDebuggerSupport),    field(kDebuggerPendingCall),        field(kDebuggerScriptPath),
+  result.remote_exec = {field(kTstateInterp),          field(kDebuggerRemoteDebugEnabled),
+                        field(kDebuggerEvalBreaker),   field(kDebuggerSupport),
+                        field(kDebuggerPendingCall),   field(kDebuggerScriptPath),
                         field(kDebuggerScriptPathSize)};
 
   pt_python_offsets& o = result.offsets;

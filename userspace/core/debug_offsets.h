@@ -29,7 +29,7 @@ struct DebugOffsets {
   pt_python_offsets offsets{};  // offsets.enabled == 0 when unusable
   uint64_t version_hex = 0;     // PY_VERSION_HEX, 0 when the table is missing
   RemoteExecOffsets remote_exec;
-  std::string problem;          // why frames cannot be read, when they cannot
+  std::string problem;  // why frames cannot be read, when they cannot
 };
 
 // `table` is the raw start of the .PyRuntime section. The table's layout

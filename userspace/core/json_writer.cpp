@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -37,23 +38,78 @@ std::string dump(const Json& value, int indent = -1) {
   return value.dump(indent, ' ', false, Json::error_handler_t::replace);
 }
 
+// Consecutive executed lines of a thread that make one executed_line entry:
+// the same file, function and context, with no call in between (the seed's
+// grouping).
+struct LineGroup {
+  uint32_t first = 0;  // index in ThreadTrace::executed_lines
+  uint32_t end = 0;
+  uint32_t before = 0;  // the entry it comes before
+  std::string_view context;
+};
+
+std::vector<LineGroup> group_lines(const ThreadTrace& thread, SourceCache& sources) {
+  std::vector<LineGroup> groups;
+  for (uint32_t i = 0; i < thread.executed_lines.size(); ++i) {
+    const ExecutedLine& line = thread.executed_lines[i];
+    std::string_view context =
+        line_context(*line.code, sources.line(line.code->filename, line.line).value_or(""));
+    if (!groups.empty()) {
+      LineGroup& open = groups.back();
+      const CodeInfo& code = *thread.executed_lines[open.first].code;
+      if (open.before == line.before && open.context == context && code.filename == line.code->filename &&
+          code.name == line.code->name) {
+        open.end = i + 1;
+        continue;
+      }
+    }
+    groups.push_back({i, i + 1, line.before, context});
+  }
+  return groups;
+}
+
+// Entry ids are positions in trace_data: a thread's calls, after those of
+// the threads before it, with its executed_line entries among them.
+class EntryIds {
+ public:
+  EntryIds(const TraceModel& model, const std::vector<std::vector<LineGroup>>& groups) {
+    size_t next = 0;
+    for (size_t t = 0; t < model.threads.size(); ++t) {
+      first_.push_back(next);
+      auto& before = group_before_.emplace_back();
+      for (const LineGroup& g : groups[t]) before.push_back(g.before);
+      next += model.threads[t].entries.size() + before.size();
+    }
+  }
+
+  size_t of(size_t thread, size_t entry) const {
+    const auto& before = group_before_[thread];
+    return first_[thread] + entry +
+           static_cast<size_t>(std::upper_bound(before.begin(), before.end(), entry) - before.begin());
+  }
+
+ private:
+  std::vector<size_t> first_;
+  std::vector<std::vector<uint32_t>> group_before_;
+};
+
 // Calls covered by groups, and the largest outermost groups.
-Json pattern_stats(const TraceModel& model) {
+Json pattern_stats(const TraceModel& model, const EntryIds& ids) {
   struct Largest {
     uint64_t total;
     size_t first_id;
     const PatternGroup* group;
   };
   std::vector<Largest> outermost;
-  size_t groups = 0, first_id = 0;
+  size_t groups = 0;
   uint64_t covered = 0;
-  for (const auto& thread : model.threads) {
+  for (size_t t = 0; t < model.threads.size(); ++t) {
+    const ThreadTrace& thread = model.threads[t];
     groups += thread.patterns.size();
     covered += calls_in_groups(thread.patterns);
     for (const auto& g : thread.patterns) {
-      if (g.outer < 0) outermost.push_back({g.total_calls, first_id + g.first, &g});
+      if (g.outer < 0) outermost.push_back({g.total_calls, ids.of(t, g.first), &g});
     }
-    first_id += thread.entries.size();
   }
   std::stable_sort(outermost.begin(), outermost.end(), [](auto& a, auto& b) { return a.total > b.total; });
   Json largest = Json::array();
@@ -66,7 +122,7 @@ Json pattern_stats(const TraceModel& model) {
   return {{"groups", groups}, {"calls_in_groups", covered}, {"largest", largest}};
 }
 
-Json metadata_json(const TraceModel& model) {
+Json metadata_json(const TraceModel& model, const EntryIds& ids) {
   const SessionInfo& s = model.session;
   Json meta;
   // The seed's keys, in the seed's order.
@@ -132,18 +188,16 @@ Json metadata_json(const TraceModel& model) {
     for (const auto& thread : model.threads) lines += thread.executed_lines.size();
     meta["executed_lines_count"] = lines;
   }
-  meta["patterns"] = model.pattern_options ? pattern_stats(model) : Json(nullptr);
+  meta["patterns"] = model.pattern_options ? pattern_stats(model, ids) : Json(nullptr);
   if (!model.tests.empty()) {
     // Each test with the id of its entry in trace_data.
     Json tests = Json::array();
-    size_t id = 0;
-    for (const auto& thread : model.threads) {
-      for (const auto& entry : thread.entries) {
-        if (entry.test >= 0) {
-          const TestInfo& test = model.tests[entry.test];
-          tests.push_back({{"nodeid", test.nodeid}, {"outcome", test.outcome}, {"id", id}});
-        }
-        ++id;
+    for (size_t t = 0; t < model.threads.size(); ++t) {
+      const ThreadTrace& thread = model.threads[t];
+      for (size_t i = 0; i < thread.entries.size(); ++i) {
+        if (thread.entries[i].test < 0) continue;
+        const TestInfo& test = model.tests[thread.entries[i].test];
+        tests.push_back({{"nodeid", test.nodeid}, {"outcome", test.outcome}, {"id", ids.of(t, i)}});
       }
     }
     meta["tests"] = tests;
@@ -158,8 +212,11 @@ class EntryWriter {
   EntryWriter(const TraceModel& model, const Scope& scope, SourceCache& sources)
       : model_(model), scope_(scope), sources_(sources) {}
 
-  void write(std::string& out, const ThreadTrace& thread, const TraceEntry& entry, size_t id,
-             size_t first_id) {
+  // Entry `i` of thread `t`.
+  void write(std::string& out, size_t t, size_t i, const EntryIds& ids) {
+    const ThreadTrace& thread = model_.threads[t];
+    const TraceEntry& entry = thread.entries[i];
+    const size_t id = ids.of(t, i);
     if (entry.test >= 0) return write_test(out, thread, entry, id);
     const CodeInfo& code = *entry.code;
     const CodeText& text = code_text(code);
@@ -199,13 +256,13 @@ class EntryWriter {
     append_number(out, id);
     out += R"(,"parent_id":)"sv;
     if (entry.parent >= 0) {
-      append_number(out, first_id + entry.parent);
+      append_number(out, ids.of(t, static_cast<size_t>(entry.parent)));
     } else {
       out += "null"sv;
     }
     out += R"(,"caller_id":)"sv;
     if (entry.caller_back) {
-      append_number(out, id - entry.caller_back);
+      append_number(out, ids.of(t, i - entry.caller_back));
     } else {
       out += "null"sv;
     }
@@ -231,44 +288,31 @@ class EntryWriter {
     out += "}";
   }
 
-  // The executed_line entries of lines [begin, end) of a thread: a line
-  // joins the entry before it when file, function and context agree (the
-  // seed's grouping; a call in between starts a new one).
-  void write_lines(std::string& out, bool& first, const ThreadTrace& thread, size_t begin, size_t end) {
-    std::string_view open_context;
-    const CodeInfo* open_code = nullptr;
-    for (size_t i = begin; i < end; ++i) {
-      const ExecutedLine& line = thread.executed_lines[i];
-      std::optional<std::string_view> source = sources_.line(line.code->filename, line.line);
-      std::string_view context = line_context(*line.code, source.value_or(""));
-      if (open_code && open_code->filename == line.code->filename && open_code->name == line.code->name &&
-          open_context == context) {
-        out.pop_back();  // "]}" -> add the line
-        out.pop_back();
-        out += ',';
-        append_number(out, line.line);
-        out += "]}"sv;
-        continue;
-      }
+  // The executed_line entries of these line groups of a thread.
+  void write_lines(std::string& out, bool& first, const ThreadTrace& thread,
+                   std::span<const LineGroup> groups) {
+    for (const LineGroup& group : groups) {
+      const ExecutedLine& head = thread.executed_lines[group.first];
       out += first ? "\n    "sv : ",\n    "sv;
       first = false;
       out += R"({"event":"executed_line","file":)"sv;
-      append_json_string(out, scope_.location(line.code->filename, 0, true));
+      append_json_string(out, scope_.location(head.code->filename, 0, true));
       out += R"(,"function":)"sv;
-      out += code_text(*line.code).name;
+      out += code_text(*head.code).name;
       out += R"(,"context":")"sv;
-      out += context;
-      out += R"(","thread_id":)"sv;
+      out += group.context;
+      out += R"(","lines":[)"sv;
+      for (uint32_t i = group.first; i < group.end; ++i) {
+        if (i > group.first) out += ',';
+        append_number(out, thread.executed_lines[i].line);
+      }
+      out += R"(],"code":)"sv;
+      append_json_string(out, call_source_text({head.code, head.line, head.line}, sources_));
+      out += R"(,"thread_id":)"sv;
       append_number(out, thread.tid);
       out += R"(,"pid":)"sv;
       append_number(out, thread.pid);
-      out += R"(,"code":)"sv;
-      append_json_string(out, call_source_text({line.code, line.line, line.line}, sources_));
-      out += R"(,"lines":[)"sv;
-      append_number(out, line.line);
-      out += "]}"sv;
-      open_code = line.code;
-      open_context = context;
+      out += "}"sv;
     }
   }
 
@@ -377,33 +421,35 @@ std::vector<uint32_t> subtree_ends(const ThreadTrace& thread) {
 
 // "patterns": every group of every thread, referring to trace_data by id.
 // Written as text: a trace can have millions of groups.
-void write_patterns(const TraceModel& model, std::ostream& out) {
+void write_patterns(const TraceModel& model, const EntryIds& ids, std::ostream& out) {
   std::string text = ",\n  \"patterns\": {\"min_repetitions\": ";
   append_number(text, model.pattern_options->min_repetitions);
   text += ", \"max_period\": "sv;
   append_number(text, model.pattern_options->max_period);
   text += ", \"groups\": ["sv;
-  size_t first_id = 0, first_group = 0;
+  size_t first_group = 0;
   bool first = true;
-  auto optional_number = [&](int64_t value, size_t base) {
+  auto optional_number = [&](int64_t value, auto to_id) {
     if (value >= 0) {
-      append_number(text, base + static_cast<size_t>(value));
+      append_number(text, to_id(static_cast<size_t>(value)));
     } else {
       text += "null"sv;
     }
   };
-  for (const auto& thread : model.threads) {
+  for (size_t t = 0; t < model.threads.size(); ++t) {
+    const ThreadTrace& thread = model.threads[t];
+    auto id = [&](size_t entry) { return ids.of(t, entry); };
     std::vector<uint32_t> end = thread.patterns.empty() ? std::vector<uint32_t>{} : subtree_ends(thread);
     for (const auto& g : thread.patterns) {
       text += first ? "\n    {\"thread_id\":"sv : ",\n    {\"thread_id\":"sv;
       first = false;
       append_number(text, thread.tid);
       text += ",\"parent_id\":"sv;
-      optional_number(g.parent, first_id);
+      optional_number(g.parent, id);
       text += ",\"first_id\":"sv;
-      append_number(text, first_id + g.first);
+      append_number(text, id(g.first));
       text += ",\"last_id\":"sv;
-      append_number(text, first_id + g.last);
+      append_number(text, id(g.last));
       text += ",\"period\":"sv;
       append_number(text, g.period);
       text += ",\"repetitions\":"sv;
@@ -413,17 +459,16 @@ void write_patterns(const TraceModel& model, std::ostream& out) {
       text += ",\"template_ids\":["sv;
       for (uint32_t i = g.first, k = 0; k < g.period; i = end[i], ++k) {
         if (k) text += ',';
-        append_number(text, first_id + i);
+        append_number(text, id(i));
       }
       text += "],\"outer\":"sv;
-      optional_number(g.outer, first_group);
+      optional_number(g.outer, [&](size_t group) { return first_group + group; });
       text += '}';
       if (text.size() > (1 << 16)) {
         out << text;
         text.clear();
       }
     }
-    first_id += thread.entries.size();
     first_group += thread.patterns.size();
   }
   text += first ? "]}"sv : "\n  ]}"sv;
@@ -493,7 +538,10 @@ class OverlappedWriter {
 
 void write_json(const TraceModel& model, const Scope& scope, SourceCache& sources, std::ostream& out,
                 const std::function<void(size_t written)>& progress) {
-  std::string meta = dump(metadata_json(model), 2);
+  std::vector<std::vector<LineGroup>> line_groups;
+  for (const auto& thread : model.threads) line_groups.push_back(group_lines(thread, sources));
+  const EntryIds ids(model, line_groups);
+  std::string meta = dump(metadata_json(model, ids), 2);
   // Indent the metadata object one level, as a member of the document.
   std::string indented;
   for (char c : meta) {
@@ -503,35 +551,35 @@ void write_json(const TraceModel& model, const Scope& scope, SourceCache& source
   out << "{\n  \"metadata\": " << indented << ",\n  \"trace_data\": [";
   EntryWriter writer(model, scope, sources);
   std::string buffer;
-  size_t id = 0;
+  size_t written = 0;
   bool first = true;  // nothing written to trace_data yet
   {
     OverlappedWriter overlapped(out);
-    for (const auto& thread : model.threads) {
-      size_t first_id = id;
-      size_t line = 0;  // the next of thread.executed_lines to write
-      auto write_lines_before = [&](size_t entry) {
-        size_t end = line;
-        while (end < thread.executed_lines.size() && thread.executed_lines[end].before <= entry) ++end;
-        writer.write_lines(buffer, first, thread, line, end);
-        line = end;
+    for (size_t t = 0; t < model.threads.size(); ++t) {
+      std::span<const LineGroup> groups = line_groups[t];
+      // The groups that come before entry `i` and are not written yet.
+      auto write_lines_before = [&](size_t i) {
+        size_t n = 0;
+        while (n < groups.size() && groups[n].before <= i) ++n;
+        writer.write_lines(buffer, first, model.threads[t], groups.first(n));
+        groups = groups.subspan(n);
       };
-      for (const auto& entry : thread.entries) {
-        write_lines_before(id - first_id);
+      for (size_t i = 0; i < model.threads[t].entries.size(); ++i) {
+        write_lines_before(i);
         buffer += first ? "\n    " : ",\n    ";
         first = false;
-        writer.write(buffer, thread, entry, id, first_id);
-        ++id;
+        writer.write(buffer, t, i, ids);
+        ++written;
         if (buffer.size() > (1 << 20)) {
           buffer = overlapped.hand_over(std::move(buffer));
-          if (progress) progress(id);
+          if (progress) progress(written);
         }
       }
-      write_lines_before(thread.entries.size());
+      write_lines_before(model.threads[t].entries.size());
     }
   }
   out << buffer << (first ? "]" : "\n  ]");
-  if (model.pattern_options) write_patterns(model, out);
+  if (model.pattern_options) write_patterns(model, ids, out);
   out << "\n}\n";
 }
 

@@ -98,7 +98,7 @@ struct ThreadTrace {
   // Pre-order: parents before children. A deque grows without copying, so
   // a trace of 10^7 calls never holds two copies of itself.
   std::deque<TraceEntry> entries;
-  std::vector<PatternGroup> patterns;  // repeated calls, when grouping ran
+  std::vector<PatternGroup> patterns;        // repeated calls, when grouping ran
   std::vector<ExecutedLine> executed_lines;  // in the order they ran
 };
 
@@ -130,7 +130,7 @@ struct SessionInfo {
   bool external_calls = true;
   bool imports = true;
   bool show_dunders = false;
-  bool arg_values = true;  // argument values were captured
+  bool arg_values = true;       // argument values were captured
   bool executed_lines = false;  // --track-executed-lines
 };
 

@@ -81,7 +81,8 @@ std::string leave_request(pid_t pid, uint64_t tstate, const RemoteExecOffsets& o
   int32_t pending = 1;
   std::optional<uint64_t> breaker = peek(pid, tstate + o.eval_breaker);
   if (!write_bytes(pid, tstate + o.support + o.script_path, script + '\0') ||
-      !write_bytes(pid, tstate + o.support + o.pending_call, std::string(reinterpret_cast<char*>(&pending), 4)) ||
+      !write_bytes(pid, tstate + o.support + o.pending_call,
+                   std::string(reinterpret_cast<char*>(&pending), 4)) ||
       !breaker || !poke(pid, tstate + o.eval_breaker, *breaker | kPleaseStopBit)) {
     return "cannot write the request into the program: " + std::string(std::strerror(errno));
   }
@@ -109,23 +110,31 @@ std::string line_script_text(const std::vector<std::string>& roots, int lifeline
   std::string no_tool_id(kNoLineToolIdName);
   return "# pytrace's executed-lines script (docs/probes.md, \"Executed lines\"). The\n"
          "# interpreter runs it at pytrace's request; pytrace's probes see every call\n"
-         "# of " + callback + ", made by the frame whose line runs.\n"
+         "# of " +
+         callback +
+         ", made by the frame whose line runs.\n"
          "import _operator\n"
          "import _thread\n"
          "import os\n"
          "import sys\n"
          "\n"
          "def __pytrace_install(monitoring, lifeline):\n"
-         "    roots = tuple(root.decode(\"utf-8\", \"surrogateescape\") for root in (" + literals + "))\n"
+         "    roots = tuple(root.decode(\"utf-8\", \"surrogateescape\") for root in (" +
+         literals +
+         "))\n"
          "    events = monitoring.events\n"
          "    DISABLE = monitoring.DISABLE\n"
          "    free = [tool for tool in (4, 3, 5) if monitoring.get_tool(tool) is None]\n"
          "    if len(free) < 2:\n"
-         "        " + no_tool_id + "()\n"
+         "        " +
+         no_tool_id +
+         "()\n"
          "        return\n"
          "    lines, starts = free[:2]\n"
          "\n"
-         "    def " + callback + "(code, line):\n"
+         "    def " +
+         callback +
+         "(code, line):\n"
          "        if not code.co_filename.startswith(roots):\n"
          "            return DISABLE\n"
          "\n"
@@ -142,7 +151,9 @@ std::string line_script_text(const std::vector<std::string>& roots, int lifeline
          "            pass\n"
          "        monitoring.free_tool_id(lines)\n"
          "        monitoring.free_tool_id(starts)\n"
-         "        " + std::string(kLinesEndedName) + "()\n"
+         "        " +
+         std::string(kLinesEndedName) +
+         "()\n"
          "\n"
          "    os.set_inheritable(lifeline, False)\n"
          "    monitoring.use_tool_id(lines, \"pytrace\")\n"
@@ -150,19 +161,27 @@ std::string line_script_text(const std::vector<std::string>& roots, int lifeline
          "    monitoring.register_callback(starts, events.PY_START, _operator.is_)\n"
          "    monitoring.register_callback(starts, events.PY_RESUME, _operator.is_)\n"
          "    monitoring.register_callback(lines, events.PY_START, __pytrace_start__)\n"
-         "    monitoring.register_callback(lines, events.LINE, " + callback + ")\n"
+         "    monitoring.register_callback(lines, events.LINE, " +
+         callback +
+         ")\n"
          "    monitoring.set_events(lines, events.PY_START | events.LINE)\n"
          "    _thread.start_new_thread(__pytrace_wait_for_the_end, ())\n"
          "    # A forked child has the callbacks and the pipe, but no thread.\n"
-         "    os.register_at_fork(after_in_child=lambda: _thread.start_new_thread(__pytrace_wait_for_the_end, ()))\n"
+         "    os.register_at_fork(after_in_child=lambda: "
+         "_thread.start_new_thread(__pytrace_wait_for_the_end, ()))\n"
          "\n"
-         "def " + no_tool_id + "():\n"
+         "def " +
+         no_tool_id +
+         "():\n"
          "    pass\n"
          "\n"
-         "def " + std::string(kLinesEndedName) + "():\n"
+         "def " +
+         std::string(kLinesEndedName) +
+         "():\n"
          "    pass\n"
          "\n"
-         "__pytrace_install(sys.monitoring, " + std::to_string(lifeline_fd) + ")\n";
+         "__pytrace_install(sys.monitoring, " +
+         std::to_string(lifeline_fd) + ")\n";
 }
 
 std::string line_starter_text(const std::string& path) {
@@ -186,7 +205,8 @@ bool write_new_file(const std::string& path, const std::string& text) {
 LineScript::LineScript(const std::vector<std::string>& roots) {
   std::string pattern = (std::filesystem::temp_directory_path() / "pytrace-lines-XXXXXX").string();
   if (!mkdtemp(pattern.data()))
-    throw Error("cannot make a directory for the executed-lines script: " + std::string(std::strerror(errno)));
+    throw Error("cannot make a directory for the executed-lines script: " +
+                std::string(std::strerror(errno)));
   dir_ = pattern;
   path_ = dir_ + "/lines.py";
   starter_path_ = dir_ + "/start.py";
@@ -195,8 +215,8 @@ LineScript::LineScript(const std::vector<std::string>& roots) {
     remove_files();
     throw Error("cannot make the executed-lines script's pipe: " + std::string(std::strerror(error)));
   }
-  if (!write_new_file(path_, line_script_text(roots, lifeline_[0])) || !write_new_file(starter_path_, line_starter_text(path_)) ||
-      chmod(dir_.c_str(), 0755) != 0) {
+  if (!write_new_file(path_, line_script_text(roots, lifeline_[0])) ||
+      !write_new_file(starter_path_, line_starter_text(path_)) || chmod(dir_.c_str(), 0755) != 0) {
     int error = errno;
     remove_files();
     throw Error("cannot write the executed-lines script " + path_ + ": " + std::strerror(error));
@@ -233,7 +253,8 @@ LaunchHold::~LaunchHold() {
   // for whoever waits for the program.
   ptrace(PTRACE_INTERRUPT, pid_, nullptr, nullptr);
   siginfo_t info{};
-  while (attached_ && waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WSTOPPED | WNOWAIT | __WALL) == 0) {
+  while (attached_ &&
+         waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WSTOPPED | WNOWAIT | __WALL) == 0) {
     int status = 0;
     if (info.si_code != CLD_TRAPPED && info.si_code != CLD_STOPPED) break;
     if (waitpid(pid_, &status, WNOHANG | __WALL) != pid_ || !WIFSTOPPED(status)) continue;
@@ -248,7 +269,8 @@ void LaunchHold::let_go(int signal) {
   attached_ = false;
 }
 
-bool LaunchHold::try_request(const RemoteExecOffsets& offsets, const std::string& script, std::string& problem) {
+bool LaunchHold::try_request(const RemoteExecOffsets& offsets, const std::string& script,
+                             std::string& problem) {
   siginfo_t info{};
   if (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) != 0 ||
       info.si_pid == 0)

@@ -157,9 +157,10 @@ void Probes::trace(pid_t pid) {
 void Probes::hold_at_first_call(pid_t pid) {
   __u32 key = static_cast<__u32>(pid);
   __u64 unseen = 0;
-  int err = bpf_map__update_elem(skeleton_->maps.hold_at_first_call, &key, sizeof(key), &unseen, sizeof(unseen),
-                                 BPF_ANY);
-  if (err) throw Error("cannot ask the probes to stop process " + std::to_string(pid) + ": " + libbpf_error(err));
+  int err = bpf_map__update_elem(skeleton_->maps.hold_at_first_call, &key, sizeof(key), &unseen,
+                                 sizeof(unseen), BPF_ANY);
+  if (err)
+    throw Error("cannot ask the probes to stop process " + std::to_string(pid) + ": " + libbpf_error(err));
   __atomic_store_n(&skeleton_->bss->holds_pending, 1, __ATOMIC_RELEASE);
 }
 
