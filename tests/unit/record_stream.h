@@ -17,6 +17,22 @@ inline constexpr CodeFlags kFunction{.function = true};
 inline constexpr CodeFlags kGenerator{.function = true, .generator = true};
 inline constexpr CodeFlags kClassBody{};
 
+// A line table (CPython 3.11+'s format) with one instruction per line of
+// `lines`, in order: instruction i is on lines[i].
+inline std::vector<uint8_t> linetable_of(int first_lineno, const std::vector<int>& lines) {
+  std::vector<uint8_t> table;
+  int previous = first_lineno;
+  for (int line : lines) {
+    table.push_back(0x80 | (13 << 3));  // one code unit, no columns
+    int delta = line - previous;
+    unsigned value = delta < 0 ? (static_cast<unsigned>(-delta) << 1) | 1 : static_cast<unsigned>(delta) << 1;
+    for (; value >= 64; value >>= 6) table.push_back(static_cast<uint8_t>((value & 63) | 64));
+    table.push_back(static_cast<uint8_t>(value));
+    previous = line;
+  }
+  return table;
+}
+
 class RecordStream {
  public:
   explicit RecordStream(uint32_t pid = 100) : pid_(pid) {}
@@ -78,6 +94,12 @@ class RecordStream {
     auto& rec = std::get<CodeRecord>(records.back());
     rec.arg_count = static_cast<uint32_t>(names.size());
     rec.arg_names = std::move(names);
+    return *this;
+  }
+
+  // Makes the call recorded last come from instruction `instr` of its caller.
+  RecordStream& at_instruction(uint32_t instr) {
+    std::get<FrameRecord>(records.back()).caller_instr = instr;
     return *this;
   }
 
