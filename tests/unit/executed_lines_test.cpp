@@ -165,6 +165,7 @@ TEST(ExecutedLines, EntriesGroupLinesUntilACallAndIdsStayPositions) {
                        "call work parent 0", "lines work [11,12,11] function_runtime main.py",
                        "lines <module> [3,4] module_runtime main.py"}));
   EXPECT_EQ(doc["metadata"]["executed_lines_count"], 7);
+  EXPECT_EQ(doc["metadata"]["total_frames"], doc["trace_data"].size());
   EXPECT_EQ(doc["metadata"]["options"]["track_executed_lines"], true);
 }
 

@@ -80,7 +80,10 @@ class EntryIds {
       for (const LineGroup& g : groups[t]) before.push_back(g.before);
       next += model.threads[t].entries.size() + before.size();
     }
+    total_ = next;
   }
+
+  size_t total() const { return total_; }  // the length of trace_data
 
   size_t of(size_t thread, size_t entry) const {
     const auto& before = group_before_[thread];
@@ -91,6 +94,7 @@ class EntryIds {
  private:
   std::vector<size_t> first_;
   std::vector<std::vector<uint32_t>> group_before_;
+  size_t total_ = 0;
 };
 
 // Calls covered by groups, and the largest outermost groups.
@@ -130,7 +134,7 @@ Json metadata_json(const TraceModel& model, const EntryIds& ids) {
   meta["scope_path"] = s.scope_path;
   meta["timestamp"] = s.end_time;
   if (!s.main_file.empty()) meta["main_file"] = s.main_file;
-  meta["total_frames"] = model.total_entries();
+  meta["total_frames"] = ids.total();
   // Additive keys.
   meta["schema_version"] = kSchemaVersion;
   meta["tool"] = {{"name", "pytrace"}, {"version", PYTRACE_VERSION}};
