@@ -11,6 +11,10 @@ For each workload it runs, interleaved, ROUNDS times each:
             fires; nothing is logged)
   settrace  seed_tracer.py: a sys.settrace tracer doing per call what the
             original tool did (the reference the product replaces)
+  lines     pytrace with --track-executed-lines
+  linefloor the floor with the same sys.monitoring line callbacks installed
+            by the workload itself (workloads/timed.py): what lines cost
+            without pytrace's BPF programs and reader
 and prints the median wall times, then the cost per probe hit of each
 tracer three ways: in the traced program (its CPU time, which
 workloads/timed.py reports, over plain), over whole runs, and with fixed
@@ -98,13 +102,14 @@ def read_metadata(path):
     return json.loads(head)["metadata"]
 
 
-def run(command, cwd):
+def run(command, cwd, env=None):
     """Wall time, peak RSS (MB; the largest of the process and the children it
     waited for), stdout and stderr of one run."""
     wait_for_detach()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err)
+        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err,
+                                   env=dict(os.environ, **env) if env else None)
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - start
         ended = time.time()
@@ -147,12 +152,21 @@ class Bench:
             "narrow": tracer + ["--scope", self.empty_scope, "-o", os.path.join(self.out, "narrow.json")] + tail,
             "settrace": [py, os.path.join(HERE, "seed_tracer.py"), "--scope", w.scope,
                          "-o", os.path.join(self.out, "settrace.json")] + program,
+            "lines": tracer + ["--track-executed-lines", "--scope", w.scope, "-o", self.lines_file(w)] + tail,
         }
         if shutil.which("bpftrace"):
             probes = "usdt:%s:python:function__entry { @entries = count(); } " \
                      "usdt:%s:python:function__return { @returns = count(); }" % (py, py)
             commands["floor"] = ["bpftrace", "-q", "-e", probes, "-c", " ".join([py] + program)]
+            commands["linefloor"] = commands["floor"]
         return commands, trace_file
+
+    def lines_file(self, w):
+        return os.path.join(self.out, w.name + ".lines.json")
+
+    @staticmethod
+    def environment(key, w):
+        return {"PYTRACE_BENCH_LINES_SCOPE": w.scope} if key == "linefloor" else None
 
     def measure(self, w):
         commands, trace_file = self.commands(w)
@@ -163,7 +177,7 @@ class Bench:
         hits = None
         for _ in range(self.args.rounds):
             for key, command in commands.items():
-                elapsed, peak, stdout, stderr, ended = run(command, w.cwd)
+                elapsed, peak, stdout, stderr, ended = run(command, w.cwd, self.environment(key, w))
                 times[key].append(elapsed)
                 used, tail = workload_report(stderr, ended)
                 cpu[key].append(used)
@@ -175,6 +189,8 @@ class Bench:
                     hits = int(counts.get("entries", 0)) + int(counts.get("returns", 0))
         metadata = read_metadata(trace_file)
         loss = metadata["loss"]
+        lines = read_metadata(self.lines_file(w))
+        lines_lost = sum(v for k, v in lines["loss"].items() if k != "open_at_end")
         return {
             "median": {key: statistics.median(values) for key, values in times.items()},
             "cpu": {key: statistics.median(values) for key, values in cpu.items()},
@@ -184,6 +200,8 @@ class Bench:
             "lost": sum(v for k, v in loss.items() if k != "open_at_end"),
             "rss": statistics.median(rss),
             "output": os.path.getsize(trace_file),
+            "lines": lines.get("executed_lines_count", 0),
+            "lines_lost": lines_lost,
         }
 
 
@@ -348,6 +366,18 @@ def report(results):
         print("%-10s %7.2f %8.2f %6.2fx %8.2f %8.2f %9.2f" % (
             name, cost["floor"], cost["pytrace"], cost["pytrace"] / cost["floor"],
             cost.get("noargs", float("nan")), cost.get("narrow", float("nan")), r["after"]["pytrace"]))
+
+    print("\nper executed line (--track-executed-lines), in the traced program (us): its CPU time with the")
+    print("option over without, over the lines recorded; the floor: bpftrace counting the probes with the same")
+    print("sys.monitoring callbacks installed by the workload, over bpftrace without them")
+    print("%-10s %9s %7s %8s %7s %5s" % ("workload", "lines", "floor", "pytrace", "x floor", "lost"))
+    for name, r in results.items():
+        if name == "empty" or not r["lines"] or "linefloor" not in r["cpu"]:
+            continue
+        floor = (r["cpu"]["linefloor"] - r["cpu"]["floor"]) / r["lines"] * 1e6
+        ours = (r["cpu"]["lines"] - r["cpu"]["pytrace"]) / r["lines"] * 1e6
+        print("%-10s %9d %7.2f %8.2f %6.2fx %5d" % (name, r["lines"], floor, ours, ours / floor if floor > 0 else
+                                                     float("nan"), r["lines_lost"]))
 
     print("\nper probe hit, whole runs (us): time over plain / hits, start-up included as in the floor's own figure")
     print("%-10s %7s %8s %7s" % ("workload", "floor", "pytrace", "x floor"))

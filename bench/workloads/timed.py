@@ -4,8 +4,13 @@ BPF programs, which run in the traced thread's context) and when it ended,
 so that bench/run_bench.py can tell what a tracer costs the program itself
 from its start-up and from writing its output afterwards."""
 import atexit
+import os
 import sys
 import time
+
+# The floor for executed lines: see line_callbacks.py.
+if os.environ.get("PYTRACE_BENCH_LINES_SCOPE"):
+    import line_callbacks  # noqa: F401
 
 
 @atexit.register
