@@ -490,6 +490,21 @@ int run_tool(const char* tool, const std::function<int()>& body) {
   }
 }
 
+// Says when executed lines were asked for and not (all) tracked.
+void report_executed_lines(const std::string& tool, const TraceModel& model, std::string problem) {
+  if (problem.empty() && model.line_tool_ids_taken)
+    problem = "the program took sys.monitoring's tool ids 3, 4 and 5 first, and the line callback needs one";
+  else if (problem.empty() && !model.line_script_ran)
+    problem = "the program never ran the tool's line script";
+  if (!problem.empty()) {
+    std::cerr << tool << ": warning: executed lines are not tracked: " << problem << "\n";
+  } else if (model.line_tracking_ended) {
+    std::cerr << tool
+              << ": warning: executed lines stopped being tracked before the program ended: it closed "
+              << "the descriptor the tool's line script reads\n";
+  }
+}
+
 int run_launch_session(const LaunchSpec& spec) {
   std::optional<RunAs> user = invoking_user();
   require_bpf_privileges(spec.tool);
@@ -511,7 +526,9 @@ int run_launch_session(const LaunchSpec& spec) {
   argv.insert(argv.end(), spec.python_args.begin(), spec.python_args.end());
   std::vector<int> inherited_fds = spec.inherited_fds;
   if (const LineScript* lines = recorder.line_script()) inherited_fds.push_back(lines->lifeline_fd());
-  GatedChild child(argv, env, user, inherited_fds);
+  // A held program must get the probes' SIGURG, whatever mask it inherits.
+  GatedChild child(argv, env, user, inherited_fds,
+                   spec.track_executed_lines ? std::vector<int>{SIGURG} : std::vector<int>{});
   g_child_pid = child.pid();
   install_signal_handlers();
 
@@ -528,12 +545,10 @@ int run_launch_session(const LaunchSpec& spec) {
   ActingAs as_user(user);
   child.release();
   if (recorder.line_script()) recorder.line_script()->close_lifeline_read_end();
-  for (std::string problem; hold; recorder.poll(child.exit_fd(), kHoldPollMs)) {
-    if (!hold->try_request(python.offsets.remote_exec, recorder.line_script()->starter_path(), problem))
-      continue;
-    hold.reset();
-    if (!problem.empty())
-      std::cerr << spec.tool << ": warning: executed lines are not tracked: " << problem << "\n";
+  std::string lines_problem;  // why executed lines are not tracked
+  for (; hold; recorder.poll(child.exit_fd(), kHoldPollMs)) {
+    if (hold->try_request(python.offsets.remote_exec, recorder.line_script()->starter_path(), lines_problem))
+      hold.reset();
   }
   while (!child.poll_exit()) recorder.poll(child.exit_fd());
   int exit_code = *child.poll_exit();
@@ -550,16 +565,7 @@ int run_launch_session(const LaunchSpec& spec) {
                 " fired while the program ran, so nothing was traced. Its probes do not work "
                 "on this system (is the JIT forced on, or are uprobes disabled?)");
   }
-  if (spec.track_executed_lines && model->line_tool_ids_taken) {
-    std::cerr << spec.tool << ": warning: executed lines are not tracked: the program uses sys.monitoring's "
-              << "tool ids 3, 4 and 5 but one, and the line callbacks need two of them\n";
-  } else if (spec.track_executed_lines && !model->line_script_ran) {
-    std::cerr << spec.tool << ": warning: executed lines are not tracked: the program never ran the "
-              << "tool's line script\n";
-  } else if (spec.track_executed_lines && model->line_tracking_ended) {
-    std::cerr << spec.tool << ": warning: executed lines stopped being tracked before the program ended: "
-              << "it closed the descriptor the tool's line script waits on\n";
-  }
+  if (spec.track_executed_lines) report_executed_lines(spec.tool, *model, lines_problem);
   if (spec.complete_model) spec.complete_model(*model, recorder.origin_ns());
   recorder.write(std::move(model), output);
   std::cerr << spec.tool << ": the program exited with " << exit_code

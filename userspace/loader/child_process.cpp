@@ -64,7 +64,8 @@ int exit_code_of(int wait_status) {
 }
 
 GatedChild::GatedChild(std::vector<std::string> argv, std::vector<std::string> env,
-                       std::optional<RunAs> run_as, const std::vector<int>& inherited_fds)
+                       std::optional<RunAs> run_as, const std::vector<int>& inherited_fds,
+                       const std::vector<int>& unblocked_signals)
     : program_(argv.at(0)) {
   int gate[2], exec_error[2];
   if (pipe2(gate, O_CLOEXEC) != 0) throw Error(std::string("pipe: ") + std::strerror(errno));
@@ -77,6 +78,9 @@ GatedChild::GatedChild(std::vector<std::string> argv, std::vector<std::string> e
   std::vector<char*> c_argv = c_strings(argv);
   std::vector<char*> c_env = c_strings(env);
   std::vector<gid_t> groups = run_as ? groups_of(*run_as) : std::vector<gid_t>{};
+  sigset_t unblocked;
+  sigemptyset(&unblocked);
+  for (int signal : unblocked_signals) sigaddset(&unblocked, signal);
 
   pid_ = fork();
   if (pid_ < 0) {
@@ -90,6 +94,7 @@ GatedChild::GatedChild(std::vector<std::string> argv, std::vector<std::string> e
     // The tracer ignores SIGINT while the program runs; the program must not.
     signal(SIGINT, SIG_DFL);
     signal(SIGQUIT, SIG_DFL);
+    sigprocmask(SIG_UNBLOCK, &unblocked, nullptr);
     char go;
     if (read(gate[0], &go, 1) != 1) _exit(127);  // the tracer gave up
     if (run_as && !become(*run_as, groups)) child_fail(exec_error[1], errno);

@@ -32,9 +32,10 @@ int exit_code_of(int wait_status);
 class GatedChild {
  public:
   // Forks. The child waits until release(); then it drops to `run_as` (when
-  // given) and execs argv[0] with `env`, keeping `inherited_fds` open.
+  // given) and execs argv[0] with `env`, keeping `inherited_fds` open and
+  // `unblocked_signals` out of the signal mask it would inherit.
   GatedChild(std::vector<std::string> argv, std::vector<std::string> env, std::optional<RunAs> run_as,
-             const std::vector<int>& inherited_fds = {});
+             const std::vector<int>& inherited_fds = {}, const std::vector<int>& unblocked_signals = {});
   ~GatedChild();  // kills and reaps a child that was not waited for
   GatedChild(const GatedChild&) = delete;
   GatedChild& operator=(const GatedChild&) = delete;

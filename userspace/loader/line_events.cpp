@@ -8,10 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <optional>
 
 #include "core/call_filter.h"
@@ -89,99 +91,99 @@ std::string leave_request(pid_t pid, uint64_t tstate, const RemoteExecOffsets& o
   return "";
 }
 
+// The script. One sys.monitoring tool: LINE events under the roots, and
+// frame starts and resumes there too, for what watching them changes: the
+// interpreter then reports a frame's first line even when the frame starts
+// on it (a class body, a lambda, a generator expression), as sys.settrace,
+// the original tool's source, does. Everything outside the roots is
+// disabled where it first runs. Every 1000 callbacks it reads the pipe the
+// tool holds the write end of: end-of-file, the tool is gone (even killed),
+// and the callbacks go too, so the program is not left slower.
+constexpr std::string_view kScriptTemplate =
+    R"py(# pytrace's executed-lines script (docs/probes.md, "Executed lines"). The
+# interpreter runs it at pytrace's request; pytrace's probes see every call
+# of @CALLBACK@, made by the frame whose line runs.
+import os
+import sys
+
+
+def __pytrace_install(monitoring, lifeline):
+    roots = tuple(root.decode("utf-8", "surrogateescape") for root in (@ROOTS@))
+    events = monitoring.events
+    DISABLE = monitoring.DISABLE
+    tool = next((tool for tool in (5, 4, 3) if monitoring.get_tool(tool) is None), None)
+    if tool is None:
+        @NO_TOOL_ID@()
+        return
+    countdown = [1]
+
+    def tool_gone():
+        countdown[0] -= 1
+        if countdown[0]:
+            return
+        countdown[0] = 1000
+        try:
+            if os.read(lifeline, 1):
+                return
+        except BlockingIOError:
+            return  # the tool is there
+        except OSError:
+            pass  # the program closed the descriptor
+        monitoring.free_tool_id(tool)
+        try:
+            os.close(lifeline)
+        except OSError:
+            pass
+        @LINES_ENDED@()
+
+    def @CALLBACK@(code, line):
+        if not code.co_filename.startswith(roots):
+            return DISABLE
+        tool_gone()
+
+    def __pytrace_start__(code, offset):
+        if not code.co_filename.startswith(roots):
+            return DISABLE
+        tool_gone()
+
+    os.set_blocking(lifeline, False)
+    os.set_inheritable(lifeline, False)
+    monitoring.use_tool_id(tool, "pytrace")
+    monitoring.register_callback(tool, events.LINE, @CALLBACK@)
+    monitoring.register_callback(tool, events.PY_START, __pytrace_start__)
+    monitoring.register_callback(tool, events.PY_RESUME, __pytrace_start__)
+    monitoring.set_events(tool, events.LINE | events.PY_START | events.PY_RESUME)
+
+
+def @NO_TOOL_ID@():
+    pass
+
+
+def @LINES_ENDED@():
+    pass
+
+
+__pytrace_install(sys.monitoring, @LIFELINE@)
+)py";
+
+void replace_all(std::string& text, std::string_view name, std::string_view value) {
+  for (size_t at = text.find(name); at != std::string::npos; at = text.find(name, at + value.size()))
+    text.replace(at, name.size(), value);
+}
+
 }  // namespace
 
-// Two sys.monitoring tools: LINE events under the roots (the rest disabled
-// where they first run), and PY_START/PY_RESUME on the code under the roots,
-// with a callback in C that makes no call the probes see. The second is
-// there for what it changes: with a frame's start instrumented, the
-// interpreter reports its first line even when that line is the one the
-// frame starts on (a class body, a lambda, a generator expression), as
-// sys.settrace, the original tool's source, does. The first tool's own
-// PY_START callback turns the second on for each code object, before its
-// first line, then disables itself there.
 std::string line_script_text(const std::vector<std::string>& roots, int lifeline_fd) {
   std::string literals;
-  for (const std::string& root : roots) {
-    std::string dir = root.ends_with('/') ? root : root + "/";
-    literals += python_bytes(dir) + ", ";
-  }
-  std::string callback(kLineCallbackName);
-  std::string no_tool_id(kNoLineToolIdName);
-  return "# pytrace's executed-lines script (docs/probes.md, \"Executed lines\"). The\n"
-         "# interpreter runs it at pytrace's request; pytrace's probes see every call\n"
-         "# of " +
-         callback +
-         ", made by the frame whose line runs.\n"
-         "import _operator\n"
-         "import _thread\n"
-         "import os\n"
-         "import sys\n"
-         "\n"
-         "def __pytrace_install(monitoring, lifeline):\n"
-         "    roots = tuple(root.decode(\"utf-8\", \"surrogateescape\") for root in (" +
-         literals +
-         "))\n"
-         "    events = monitoring.events\n"
-         "    DISABLE = monitoring.DISABLE\n"
-         "    free = [tool for tool in (4, 3, 5) if monitoring.get_tool(tool) is None]\n"
-         "    if len(free) < 2:\n"
-         "        " +
-         no_tool_id +
-         "()\n"
-         "        return\n"
-         "    lines, starts = free[:2]\n"
-         "\n"
-         "    def " +
-         callback +
-         "(code, line):\n"
-         "        if not code.co_filename.startswith(roots):\n"
-         "            return DISABLE\n"
-         "\n"
-         "    def __pytrace_start__(code, offset):\n"
-         "        if code.co_filename.startswith(roots):\n"
-         "            monitoring.set_local_events(starts, code, events.PY_START | events.PY_RESUME)\n"
-         "        return DISABLE\n"
-         "\n"
-         "    def __pytrace_wait_for_the_end():\n"
-         "        try:\n"
-         "            while os.read(lifeline, 1):\n"
-         "                pass\n"
-         "        except OSError:\n"
-         "            pass\n"
-         "        monitoring.free_tool_id(lines)\n"
-         "        monitoring.free_tool_id(starts)\n"
-         "        " +
-         std::string(kLinesEndedName) +
-         "()\n"
-         "\n"
-         "    os.set_inheritable(lifeline, False)\n"
-         "    monitoring.use_tool_id(lines, \"pytrace\")\n"
-         "    monitoring.use_tool_id(starts, \"pytrace\")\n"
-         "    monitoring.register_callback(starts, events.PY_START, _operator.is_)\n"
-         "    monitoring.register_callback(starts, events.PY_RESUME, _operator.is_)\n"
-         "    monitoring.register_callback(lines, events.PY_START, __pytrace_start__)\n"
-         "    monitoring.register_callback(lines, events.LINE, " +
-         callback +
-         ")\n"
-         "    monitoring.set_events(lines, events.PY_START | events.LINE)\n"
-         "    _thread.start_new_thread(__pytrace_wait_for_the_end, ())\n"
-         "    # A forked child has the callbacks and the pipe, but no thread.\n"
-         "    os.register_at_fork(after_in_child=lambda: "
-         "_thread.start_new_thread(__pytrace_wait_for_the_end, ()))\n"
-         "\n"
-         "def " +
-         no_tool_id +
-         "():\n"
-         "    pass\n"
-         "\n"
-         "def " +
-         std::string(kLinesEndedName) +
-         "():\n"
-         "    pass\n"
-         "\n"
-         "__pytrace_install(sys.monitoring, " +
-         std::to_string(lifeline_fd) + ")\n";
+  for (const std::string& root : roots)
+    literals += python_bytes(root.ends_with('/') ? root : root + "/") + ", ";
+  std::string text(kScriptTemplate);
+  replace_all(text, "@ROOTS@", literals);
+  replace_all(text, "@CALLBACK@", kLineCallbackName);
+  replace_all(text, "@NO_TOOL_ID@", kNoLineToolIdName);
+  replace_all(text, "@LINES_ENDED@", kLinesEndedName);
+  replace_all(text, "@LIFELINE@", std::to_string(lifeline_fd));
+  return text;
 }
 
 std::string line_starter_text(const std::string& path) {
@@ -193,38 +195,83 @@ std::string line_starter_text(const std::string& path) {
 
 namespace {
 
-bool write_new_file(const std::string& path, const std::string& text) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+constexpr char kTmp[] = "/tmp";
+constexpr std::string_view kDirPrefix = "pytrace-lines-";  // then the tool's pid, '-' and mkdtemp's letters
+
+bool write_new_file(int dir_fd, const char* name, const std::string& text) {
+  int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
   bool written = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   if (fd >= 0) close(fd);
   return written;
 }
 
+// Removes a script directory of root's by its parent's descriptor.
+void remove_script_dir(int tmp_fd, const std::string& name) {
+  int dir_fd = openat(tmp_fd, name.c_str(), O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir_fd < 0) return;
+  struct stat st {};
+  if (fstat(dir_fd, &st) == 0 && st.st_uid == 0) {
+    for (const char* file : {"lines.py", "start.py"}) unlinkat(dir_fd, file, 0);
+    unlinkat(tmp_fd, name.c_str(), AT_REMOVEDIR);
+  }
+  close(dir_fd);
+}
+
+// Directories left by a tool that was killed: its pid is gone.
+void remove_stale_script_dirs(int tmp_fd) {
+  DIR* dir = fdopendir(dup(tmp_fd));
+  if (!dir) return;
+  std::vector<std::string> stale;
+  while (dirent* entry = readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (!name.starts_with(kDirPrefix)) continue;
+    pid_t pid = static_cast<pid_t>(std::strtol(entry->d_name + kDirPrefix.size(), nullptr, 10));
+    if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) stale.emplace_back(name);
+  }
+  closedir(dir);
+  for (const std::string& name : stale) remove_script_dir(tmp_fd, name);
+}
+
 }  // namespace
 
+// In /tmp, whatever TMPDIR says (it may be a directory the user can
+// write): /tmp is sticky and root's, so no one else can rename or remove
+// root's entry in it, and everything after mkdtemp goes by descriptor.
 LineScript::LineScript(const std::vector<std::string>& roots) {
-  std::string pattern = (std::filesystem::temp_directory_path() / "pytrace-lines-XXXXXX").string();
+  tmp_fd_ = open(kTmp, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st {};
+  if (tmp_fd_ < 0 || fstat(tmp_fd_, &st) != 0 || st.st_uid != 0 || !(st.st_mode & S_ISVTX)) {
+    throw Error(
+        "--track-executed-lines needs /tmp to be root's and sticky (mode 1777), to put the tool's "
+        "script where the program can read it and nobody can change it");
+  }
+  remove_stale_script_dirs(tmp_fd_);
+  std::string pattern =
+      std::string(kTmp) + "/" + std::string(kDirPrefix) + std::to_string(getpid()) + "-XXXXXX";
   if (!mkdtemp(pattern.data()))
     throw Error("cannot make a directory for the executed-lines script: " +
                 std::string(std::strerror(errno)));
-  dir_ = pattern;
-  path_ = dir_ + "/lines.py";
-  starter_path_ = dir_ + "/start.py";
-  if (pipe2(lifeline_, O_CLOEXEC) != 0) {
-    int error = errno;
-    remove_files();
-    throw Error("cannot make the executed-lines script's pipe: " + std::string(std::strerror(error)));
-  }
-  if (!write_new_file(path_, line_script_text(roots, lifeline_[0])) ||
-      !write_new_file(starter_path_, line_starter_text(path_)) || chmod(dir_.c_str(), 0755) != 0) {
-    int error = errno;
-    remove_files();
+  dir_name_ = pattern.substr(sizeof(kTmp));
+  path_ = pattern + "/lines.py";
+  starter_path_ = pattern + "/start.py";
+  int dir_fd = openat(tmp_fd_, dir_name_.c_str(), O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  bool made = dir_fd >= 0 && pipe2(lifeline_, O_CLOEXEC) == 0 &&
+              write_new_file(dir_fd, "lines.py", line_script_text(roots, lifeline_[0])) &&
+              write_new_file(dir_fd, "start.py", line_starter_text(path_)) && fchmod(dir_fd, 0755) == 0;
+  int error = errno;
+  if (dir_fd >= 0) close(dir_fd);
+  if (!made) {
+    remove_script_dir(tmp_fd_, dir_name_);
+    close(tmp_fd_);
+    for (int fd : lifeline_)
+      if (fd >= 0) close(fd);
     throw Error("cannot write the executed-lines script " + path_ + ": " + std::strerror(error));
   }
 }
 
 LineScript::~LineScript() {
-  remove_files();
+  remove_script_dir(tmp_fd_, dir_name_);
+  close(tmp_fd_);
   close_lifeline_read_end();
   if (lifeline_[1] >= 0) close(lifeline_[1]);
 }
@@ -232,12 +279,6 @@ LineScript::~LineScript() {
 void LineScript::close_lifeline_read_end() {
   if (lifeline_[0] >= 0) close(lifeline_[0]);
   lifeline_[0] = -1;
-}
-
-void LineScript::remove_files() {
-  unlink(path_.c_str());
-  unlink(starter_path_.c_str());
-  rmdir(dir_.c_str());
 }
 
 LaunchHold::LaunchHold(pid_t pid, Probes& probes) : pid_(pid), probes_(probes) {

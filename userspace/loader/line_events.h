@@ -25,9 +25,10 @@ namespace pytrace {
 // the script under its own path, which tells its frames from the program's.
 //
 // The program inherits the read end of a pipe whose write end only this
-// process holds: a thread of the script waits on it and, at end-of-file
-// (the tool is gone, even killed), frees the script's sys.monitoring tools,
-// so the program is never left slower than it was.
+// process holds: the script reads it now and then and, at end-of-file (the
+// tool is gone, even killed), frees its sys.monitoring tool, so the program
+// is not left slower than it was. A killed tool's directory is removed by
+// the next one.
 class LineScript {
  public:
   // For code whose file is under one of `roots` (absolute directories).
@@ -44,9 +45,8 @@ class LineScript {
   void close_lifeline_read_end();
 
  private:
-  void remove_files();
-
-  std::string dir_;
+  int tmp_fd_ = -1;
+  std::string dir_name_;  // in /tmp
   std::string path_;
   std::string starter_path_;
   int lifeline_[2] = {-1, -1};
