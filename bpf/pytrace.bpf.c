@@ -516,6 +516,7 @@ static __always_inline __u32 read_arg_names(__u64 code, __u32 code_flags, struct
 	if (counts[0] < 0 || counts[0] > 255 || counts[2] < 0 || counts[2] > 255)
 		return 0;
 	w.total = counts[0] + counts[2] + !!(code_flags & PT_CO_VARARGS) + !!(code_flags & PT_CO_VARKEYWORDS);
+	rec->kwonly_count = counts[2];
 	w.names = read_u64(code + py.code_localsplusnames);
 	bpf_loop(PT_ARGS_MAX, read_arg_name, &w, 0);
 	return w.total;
@@ -557,6 +558,7 @@ static __noinline __u32 describe_code(struct thread_info *info, __u64 code, __u3
 	bpf_probe_read_user_str(rec->name, sizeof(rec->name), (const void *)funcname);
 	rec->qualname[0] = 0;
 	rec->arg_count = 0;
+	rec->kwonly_count = 0;
 	rec->filename_width = 0;
 	rec->filename_bytes = 0;
 	if (read && py.arg_values) {

@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define PYTRACE_WIRE_VERSION 3
+#define PYTRACE_WIRE_VERSION 4
 
 /* String capacities, including the terminating NUL. Longer strings are cut. */
 #define PT_FILENAME_MAX 512
@@ -96,6 +96,7 @@ struct pt_code_record {
 	/* The code's arguments: positional, keyword-only, *args, **kwargs, in
 	 * that order; names of the first PT_ARGS_MAX. */
 	__u32 arg_count; /* all of them, 0 when unknown */
+	__u32 kwonly_count; /* of them keyword-only (co_kwonlyargcount) */
 	/* 0: `filename` is UTF-8 text. 1, 2 or 4: co_filename has no UTF-8
 	 * form (a path with bytes that are not UTF-8 holds lone surrogates),
 	 * and `filename` holds its first filename_bytes bytes of code units of
@@ -291,7 +292,7 @@ struct pt_stats {
 #define PT_WIRE_SIZE(type, size) _Static_assert(sizeof(struct type) == (size), "wire layout of " #type)
 #endif
 PT_WIRE_SIZE(pt_header, 32);
-PT_WIRE_SIZE(pt_code_record, 1216);
+PT_WIRE_SIZE(pt_code_record, 1224);
 PT_WIRE_SIZE(pt_frame_record, 72);
 PT_WIRE_SIZE(pt_arg, 128);
 PT_WIRE_SIZE(pt_stack_frame, 24);

@@ -97,6 +97,39 @@ options:
   --version              show the version
 )";
 
+const char* const kWhereUsage =
+    R"(usage: trace_where SCRIPT [args...] --file F --line L --iterations N [options]
+       trace_where -m MODULE [args...] --file F --line L --iterations N [options]
+
+Runs a Python script under CPython's USDT probes until line L of file F is
+about to run for the Nth time (counted on every thread of the process), and
+saves the stack of the thread that got there: the frames in the scope,
+innermost first, each with its current line, where it was called from and
+its argument values as they were when it was called. Then the program ends
+(exit code 0, its output flushed; nothing more of it runs, not even its
+finally blocks), unless --continue. Needs root.
+
+options:
+  --file F               the breakpoint's file (relative to the current directory)
+  --line L               its line
+  --iterations N         take the stack the Nth time the line runs
+  -o, --output FILE      where to write the stack as JSON (default:
+                         trace_where_output_<script name>.json; .json is
+                         added when missing; - is standard output)
+  --scope DIR            directory whose frames are shown (default: the
+                         script's directory, with -m the current one); give
+                         it again for more
+  --continue             let the program run on after the Nth hit
+  --track-executed-lines also save which lines of the scope ran before it,
+                         per file (metadata.executed_lines)
+  --python PATH          interpreter to run (as trace_program)
+  --no-arg-values        do not record argument values
+  -h, --help             show this help
+  --version              show the version
+Never reached: the program runs to its end, nothing is written, and the
+exit code is the program's.
+)";
+
 namespace {
 
 struct ValueOption {
@@ -212,6 +245,15 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
       flag(options.wait_for_children, true);
     } else if (name == "--track-executed-lines") {
       flag(options.track_executed_lines, true);
+    } else if (front == Front::kWhere && name == "--file") {
+      options.where_file = value();
+      if (options.where_file->empty()) throw UsageError("--file needs a file name");
+    } else if (front == Front::kWhere && name == "--line") {
+      options.where_line = static_cast<int>(parse_count(name, value(), INT32_MAX));
+    } else if (front == Front::kWhere && name == "--iterations") {
+      options.iterations = parse_count(name, value(), UINT32_MAX);
+    } else if (front == Front::kWhere && name == "--continue") {
+      flag(options.keep_running, true);
     } else if (!pytest && (name == "-v" || name == "--verbose")) {  // pytest's -v is its verbosity
       flag(options.verbose, true);
     } else if (!pytest && !have_script && name == "-m") {
@@ -238,6 +280,8 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
       throw UsageError("--check traces nothing: give it no script, -m or --pid");
     return options;
   }
+  if (front == Front::kWhere && options.pid)
+    throw UsageError("trace_where does not attach yet: give it a script (or -m MODULE)");
   if (options.pid && have_script) throw UsageError("give a script (or -m MODULE) or --pid, not both");
   if (!options.pid && !have_script)
     throw UsageError("no script given (or -m MODULE, or --pid PID to attach)");
@@ -248,6 +292,9 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
     throw UsageError("--track-executed-lines does not work with --pid yet: only from a program's start");
   if (options.pid && options.wait_for_children)
     throw UsageError("--wait-for-children does not apply to --pid, which traces that process only");
+  if (front == Front::kWhere && !options.pid &&
+      (!options.where_file || !options.where_line || !options.iterations))
+    throw UsageError("trace_where needs --file F --line L --iterations N");
   return options;
 }
 

@@ -28,9 +28,15 @@ struct ProgramOptions {
   bool show_dunders = false;
   bool arg_values = true;  // capture argument values
   bool track_executed_lines = false;
-  bool patterns = true;      // group repeated calls
-  bool text_format = false;  // -o writes the console tree instead of JSON
-  bool color = true;         // colours on a terminal
+  // trace_where: the breakpoint, the hit to take the stack at, and whether
+  // the program goes on after it.
+  std::optional<std::string> where_file;
+  std::optional<int> where_line;
+  std::optional<uint64_t> iterations;
+  bool keep_running = false;  // --continue
+  bool patterns = true;       // group repeated calls
+  bool text_format = false;   // -o writes the console tree instead of JSON
+  bool color = true;          // colours on a terminal
   bool verbose = false;
   bool wait_for_children = false;  // trace what the program started until it ends too
   bool check = false;              // --check: report whether tracing works here, trace nothing
@@ -42,6 +48,7 @@ struct ProgramOptions {
 enum class Front {
   kProgram,  // trace_program: the first argument that is not an option is the script
   kPytest,   // trace_pytest: every argument that is not a tracer option is pytest's
+  kWhere,    // trace_where: as kProgram, with a breakpoint
 };
 
 // `args` excludes the program name. For kPytest, pytest's arguments are
@@ -53,6 +60,7 @@ inline ProgramOptions parse_program_options(const std::vector<std::string>& args
 }
 
 extern const char* const kProgramUsage;
+extern const char* const kWhereUsage;
 extern const char* const kPytestUsage;
 
 }  // namespace pytrace

@@ -24,6 +24,7 @@
 #include "core/json_writer.h"
 #include "core/local_time.h"
 #include "core/trace_builder.h"
+#include "core/where_writer.h"
 #include "loader/child_process.h"
 #include "loader/interpreter.h"
 #include "loader/kernel_features.h"
@@ -208,7 +209,12 @@ class Recorder {
     info_.show_dunders = spec.show_dunders;
     info_.arg_values = spec.arg_values && python.offsets.offsets.enabled;
     info_.executed_lines = spec.track_executed_lines;
-    if (spec.track_executed_lines) line_script_.emplace(scope_.roots());
+    if (spec.track_executed_lines || spec.breakpoint) {
+      LineWatch watch;
+      if (spec.track_executed_lines) watch.roots = scope_.roots();
+      watch.breakpoint = spec.breakpoint;
+      line_script_.emplace(watch);
+    }
   }
 
   // The executed-lines script, or null.
@@ -229,6 +235,9 @@ class Recorder {
     filter.show_dunders = spec_.show_dunders;
     filter.main_file = info_.main_file;
     filter.line_script = line_script_ ? line_script_->path() : "";
+    filter.executed_lines = spec_.track_executed_lines;
+    if (spec_.breakpoint)
+      filter.breakpoint = FilterOptions::Breakpoint{spec_.breakpoint->file, spec_.breakpoint->line};
     filter.origin_ns = origin_ns_;
     builder_ = std::make_unique<TraceBuilder>(scope_, filter, sources_);
     builder_->set_root_process(info_.pid);
@@ -287,6 +296,7 @@ class Recorder {
   void write(std::unique_ptr<TraceModel> owned, std::optional<OutputFile>& output) {
     TraceModel& model = *owned.release();
     report_losses(spec_.tool, model);
+    if (spec_.breakpoint) return write_breakpoint_stack(model, output);
     const auto& roots = scope_.roots();
     for (size_t i = 0; i < roots.size(); ++i) {
       if (i >= model.scopes_used.size() || !model.scopes_used[i])
@@ -378,6 +388,26 @@ class Recorder {
       std::string name;
       if (comm && std::getline(comm, name)) builder_->set_thread_name(tid, name);
     }
+  }
+
+  // trace_where: the stack, reported on stdout and written to the output;
+  // nothing is written when the breakpoint was not reached often enough.
+  void write_breakpoint_stack(const TraceModel& model, std::optional<OutputFile>& output) {
+    const LineWatch::Breakpoint& where = *spec_.breakpoint;
+    BreakpointSpec breakpoint{where.file, where.line, where.iterations};
+    std::string place = where.file + ":" + std::to_string(where.line);
+    if (!model.breakpoint_hit) {
+      std::cerr << spec_.tool << ": the breakpoint " << place << " ran " << model.breakpoint_hits
+                << (model.breakpoint_hits == 1 ? " time" : " times") << ", not " << where.iterations
+                << ": no stack to save, nothing written\n";
+      return;
+    }
+    std::cout.flush();
+    write_where_report(model, breakpoint, scope_, sources_, std::cout);
+    std::cout.flush();
+    if (!output) return;
+    output->commit([&](std::ostream& out) { write_where_json(model, breakpoint, scope_, sources_, out); });
+    if (!output->is_stdout()) std::cerr << spec_.tool << ": stack written to " << output->path() << "\n";
   }
 
   const SessionSpec& spec_;
@@ -491,13 +521,16 @@ int run_tool(const char* tool, const std::function<int()>& body) {
 }
 
 // Says when executed lines were asked for and not (all) tracked.
-void report_executed_lines(const std::string& tool, const TraceModel& model, std::string problem) {
+void report_executed_lines(const SessionSpec& spec, const TraceModel& model, std::string problem) {
+  const std::string& tool = spec.tool;
   if (problem.empty() && model.line_tool_ids_taken)
     problem = "the program took sys.monitoring's tool ids 3, 4 and 5 first, and the line callback needs one";
   else if (problem.empty() && !model.line_script_ran)
     problem = "the program never ran the tool's line script";
   if (!problem.empty()) {
-    std::cerr << tool << ": warning: executed lines are not tracked: " << problem << "\n";
+    std::cerr << tool << ": warning: "
+              << (spec.breakpoint ? "the breakpoint is not watched" : "executed lines are not tracked")
+              << ": " << problem << "\n";
   } else if (model.line_tracking_ended) {
     std::cerr << tool
               << ": warning: executed lines stopped being tracked before the program ended: it closed "
@@ -528,7 +561,7 @@ int run_launch_session(const LaunchSpec& spec) {
   if (const LineScript* lines = recorder.line_script()) inherited_fds.push_back(lines->lifeline_fd());
   // A held program must get the probes' SIGURG, whatever mask it inherits.
   GatedChild child(argv, env, user, inherited_fds,
-                   spec.track_executed_lines ? std::vector<int>{SIGURG} : std::vector<int>{});
+                   recorder.line_script() ? std::vector<int>{SIGURG} : std::vector<int>{});
   g_child_pid = child.pid();
   install_signal_handlers();
 
@@ -538,7 +571,7 @@ int run_launch_session(const LaunchSpec& spec) {
             << choice.path << " (" << choice.why << "; scope " << scopes << ")\n";
   recorder.start(child.pid());
   std::optional<LaunchHold> hold;
-  if (spec.track_executed_lines) hold.emplace(child.pid(), recorder.probes());
+  if (recorder.line_script()) hold.emplace(child.pid(), recorder.probes());
   // Root's work is done: from here on the tool reads the program's source
   // files and writes the trace with the user's identity, and the program
   // (running as the user) cannot signal it.
@@ -565,7 +598,7 @@ int run_launch_session(const LaunchSpec& spec) {
                 " fired while the program ran, so nothing was traced. Its probes do not work "
                 "on this system (is the JIT forced on, or are uprobes disabled?)");
   }
-  if (spec.track_executed_lines) report_executed_lines(spec.tool, *model, lines_problem);
+  if (recorder.line_script()) report_executed_lines(spec, *model, lines_problem);
   if (spec.complete_model) spec.complete_model(*model, recorder.origin_ns());
   recorder.write(std::move(model), output);
   std::cerr << spec.tool << ": the program exited with " << exit_code

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "loader/line_events.h"
 #include "options.h"
 
 namespace pytrace {
@@ -29,6 +30,8 @@ struct SessionSpec {
   bool show_dunders = false;
   bool arg_values = true;
   bool track_executed_lines = false;  // executed_line entries (launch mode only)
+  // trace_where: the breakpoint; the document written is its stack.
+  std::optional<LineWatch::Breakpoint> breakpoint;
   bool patterns = true;
   bool text_format = false;  // with output: the call tree as text
   bool color = true;

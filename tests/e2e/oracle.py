@@ -13,6 +13,9 @@ usage: python3.15 oracle.py --out FILE --scope DIR [--scope DIR...] [--no-extern
        python3.15 oracle.py --out FILE --scope DIR [...] -m MODULE [ARGS...]
        python3.15 oracle.py --out FILE --scope DIR [...] --pytest [PYTEST ARGS...]
 
+With --where FILE:LINE:N it writes, instead, the stack of the thread on which
+LINE of FILE is about to run for the Nth time (counted on every thread), as
+trace_where reports it, and ends the program there as trace_where does.
 With --track-executed-lines, the lines that run in in-scope code are nodes
 {"executed_line": N, "file", "function", "context"} among the calls, in the
 order they ran. The script's (or pytest's) exit code is this program's exit code. With
@@ -233,7 +236,43 @@ track_lines = False
 oracle_code_file = __file__
 
 
+where_out = None
+where = None  # --where: [file, line, N, hits so far, the Rules]
+
+
+def take_where_stack(out):
+    """trace_where's view of the stack at the breakpoint: the in-scope frames,
+    innermost first, each at its current line."""
+    import json
+    import os
+    rules = where[4]
+    frames = []
+    frame = sys._getframe(2)  # 0: this function, 1: on_line, 2: the frame at the breakpoint
+    while frame is not None:
+        code = frame.f_code
+        if rules.in_scope(code.co_filename):
+            caller = frame.f_back
+            if caller is not None and caller.f_code.co_filename == oracle_code_file:
+                caller = None  # the oracle's exec stands for the interpreter's
+            frames.append({"name": code.co_name, "qualname": code.co_qualname,
+                           "location": rules.location(code.co_filename, frame.f_lineno),
+                           "parent_location": rules.location(caller.f_code.co_filename, caller.f_lineno)
+                           if caller else None})
+        frame = frame.f_back
+    for depth, entry in enumerate(reversed(frames)):
+        entry["depth"] = depth
+    with open(out, "w") as f:
+        json.dump({"frames": frames, "thread_id": _thread.get_native_id()}, f, indent=1)
+    sys.stdout.flush()
+    os._exit(0)
+
+
 def on_line(code, line):
+    if where and line == where[1] and code.co_filename == where[0]:
+        where[3] += 1
+        if where[3] == where[2]:
+            take_where_stack(where_out)
+        return
     if not code.co_filename.startswith("/") or code.co_filename == oracle_code_file:
         return MON.DISABLE
     stack = stacks.get(_thread.get_native_id())
@@ -643,12 +682,20 @@ def main():
         elif flag == "--track-executed-lines":
             global track_lines
             track_lines = True
+        elif flag == "--where":
+            global where, where_out
+            file, line, nth = argv.pop(0).rsplit(":", 2)
+            where = [file, int(line), int(nth), 0, None]
+            track_lines = True
         else:
             raise SystemExit("oracle.py: unknown option " + flag)
     pytest_mode = argv[:1] == ["--pytest"]
     if not out or not scopes or not argv or argv == ["-m"]:
         raise SystemExit(__doc__)
     import os
+    if where:
+        where_out = out
+        where[4] = Rules([os.path.abspath(scope) for scope in scopes], "", **options)
     if pytest_mode:
         script = ""
         exit_code = run_pytest(argv[1:])

@@ -55,6 +55,7 @@ struct ArgNames {
   std::vector<std::string> names;  // the first PT_ARGS_MAX
   bool varargs = false;            // co_flags CO_VARARGS: one of them is *name
   bool varkeywords = false;        // CO_VARKEYWORDS: the last is **name
+  uint32_t keyword_only = 0;       // how many are keyword-only (after the positional ones)
 };
 
 // The JSON object for a call: {"name": value, ...}, in parameter order,

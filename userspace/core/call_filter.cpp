@@ -82,11 +82,37 @@ void CallFilter::forget_line_starter(Thread& thread) {
   starter.adds_depth = false;
 }
 
-// A line the frame under the line callback ran, if that frame is in scope.
+// The stack of the thread at the breakpoint's Nth hit in its process: the
+// program's frames under the script's (the line callback and the call
+// `marker` is, made from it). Each frame is at the line it called the next
+// from; the innermost at the breakpoint.
+void CallFilter::take_breakpoint_stack(const Thread& thread, const FrameEnter& marker) {
+  BreakpointHit hit;
+  hit.pid = marker.pid;
+  hit.tid = marker.tid;
+  hit.ts_ns = marker.ts_ns >= options_.origin_ns ? marker.ts_ns - options_.origin_ns : 0;
+  for (size_t i = 0; i < thread.stack.size(); ++i) {
+    const Frame& frame = thread.stack[i];
+    if (frame.code->filename == options_.line_script) break;
+    bool innermost =
+        i + 1 == thread.stack.size() || thread.stack[i + 1].code->filename == options_.line_script;
+    int line = innermost ? options_.breakpoint->line
+                         : (thread.stack[i + 1].call_site ? thread.stack[i + 1].call_site->line : 0);
+    hit.frames.push_back({frame.code, line, frame.call_site, frame.arguments, frame.in_scope});
+  }
+  model_.breakpoint_hit = std::move(hit);
+}
+
+// A line the frame under the line callback ran: the breakpoint's, and one
+// of the scope's if it is in scope.
 void CallFilter::add_executed_line(Thread& thread, const FrameEnter& callback) {
   if (thread.stack.empty() || !callback.call_site) return;
   const Frame& frame = thread.stack.back();
-  if (!frame.in_scope || frame.code != callback.call_site->code) return;
+  if (frame.code != callback.call_site->code) return;
+  const auto& breakpoint = options_.breakpoint;
+  if (breakpoint && callback.call_site->line == breakpoint->line && frame.code->filename == breakpoint->file)
+    ++model_.breakpoint_hits;
+  if (!frame.in_scope || !options_.executed_lines) return;
   ThreadTrace& trace = trace_of(thread, callback);
   trace.executed_lines.push_back(
       {frame.code, callback.call_site->line, static_cast<uint32_t>(trace.entries.size())});
@@ -101,10 +127,12 @@ void CallFilter::on_enter(const FrameEnter& enter) {
     if (code.name == kLineCallbackName) add_executed_line(thread, enter);
     if (code.name == kNoLineToolIdName) model_.line_tool_ids_taken = true;
     if (code.name == kLinesEndedName) model_.line_tracking_ended = true;
-    thread.stack.push_back({&code, false, enter.call_site, -1, false});
+    if (code.name == kBreakpointName && options_.breakpoint && !model_.breakpoint_hit)
+      take_breakpoint_stack(thread, enter);
+    thread.stack.push_back({&code, false, enter.call_site, -1, false, 0});
     return;
   }
-  Frame frame{&code, in_scope(&code), enter.call_site, -1, false};
+  Frame frame{&code, in_scope(&code), enter.call_site, -1, false, enter.arguments};
 
   const Frame* caller = thread.stack.empty() ? nullptr : &thread.stack.back();
   bool logged = frame.in_scope || (options_.external_calls && caller && caller->in_scope);

@@ -31,6 +31,8 @@ inline constexpr std::string_view kLineCallbackName = "__pytrace_line__";
 inline constexpr std::string_view kNoLineToolIdName = "__pytrace_no_tool_id__";
 // What it calls when it stops: the tool is gone, or its pipe was closed.
 inline constexpr std::string_view kLinesEndedName = "__pytrace_lines_ended__";
+// What it calls at the breakpoint's Nth hit in a process (trace_where).
+inline constexpr std::string_view kBreakpointName = "__pytrace_breakpoint__";
 
 struct FilterOptions {
   bool external_calls = true;
@@ -41,7 +43,16 @@ struct FilterOptions {
   // frames are the tool's, never logged, and each call of its line callback
   // is a line run by the frame below (empty: none).
   std::string line_script;
-  uint64_t origin_ns = 0;  // CLOCK_MONOTONIC time that start_ns counts from
+  // trace_where: a line of a file (absolute). The script's callback
+  // reports its hits whether or not lines are tracked, and calls
+  // kBreakpointName at the one whose stack is wanted.
+  struct Breakpoint {
+    std::string file;
+    int line = 0;
+  };
+  std::optional<Breakpoint> breakpoint;
+  bool executed_lines = true;  // with line_script: record the scope's lines too
+  uint64_t origin_ns = 0;      // CLOCK_MONOTONIC time that start_ns counts from
 };
 
 class CallFilter : public FrameSink {
@@ -66,6 +77,7 @@ class CallFilter : public FrameSink {
     std::optional<CallSite> call_site;  // where this frame was called from
     int64_t entry = -1;                 // its index in the thread's trace, -1 if not logged
     bool adds_depth = false;            // a logged in-scope frame
+    uint32_t arguments = 0;             // its argument values (index into the argument texts)
   };
   struct Thread {
     int trace = -1;  // index in model_.threads, -1 until something is logged
@@ -78,6 +90,7 @@ class CallFilter : public FrameSink {
   bool in_scope(const CodeInfo* code);
   void add_executed_line(Thread& thread, const FrameEnter& callback);
   void forget_line_starter(Thread& thread);
+  void take_breakpoint_stack(const Thread& thread, const FrameEnter& callback);
   uint32_t& call_counter(const CodeInfo& code, int line);
   bool is_main_module(const CodeInfo& code, const FrameEnter& enter, const Thread& thread) const;
   std::optional<CallSite> site_in_scope(const Thread& thread, const FrameEnter& enter) const;

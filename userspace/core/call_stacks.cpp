@@ -81,6 +81,7 @@ void CallStackBuilder::on_code(const CodeRecord& record) {
   info.linetable = record.linetable;
   info.linetable_cut = record.linetable_cut;
   info.params.count = record.arg_count;
+  info.params.keyword_only = record.kwonly_count;
   info.params.names = record.arg_names;
   info.params.varargs = record.flags.varargs;
   info.params.varkeywords = record.flags.varkeywords;

@@ -120,6 +120,7 @@ DecodeResult decode_code(std::span<const std::byte> bytes) {
   record.linetable.assign(table, table + wire.linetable_len);
   record.linetable_cut = wire.linetable_full_len > wire.linetable_len;
   record.arg_count = wire.arg_count;
+  record.kwonly_count = std::min(wire.kwonly_count, wire.arg_count);
   for (uint32_t i = 0; i < std::min<uint32_t>(wire.arg_count, PT_ARGS_MAX); ++i) {
     record.arg_names.push_back(field_string(wire.arg_names[i]));
   }

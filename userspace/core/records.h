@@ -38,6 +38,7 @@ struct CodeRecord {
   std::vector<uint8_t> linetable;
   bool linetable_cut = false;  // the interpreter's table was longer
   uint32_t arg_count = 0;      // the code's parameters, 0 when unknown
+  uint32_t kwonly_count = 0;   // of them keyword-only
   std::vector<std::string> arg_names;
 };
 

@@ -134,8 +134,27 @@ struct SessionInfo {
   bool executed_lines = false;  // --track-executed-lines
 };
 
+// trace_where: the stack of the thread that reached the breakpoint the
+// Nth time in its process (the first process to), outermost frame first.
+struct BreakpointHit {
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint64_t ts_ns = 0;  // since the session's origin
+  struct Frame {
+    const CodeInfo* code = nullptr;
+    int line = 0;                       // its current line: the breakpoint's, or where it called the next
+    std::optional<CallSite> call_site;  // where it was called from
+    uint32_t arguments = 0;             // its argument values at its start (index into argument_texts)
+    bool in_scope = false;
+  };
+  std::vector<Frame> frames;
+};
+
 struct TraceModel {
   SessionInfo session;
+  // trace_where: the breakpoint's hits (all processes), and the Nth hit's stack.
+  uint64_t breakpoint_hits = 0;
+  std::optional<BreakpointHit> breakpoint_hit;
   // The executed-lines script: it ran, found no sys.monitoring tool id
   // free, stopped before the program ended (its pipe to the tool closed).
   bool line_script_ran = false;

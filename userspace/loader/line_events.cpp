@@ -108,7 +108,13 @@ import sys
 
 
 def __pytrace_install(monitoring, lifeline):
+    import itertools
     roots = tuple(root.decode("utf-8", "surrogateescape") for root in (@ROOTS@))
+    target = @TARGET@  # trace_where's breakpoint: file, line, which hit, end the program there
+    if target:
+        target = target.decode("utf-8", "surrogateescape")
+    target_line, nth_hit, stop = @TARGET_LINE@, @NTH_HIT@, @STOP@
+    hits = itertools.count(1)  # next() is one call: no thread comes between
     events = monitoring.events
     DISABLE = monitoring.DISABLE
     tool = next((tool for tool in (5, 4, 3) if monitoring.get_tool(tool) is None), None)
@@ -137,12 +143,19 @@ def __pytrace_install(monitoring, lifeline):
         @LINES_ENDED@()
 
     def @CALLBACK@(code, line):
-        if not code.co_filename.startswith(roots):
+        filename = code.co_filename
+        if filename == target and line == target_line:
+            if next(hits) == nth_hit:
+                @BREAKPOINT@()
+                if stop:
+                    __pytrace_stop__()
+            return
+        if not filename.startswith(roots) and filename != target:
             return DISABLE
         tool_gone()
 
     def __pytrace_start__(code, offset):
-        if not code.co_filename.startswith(roots):
+        if not code.co_filename.startswith(roots) and code.co_filename != target:
             return DISABLE
         tool_gone()
 
@@ -163,6 +176,20 @@ def @LINES_ENDED@():
     pass
 
 
+def @BREAKPOINT@():
+    pass
+
+
+def __pytrace_stop__():
+    """trace_where ends the program at its breakpoint, its output flushed."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(0)
+
+
 __pytrace_install(sys.monitoring, @LIFELINE@)
 )py";
 
@@ -173,12 +200,18 @@ void replace_all(std::string& text, std::string_view name, std::string_view valu
 
 }  // namespace
 
-std::string line_script_text(const std::vector<std::string>& roots, int lifeline_fd) {
+std::string line_script_text(const LineWatch& watch, int lifeline_fd) {
   std::string literals;
-  for (const std::string& root : roots)
+  for (const std::string& root : watch.roots)
     literals += python_bytes(root.ends_with('/') ? root : root + "/") + ", ";
+  const auto& breakpoint = watch.breakpoint;
   std::string text(kScriptTemplate);
   replace_all(text, "@ROOTS@", literals);
+  replace_all(text, "@TARGET@", breakpoint ? python_bytes(breakpoint->file) : "None");
+  replace_all(text, "@TARGET_LINE@", std::to_string(breakpoint ? breakpoint->line : 0));
+  replace_all(text, "@NTH_HIT@", std::to_string(breakpoint ? breakpoint->iterations : 0));
+  replace_all(text, "@STOP@", breakpoint && breakpoint->stop ? "True" : "False");
+  replace_all(text, "@BREAKPOINT@", kBreakpointName);
   replace_all(text, "@CALLBACK@", kLineCallbackName);
   replace_all(text, "@NO_TOOL_ID@", kNoLineToolIdName);
   replace_all(text, "@LINES_ENDED@", kLinesEndedName);
@@ -237,7 +270,7 @@ void remove_stale_script_dirs(int tmp_fd) {
 // In /tmp, whatever TMPDIR says (it may be a directory the user can
 // write): /tmp is sticky and root's, so no one else can rename or remove
 // root's entry in it, and everything after mkdtemp goes by descriptor.
-LineScript::LineScript(const std::vector<std::string>& roots) {
+LineScript::LineScript(const LineWatch& watch) {
   tmp_fd_ = open(kTmp, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   struct stat st {};
   if (tmp_fd_ < 0 || fstat(tmp_fd_, &st) != 0 || st.st_uid != 0 || !(st.st_mode & S_ISVTX)) {
@@ -256,7 +289,7 @@ LineScript::LineScript(const std::vector<std::string>& roots) {
   starter_path_ = pattern + "/start.py";
   int dir_fd = openat(tmp_fd_, dir_name_.c_str(), O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   bool made = dir_fd >= 0 && pipe2(lifeline_, O_CLOEXEC) == 0 &&
-              write_new_file(dir_fd, "lines.py", line_script_text(roots, lifeline_[0])) &&
+              write_new_file(dir_fd, "lines.py", line_script_text(watch, lifeline_[0])) &&
               write_new_file(dir_fd, "start.py", line_starter_text(path_)) && fchmod(dir_fd, 0755) == 0;
   int error = errno;
   if (dir_fd >= 0) close(dir_fd);

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,21 @@
 #include "loader/probes.h"
 
 namespace pytrace {
+
+// What the script watches.
+struct LineWatch {
+  std::vector<std::string> roots;  // report every line of code under these (absolute directories)
+  // trace_where: report every run of this line of this file (absolute),
+  // call kBreakpointName at its Nth in a process, and end the program there
+  // unless `stop` is false.
+  struct Breakpoint {
+    std::string file;
+    int line = 0;
+    uint64_t iterations = 1;
+    bool stop = true;
+  };
+  std::optional<Breakpoint> breakpoint;
+};
 
 // The script, in a directory of its own that root owns and every user may
 // read and enter (the program opens it with its own identity; it cannot
@@ -31,8 +47,7 @@ namespace pytrace {
 // the next one.
 class LineScript {
  public:
-  // For code whose file is under one of `roots` (absolute directories).
-  explicit LineScript(const std::vector<std::string>& roots);
+  explicit LineScript(const LineWatch& watch);
   ~LineScript();
   LineScript(const LineScript&) = delete;
   LineScript& operator=(const LineScript&) = delete;
@@ -54,7 +69,7 @@ class LineScript {
 
 // The script's text for these roots and the lifeline's descriptor in the
 // program, and the starter's for the script at `path` (for tests).
-std::string line_script_text(const std::vector<std::string>& roots, int lifeline_fd);
+std::string line_script_text(const LineWatch& watch, int lifeline_fd);
 std::string line_starter_text(const std::string& path);
 
 // A launched program stopped at its first Python call, while the request

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+// trace_where SCRIPT [args...] --file F --line L --iterations N: run a script
+// until a line runs for the Nth time, and save the stack that got there.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "core/error.h"
+#include "loader/privileges.h"
+#include "options.h"
+#include "session.h"
+#include "version.h"
+
+namespace {
+
+constexpr const char* kTool = "trace_where";
+
+int run(int argc, char** argv) {
+  namespace fs = std::filesystem;
+  using namespace pytrace;
+  ProgramOptions options = parse_options(std::vector<std::string>(argv + 1, argv + argc), Front::kWhere);
+  if (options.help) {
+    std::cout << kWhereUsage;
+    return 0;
+  }
+  if (options.version) {
+    std::cout << kTool << " " << PYTRACE_VERSION << "\n";
+    return 0;
+  }
+
+  std::error_code ec;
+  std::string cwd = fs::current_path(ec).string();
+  std::string stem = options.module ? *options.module : fs::path(options.script).stem().string();
+  // The original's default name, and its rule: .json is added when missing.
+  std::string output = options.output.value_or("trace_where_output_" + stem);
+  if (output != "-" && !output.ends_with(".json")) output += ".json";
+  options.output = output;
+
+  LaunchSpec spec;
+  apply_options(spec, options, kTool, argc, argv);
+  spec.python = options.python;
+  spec.track_executed_lines = options.track_executed_lines;
+  spec.patterns = false;
+  {
+    ActingAs as_user(invoking_user());  // the user's view of the breakpoint's file
+    fs::path file = fs::absolute(*options.where_file).lexically_normal();
+    if (!fs::is_regular_file(file, ec)) throw Error("breakpoint file not found: " + *options.where_file);
+    spec.breakpoint =
+        LineWatch::Breakpoint{file.string(), *options.where_line, *options.iterations, !options.keep_running};
+  }
+  if (options.module) {
+    spec.module = *options.module;
+    spec.python_args = {"-m", *options.module};
+    spec.description = "-m " + *options.module;
+    if (spec.scopes.empty()) spec.scopes.push_back(cwd);
+    spec.project_dirs = {cwd};
+  } else {
+    fs::path script = fs::absolute(options.script).lexically_normal();
+    {
+      ActingAs as_user(invoking_user());
+      if (!fs::is_regular_file(script, ec)) throw Error("script not found: " + options.script);
+      if (faccessat(AT_FDCWD, script.c_str(), R_OK, AT_EACCESS) != 0)
+        throw Error("cannot read script " + options.script + ": " + std::strerror(errno));
+    }
+    spec.python_args = {script.string()};
+    spec.main_file = script.string();
+    spec.description = script.string();
+    if (spec.scopes.empty()) spec.scopes.push_back(script.parent_path().string());
+    spec.project_dirs = {script.parent_path().string(), cwd};
+  }
+  spec.python_args.insert(spec.python_args.end(), options.script_args.begin(), options.script_args.end());
+  std::cerr << kTool << ": breakpoint " << spec.breakpoint->file << ":" << spec.breakpoint->line << ", hit "
+            << spec.breakpoint->iterations << "; "
+            << (spec.breakpoint->stop ? "the program ends there"
+                                      : "the program goes on after it (--continue)")
+            << "\n";
+  return run_launch_session(spec);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return pytrace::run_tool(kTool, [&] { return run(argc, argv); });
+}
