@@ -97,6 +97,25 @@ options:
   --version              show the version
 )";
 
+const char* const kWherePytestUsage =
+    R"(usage: trace_where_pytest [pytest arguments...] --file F --line L --iterations N [options]
+
+Runs `python -m pytest` with the given arguments under CPython's USDT probes
+until line L of file F is about to run for the Nth time (on any thread), and
+saves the stack of the thread that got there, with the id of the test it
+happened in, as trace_where does. Then pytest ends there (exit code 0),
+unless --continue; with --continue the exit code is pytest's. Needs root.
+Arguments that are not the options below go to pytest unchanged.
+
+options:
+  --file F, --line L, --iterations N, --continue, --track-executed-lines,
+  --python PATH, --no-arg-values  as for trace_where
+  -o, --output FILE      default: trace_where_pytest_output_<F's name>.json
+  --scope DIR            default: the current directory
+  -h, --help             show this help
+  --version              show the version
+)";
+
 const char* const kWhereUsage =
     R"(usage: trace_where SCRIPT [args...] --file F --line L --iterations N [options]
        trace_where -m MODULE [args...] --file F --line L --iterations N [options]
@@ -169,7 +188,8 @@ uint64_t parse_count(const std::string& option, const std::string& text, uint64_
 }  // namespace
 
 ProgramOptions parse_options(const std::vector<std::string>& args, Front front) {
-  const bool pytest = front == Front::kPytest;
+  const bool pytest = front == Front::kPytest || front == Front::kWherePytest;
+  const bool where = front == Front::kWhere || front == Front::kWherePytest;
   ProgramOptions options;
   bool have_script = pytest;  // trace_pytest has no script: everything else is pytest's
   auto take = [&](const std::string& arg) {
@@ -245,14 +265,14 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
       flag(options.wait_for_children, true);
     } else if (name == "--track-executed-lines") {
       flag(options.track_executed_lines, true);
-    } else if (front == Front::kWhere && name == "--file") {
+    } else if (where && name == "--file") {
       options.where_file = value();
       if (options.where_file->empty()) throw UsageError("--file needs a file name");
-    } else if (front == Front::kWhere && name == "--line") {
+    } else if (where && name == "--line") {
       options.where_line = static_cast<int>(parse_count(name, value(), INT32_MAX));
-    } else if (front == Front::kWhere && name == "--iterations") {
+    } else if (where && name == "--iterations") {
       options.iterations = parse_count(name, value(), UINT32_MAX);
-    } else if (front == Front::kWhere && name == "--continue") {
+    } else if (where && name == "--continue") {
       flag(options.keep_running, true);
     } else if (!pytest && (name == "-v" || name == "--verbose")) {  // pytest's -v is its verbosity
       flag(options.verbose, true);
@@ -274,7 +294,10 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
       take(arg);
     }
   }
-  if (options.help || options.version || pytest) return options;
+  if (options.help || options.version) return options;
+  if (where && !options.pid && (!options.where_file || !options.where_line || !options.iterations))
+    throw UsageError("the breakpoint needs --file F --line L --iterations N");
+  if (pytest) return options;
   if (options.check) {
     if (have_script || options.pid)
       throw UsageError("--check traces nothing: give it no script, -m or --pid");
@@ -292,9 +315,6 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
     throw UsageError("--track-executed-lines does not work with --pid yet: only from a program's start");
   if (options.pid && options.wait_for_children)
     throw UsageError("--wait-for-children does not apply to --pid, which traces that process only");
-  if (front == Front::kWhere && !options.pid &&
-      (!options.where_file || !options.where_line || !options.iterations))
-    throw UsageError("trace_where needs --file F --line L --iterations N");
   return options;
 }
 

@@ -46,9 +46,10 @@ struct ProgramOptions {
 };
 
 enum class Front {
-  kProgram,  // trace_program: the first argument that is not an option is the script
-  kPytest,   // trace_pytest: every argument that is not a tracer option is pytest's
-  kWhere,    // trace_where: as kProgram, with a breakpoint
+  kProgram,      // trace_program: the first argument that is not an option is the script
+  kPytest,       // trace_pytest: every argument that is not a tracer option is pytest's
+  kWhere,        // trace_where: as kProgram, with a breakpoint
+  kWherePytest,  // trace_where_pytest: as kPytest, with a breakpoint
 };
 
 // `args` excludes the program name. For kPytest, pytest's arguments are
@@ -61,6 +62,7 @@ inline ProgramOptions parse_program_options(const std::vector<std::string>& args
 
 extern const char* const kProgramUsage;
 extern const char* const kWhereUsage;
+extern const char* const kWherePytestUsage;
 extern const char* const kPytestUsage;
 
 }  // namespace pytrace

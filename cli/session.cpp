@@ -507,6 +507,22 @@ void apply_options(SessionSpec& spec, const ProgramOptions& options, const char*
   spec.ring_buffer_mb = options.ring_buffer_mb;
 }
 
+void apply_breakpoint(SessionSpec& spec, const ProgramOptions& options) {
+  namespace fs = std::filesystem;
+  ActingAs as_user(invoking_user());  // the user's view of the file
+  std::error_code ec;
+  fs::path file = fs::absolute(*options.where_file).lexically_normal();
+  if (!fs::is_regular_file(file, ec)) throw Error("breakpoint file not found: " + *options.where_file);
+  spec.breakpoint =
+      LineWatch::Breakpoint{file.string(), *options.where_line, *options.iterations, !options.keep_running};
+  spec.track_executed_lines = options.track_executed_lines;
+  spec.patterns = false;
+  std::cerr << spec.tool << ": breakpoint " << file.string() << ":" << *options.where_line << ", hit "
+            << *options.iterations << "; "
+            << (options.keep_running ? "the program goes on after it (--continue)" : "the program ends there")
+            << "\n";
+}
+
 int run_tool(const char* tool, const std::function<int()>& body) {
   try {
     return body();

@@ -65,6 +65,11 @@ struct AttachSpec : SessionSpec {
 // see, or Error), output and tracing options.
 void apply_options(SessionSpec& spec, const ProgramOptions& options, const char* tool, int argc, char** argv);
 
+// trace_where's and trace_where_pytest's breakpoint (its file made
+// absolute, as the user sees it; Error if it is not there), and what goes
+// with it: executed lines if asked for, no pattern groups.
+void apply_breakpoint(SessionSpec& spec, const ProgramOptions& options);
+
 // A tool's main: runs `body` and turns what it throws into one message and
 // an exit code (2 for command-line mistakes, 1 for the rest).
 int run_tool(const char* tool, const std::function<int()>& body);

@@ -43,15 +43,7 @@ int run(int argc, char** argv) {
   LaunchSpec spec;
   apply_options(spec, options, kTool, argc, argv);
   spec.python = options.python;
-  spec.track_executed_lines = options.track_executed_lines;
-  spec.patterns = false;
-  {
-    ActingAs as_user(invoking_user());  // the user's view of the breakpoint's file
-    fs::path file = fs::absolute(*options.where_file).lexically_normal();
-    if (!fs::is_regular_file(file, ec)) throw Error("breakpoint file not found: " + *options.where_file);
-    spec.breakpoint =
-        LineWatch::Breakpoint{file.string(), *options.where_line, *options.iterations, !options.keep_running};
-  }
+  apply_breakpoint(spec, options);
   if (options.module) {
     spec.module = *options.module;
     spec.python_args = {"-m", *options.module};
@@ -73,11 +65,6 @@ int run(int argc, char** argv) {
     spec.project_dirs = {script.parent_path().string(), cwd};
   }
   spec.python_args.insert(spec.python_args.end(), options.script_args.begin(), options.script_args.end());
-  std::cerr << kTool << ": breakpoint " << spec.breakpoint->file << ":" << spec.breakpoint->line << ", hit "
-            << spec.breakpoint->iterations << "; "
-            << (spec.breakpoint->stop ? "the program ends there"
-                                      : "the program goes on after it (--continue)")
-            << "\n";
   return run_launch_session(spec);
 }
 

@@ -11,6 +11,7 @@ usage: where_checks.py --tracer TRACE_PROGRAM --python PATH CASE
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -160,6 +161,32 @@ def continue_lets_the_program_run_on(env):
     document = json.load(open(os.path.join(env.tmp, "trace_where_output_shapes.json")))  # the default name
     if document["metadata"]["hits"] != 2 or document["trace_data"][0]["location"] != "shapes.py:%d" % AREA_LINE:
         raise Failure("the document: %s" % document["metadata"])
+
+
+@case
+def under_pytest_the_test_is_named(env):
+    need_root()
+    project = os.path.join(env.tmp, "project")
+    shutil.copytree(os.path.join(HERE, "pytest_project"), project)
+    tool = os.path.join(os.path.dirname(env.tracer), "trace_where_pytest")
+
+    def run(nth):
+        return subprocess.run([tool, "--python", env.python, "-q", "-p", "no:cacheprovider", "tests/test_math.py",
+                               "--file", "calc.py", "--line", "5", "--iterations", str(nth)],
+                              capture_output=True, text=True, cwd=project, timeout=120)
+    # add() runs once in test_add, then three times under mean() in test_mean[values0-2].
+    result = run(2)
+    if result.returncode != 0:
+        raise Failure("exit %d: %s" % (result.returncode, result.stderr))
+    document = json.load(open(os.path.join(project, "trace_where_pytest_output_calc.json")))
+    names = [frame["name"] for frame in document["trace_data"]]
+    if document["metadata"].get("test") != "tests/test_math.py::test_mean[values0-2]" or \
+            names != ["add", "add_all", "mean", "test_mean"]:
+        raise Failure("test %s, frames %s" % (document["metadata"].get("test"), names))
+    os.unlink(os.path.join(project, "trace_where_pytest_output_calc.json"))
+    result = run(100)  # never reached: pytest's own exit code (a test fails on purpose)
+    if result.returncode != 1 or os.path.exists(os.path.join(project, "trace_where_pytest_output_calc.json")):
+        raise Failure("not reached: exit %d\n%s" % (result.returncode, result.stderr))
 
 
 @case

@@ -140,6 +140,7 @@ struct BreakpointHit {
   uint32_t pid = 0;
   uint32_t tid = 0;
   uint64_t ts_ns = 0;  // since the session's origin
+  std::string test;    // trace_where_pytest: the node id of the test it happened in, "" if none
   struct Frame {
     const CodeInfo* code = nullptr;
     int line = 0;                       // its current line: the breakpoint's, or where it called the next

@@ -90,6 +90,7 @@ void write_where_json(const TraceModel& model, const BreakpointSpec& breakpoint,
   meta["pid"] = hit.pid;
   meta["thread_id"] = hit.tid;
   meta["hits"] = model.breakpoint_hits;
+  if (!hit.test.empty()) meta["test"] = hit.test;
   if (model.session.executed_lines) {
     // The original swapped these two keys' meanings; here each means what its name says.
     std::map<std::string, std::set<int>> lines;
@@ -143,6 +144,7 @@ void write_where_report(const TraceModel& model, const BreakpointSpec& breakpoin
   std::vector<FrameView> frames = frames_in_scope(hit);
   out << "\nBreakpoint hit " << breakpoint.iterations << " times at " << breakpoint.file << ":"
       << breakpoint.line << " (thread " << hit.tid << ", process " << hit.pid << ")\n";
+  if (!hit.test.empty()) out << "In test: " << hit.test << "\n";
   out << "Total frames in stack: " << frames.size()
       << " (max depth: " << (frames.empty() ? 0 : frames.size() - 1) << ")\n\n";
   out << std::string(60, '=') << "\nStack trace (from breakpoint to main):\n" << std::string(60, '=') << "\n";
