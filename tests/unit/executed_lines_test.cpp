@@ -154,16 +154,17 @@ TEST(ExecutedLines, EntriesGroupLinesUntilACallAndIdsStayPositions) {
     const auto& e = doc["trace_data"][i];
     if (e["event"] == "executed_line") {
       shape.push_back("lines " + e["function"].get<std::string>() + " " + e["lines"].dump() + " " +
-                      e["context"].get<std::string>() + " " + e["file"].get<std::string>());
+                      e["context"].get<std::string>() + " " + e["file"].get<std::string>() + " call " +
+                      e["call_id"].dump());
     } else {
       EXPECT_EQ(e["id"], i) << "ids are positions in trace_data";
       shape.push_back("call " + e["name"].get<std::string>() + " parent " + e["parent_id"].dump());
     }
   }
   EXPECT_EQ(shape, (std::vector<std::string>{
-                       "call <module> parent null", "lines <module> [1,2] module_runtime main.py",
-                       "call work parent 0", "lines work [11,12,11] function_runtime main.py",
-                       "lines <module> [3,4] module_runtime main.py"}));
+                       "call <module> parent null", "lines <module> [1,2] module_runtime main.py call 0",
+                       "call work parent 0", "lines work [11,12,11] function_runtime main.py call 2",
+                       "lines <module> [3,4] module_runtime main.py call 0"}));
   EXPECT_EQ(doc["metadata"]["executed_lines_count"], 7);
   EXPECT_EQ(doc["metadata"]["total_frames"], doc["trace_data"].size());
   EXPECT_EQ(doc["metadata"]["options"]["track_executed_lines"], true);

@@ -114,8 +114,9 @@ void CallFilter::add_executed_line(Thread& thread, const FrameEnter& callback) {
     ++model_.breakpoint_hits;
   if (!frame.in_scope || !options_.executed_lines) return;
   ThreadTrace& trace = trace_of(thread, callback);
+  int64_t call = thread.open_scope_entries.empty() ? -1 : thread.open_scope_entries.back();
   trace.executed_lines.push_back(
-      {frame.code, callback.call_site->line, static_cast<uint32_t>(trace.entries.size())});
+      {frame.code, callback.call_site->line, static_cast<uint32_t>(trace.entries.size()), call});
 }
 
 void CallFilter::on_enter(const FrameEnter& enter) {

@@ -40,7 +40,8 @@ std::string dump(const Json& value, int indent = -1) {
 
 // Consecutive executed lines of a thread that make one executed_line entry:
 // the same file, function and context, with no call in between (the seed's
-// grouping).
+// grouping), and the same call running them (a return from a recursive
+// call ends a group that the seed went on with).
 struct LineGroup {
   uint32_t first = 0;  // index in ThreadTrace::executed_lines
   uint32_t end = 0;
@@ -56,9 +57,9 @@ std::vector<LineGroup> group_lines(const ThreadTrace& thread, SourceCache& sourc
         line_context(*line.code, sources.line(line.code->filename, line.line).value_or(""));
     if (!groups.empty()) {
       LineGroup& open = groups.back();
-      const CodeInfo& code = *thread.executed_lines[open.first].code;
-      if (open.before == line.before && open.context == context && code.filename == line.code->filename &&
-          code.name == line.code->name) {
+      const ExecutedLine& head = thread.executed_lines[open.first];
+      if (open.before == line.before && open.context == context && head.call == line.call &&
+          head.code->filename == line.code->filename && head.code->name == line.code->name) {
         open.end = i + 1;
         continue;
       }
@@ -293,8 +294,9 @@ class EntryWriter {
   }
 
   // The executed_line entries of these line groups of a thread.
-  void write_lines(std::string& out, bool& first, const ThreadTrace& thread,
-                   std::span<const LineGroup> groups) {
+  void write_lines(std::string& out, bool& first, size_t t, std::span<const LineGroup> groups,
+                   const EntryIds& ids) {
+    const ThreadTrace& thread = model_.threads[t];
     for (const LineGroup& group : groups) {
       const ExecutedLine& head = thread.executed_lines[group.first];
       out += first ? "\n    "sv : ",\n    "sv;
@@ -312,6 +314,12 @@ class EntryWriter {
       }
       out += R"(],"code":)"sv;
       append_json_string(out, call_source_text({head.code, head.line, head.line}, sources_));
+      out += R"(,"call_id":)"sv;
+      if (head.call >= 0) {
+        append_number(out, ids.of(t, static_cast<size_t>(head.call)));
+      } else {
+        out += "null"sv;
+      }
       out += R"(,"thread_id":)"sv;
       append_number(out, thread.tid);
       out += R"(,"pid":)"sv;
@@ -565,7 +573,7 @@ void write_json(const TraceModel& model, const Scope& scope, SourceCache& source
       auto write_lines_before = [&](size_t i) {
         size_t n = 0;
         while (n < groups.size() && groups[n].before <= i) ++n;
-        writer.write_lines(buffer, first, model.threads[t], groups.first(n));
+        writer.write_lines(buffer, first, t, groups.first(n), ids);
         groups = groups.subspan(n);
       };
       for (size_t i = 0; i < model.threads[t].entries.size(); ++i) {

@@ -138,8 +138,10 @@ void group_thread(ThreadTrace& thread, std::vector<std::pair<const TestRun*, int
   }
   // A line stays just after the call it came after, ahead of a test that
   // starts there: it ran in an in-scope frame, logged when it started.
-  for (ExecutedLine& line : thread.executed_lines)
+  for (ExecutedLine& line : thread.executed_lines) {
     line.before = line.before ? static_cast<uint32_t>(new_index[line.before - 1] + 1) : 0;
+    if (line.call >= 0) line.call = new_index[line.call];
+  }
   while (next_run < runs.size()) add_test(next_run++);
   thread.entries = std::move(grouped);
 }

@@ -89,6 +89,7 @@ struct ExecutedLine {
   const CodeInfo* code = nullptr;
   int line = 0;
   uint32_t before = 0;
+  int64_t call = -1;  // the entry of the call that ran it (its frame, or the nearest logged one in scope)
 };
 
 struct ThreadTrace {
