@@ -8,7 +8,7 @@
 #      browser tests' npm package, playwright-core, in tests/viewer)
 #   2. installs a CPython 3.15 whose probes fire, in /opt/pytrace/python3.15
 #      (or uses the distribution's own python3.15 where it has one)
-#   3. builds pytrace in Release and installs trace_program, trace_pytest,
+#   3. builds pytrace in Release and installs trace_program, trace_pytest, trace_where(_pytest),
 #      pytrace_view, serve_visualization.sh and pytrace-python (the
 #      interpreter of step 2) in /usr/local/bin
 #   4. traces examples/demo.py and prints its call tree
