@@ -238,7 +238,7 @@ class ViewServer {
                   uint64_t id = std::stoull(request.matches[1].str());
                   if (id >= doc_.size())
                     return reply_json(response, 404, {{"error", "no call " + std::to_string(id)}});
-                  response.set_content(std::string(doc_.raw_entry(id)), "application/json");
+                  response.set_content(doc_.entry_json(id), "application/json");
                 });
     server_.Post("/api/save", [this](const httplib::Request& request, httplib::Response& response) {
       try {
@@ -436,9 +436,10 @@ int run(const ViewOptions& options) {
   std::fprintf(stderr, "%s: %zu calls in %zu %s, %zu pattern groups (read in %.2f s)\n", kTool, doc.size(),
                doc.threads.size(), doc.threads.size() == 1 ? "thread" : "threads", doc.groups.size(),
                seconds);
-  if (doc.skipped_entries)
-    std::fprintf(stderr, "%s: %llu entries that are not calls (executed lines) are not shown\n", kTool,
-                 static_cast<unsigned long long>(doc.skipped_entries));
+  if (doc.executed_lines)
+    std::fprintf(stderr, "%s: %llu executed lines, listed in the panel of the call that ran them\n", kTool,
+                 static_cast<unsigned long long>(doc.executed_lines));
+  if (doc.is_stack) std::fprintf(stderr, "%s: a stack from trace_where, shown outermost first\n", kTool);
 
   ViewServer view(std::move(doc), trace, options);
   httplib::Server& server = view.http();

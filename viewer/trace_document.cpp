@@ -32,6 +32,19 @@ TraceDocument::TraceDocument(TraceDocument&&) noexcept = default;
 TraceDocument& TraceDocument::operator=(TraceDocument&&) noexcept = default;
 TraceDocument::~TraceDocument() = default;
 
+std::string TraceDocument::entry_json(size_t call) const {
+  std::string_view raw = raw_[call];
+  auto lines = lines_of_call_.find(static_cast<uint32_t>(call));
+  if (lines == lines_of_call_.end() || raw.empty() || raw.back() != '}') return std::string(raw);
+  std::string out(raw.substr(0, raw.size() - 1));
+  out += ",\"executed_lines\":[";
+  for (size_t i = 0; i < lines->second.size(); ++i) {
+    if (i) out += ',';
+    out += lines->second[i];
+  }
+  return out + "]}";
+}
+
 namespace {
 
 // String interning without a copy per lookup.
@@ -46,6 +59,8 @@ struct EntryFields {
   bool is_external = false, before_trace = false;
   bool has_id = false, has_parent_id = false, has_caller_id = false, has_depth = false, has_duration = false;
   int64_t id = -1, parent_id = -1, caller_id = -1, depth = 0, thread_id = 0, pid = 0, duration_ns = -1;
+  int64_t call_id = -1;  // an executed_line entry's call
+  uint64_t lines = 0;    // how many lines an executed_line entry holds
 };
 
 // Reads an integer, or null as `null_value`.
@@ -101,6 +116,12 @@ EntryFields read_fields(ondemand::object entry) {
       f.pid = value.get_int64();
     else if (key == "duration_ns")
       f.has_duration = true, f.duration_ns = int_or(value, -1);
+    else if (key == "call_id")
+      f.call_id = int_or(value, -1);
+    else if (key == "lines" && value.type() == ondemand::json_type::array) {
+      ondemand::array lines = value.get_array();
+      f.lines = lines.count_elements();
+    }
   }
   return f;
 }
@@ -131,6 +152,7 @@ class DocumentReader {
             if (metadata.type() == ondemand::json_type::object) {
               ondemand::object object = metadata.get_object();
               doc_.metadata_ = object.raw_json();
+              doc_.is_stack = doc_.metadata_.find("\"breakpoint\"") != std::string_view::npos;
             } else if (!metadata.is_null())
               fail("its \"metadata\" is not an object");
           } else if (key == "trace_data") {
@@ -173,18 +195,32 @@ class DocumentReader {
     const simdjson::padded_string& bytes = doc_.text_->bytes;
     const char* buffer_end = bytes.data() + bytes.size() + simdjson::SIMDJSON_PADDING;
     ondemand::parser inner;
-    for (ondemand::value value : entries) {
-      ++entry_index_;
-      if (value.type() != ondemand::json_type::object)
-        fail("entry " + std::to_string(entry_index_) + " is not an object");
-      ondemand::object object = value.get_object();
-      std::string_view raw = object.raw_json();
+    auto add = [&](std::string_view raw) {
       // The entry is parsed again on its own: its text stays available for
       // the detail panel and for saving. The rest of the buffer is its padding.
       ondemand::document entry =
           inner.iterate(raw.data(), raw.size(), static_cast<size_t>(buffer_end - raw.data()));
       EntryFields f = read_fields(entry.get_object());
       add_entry(f, raw);
+    };
+    // trace_where's document lists a stack innermost first: shown outermost
+    // first, it is a tree of one branch.
+    std::vector<std::string_view> stack;
+    for (ondemand::value value : entries) {
+      if (value.type() != ondemand::json_type::object)
+        fail("entry " + std::to_string(entry_index_ + 1 + stack.size()) + " is not an object");
+      ondemand::object object = value.get_object();
+      std::string_view raw = object.raw_json();
+      if (doc_.is_stack) {
+        stack.push_back(raw);
+        continue;
+      }
+      ++entry_index_;
+      add(raw);
+    }
+    for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
+      ++entry_index_;
+      add(*it);
     }
     entry_index_ = -1;
   }
@@ -192,8 +228,14 @@ class DocumentReader {
   void add_entry(const EntryFields& f, std::string_view raw) {
     bool is_test = f.event == "test";
     if (!f.event.empty() && f.event != "function_call" && !is_test) {
-      ++doc_.skipped_entries;  // e.g. the original tool's executed_line entries
+      ++doc_.skipped_entries;  // not a call: an executed_line entry, or an unknown one
       call_of_entry_.push_back(-1);
+      if (f.event == "executed_line") {
+        doc_.executed_lines += f.lines;
+        // Listed with the call that ran them (call_id; the original's have none).
+        if (f.call_id >= 0 && f.call_id < entry_index_ && call_of_entry_[f.call_id] >= 0)
+          doc_.lines_of_call_[call_of_entry_[f.call_id]].push_back(raw);
+      }
       return;
     }
     auto call = static_cast<int32_t>(doc_.raw_.size());

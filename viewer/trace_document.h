@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/json_text.h"  // json_depth, checked against kMaxJsonDepth
@@ -99,13 +100,20 @@ class TraceDocument {
   std::vector<DocumentThread> threads;
   std::vector<DocumentGroup> groups;  // by first call, outer groups first
   Summary summary;
-  uint64_t skipped_entries = 0;  // entries that are not calls (the seed's executed_line)
+  uint64_t skipped_entries = 0;  // entries that are not calls (executed_line entries among them)
+  uint64_t executed_lines = 0;   // lines the executed_line entries hold
+  bool is_stack = false;         // trace_where's document: one stack, innermost first in the file
+
+  // The call's JSON as written, with the executed_line entries of its
+  // frame added as "executed_lines" when there are any.
+  std::string entry_json(size_t call) const;
 
  private:
   TraceDocument();
   struct Text;
   std::unique_ptr<Text> text_;  // owns the bytes raw_ and metadata_ point into
   std::vector<std::string_view> raw_;
+  std::unordered_map<uint32_t, std::vector<std::string_view>> lines_of_call_;
   std::string_view metadata_;
   friend class DocumentReader;
 };

@@ -78,6 +78,8 @@ std::string view_model_json(const TraceDocument& doc, const ViewSettings& settin
   out += ",\"suggested_save\":";
   append_json_string(out, settings.suggested_save);
   out += ",\"skipped_entries\":" + std::to_string(doc.skipped_entries);
+  out += ",\"executed_lines\":" + std::to_string(doc.executed_lines);
+  out += doc.is_stack ? ",\"stack\":true" : ",\"stack\":false";
   out += "},\"options\":{\"patterns\":";
   out += settings.patterns ? "true" : "false";
   out += ",\"hide_imports\":";

@@ -606,12 +606,14 @@ class Viewer {
       table.append(tr);
     };
     for (const [key, value] of Object.entries(entry)) {
+      if (key === "executed_lines") continue; // listed below the table
       const human = key.endsWith("_ns") && typeof value === "number" ? fmtDuration(value) : null;
       addRow(key, typeof value === "string" ? value : JSON.stringify(value), human);
     }
     const descendants = m.end[call] - call - 1;
     addRow("(descendants)", fmtNum(descendants) + (descendants === 1 ? " call" : " calls") + " below this one");
     loading.replaceWith(table);
+    if (entry.executed_lines) panel.append(executedLinesList(entry.executed_lines));
   }
 
   // ---- search ----
@@ -829,6 +831,7 @@ function renderSummary(m) {
     figures.push(["tests", "Tests", s.tests], ["tests_failed", "Failed tests", s.tests_failed]);
     figures.push(["tests_skipped", "Skipped tests", s.tests_skipped]);
   }
+  if (m.json.trace.executed_lines > 0) figures.push(["executed_lines", "Executed lines", m.json.trace.executed_lines]);
   figures.push(["lost", "Lost or unmatched events", s.lost]);
   const table = $("summary-figures");
   for (const [key, label, value] of figures) {
@@ -867,8 +870,31 @@ function renderSummary(m) {
     loss.textContent += " " + fmtNum(s.unread_frames) + " probe hits could not read their frame (" +
       nonZero(["thread_state_misses", "frame_mismatches"]) + "); their calls were matched by name.";
   if (s.open_at_end > 0) loss.textContent += " " + fmtNum(s.open_at_end) + " calls were still running at the end.";
-  if (m.json.trace.skipped_entries > 0)
+  if (m.json.trace.executed_lines > 0)
+    loss.textContent += " Executed lines are listed in the panel of the call that ran them.";
+  else if (m.json.trace.skipped_entries > 0)
     loss.textContent += " " + fmtNum(m.json.trace.skipped_entries) + " entries that are not calls are not shown.";
+  if (m.json.trace.stack)
+    loss.textContent += " This is the stack trace_where saved at " + meta.breakpoint + " (hit " + meta.iterations +
+      "), outermost call first.";
+}
+
+// The lines a call's frame ran (--track-executed-lines), in order: each
+// group's line numbers, context and the first line's code.
+function executedLinesList(groups) {
+  const section = el("div");
+  section.id = "detail-lines";
+  const count = groups.reduce((n, group) => n + group.lines.length, 0);
+  section.append(el("h4", "", "Executed lines (" + fmtNum(count) + ")"));
+  const list = el("ol");
+  for (const group of groups) {
+    const li = el("li");
+    li.append(el("span", "lines", group.lines.join(", ")), " ", el("span", "hint", group.context), " ");
+    li.append(el("code", "", group.code));
+    list.append(li);
+  }
+  section.append(list);
+  return section;
 }
 
 function renderLegend() {

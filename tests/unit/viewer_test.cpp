@@ -226,6 +226,51 @@ TEST(TraceDocument, TheOriginalToolsDocument) {
   EXPECT_EQ(legacy.metadata(), "null");
 }
 
+TEST(TraceDocument, ExecutedLinesGoWithTheCallThatRanThem) {
+  json entries = repeated_calls();
+  json lines = {{"event", "executed_line"},
+                {"file", "demo.py"},
+                {"function", "step"},
+                {"context", "function_runtime"},
+                {"lines", {9, 10}},
+                {"code", "x = 1"},
+                {"call_id", 2},
+                {"thread_id", 100},
+                {"pid", 100}};
+  entries.insert(entries.begin() + 3, lines);  // after step (id 2), before leaf
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i]["event"] != "function_call") continue;
+    entries[i]["id"] = i;  // ids are positions in trace_data
+    if (entries[i]["parent_id"].is_number() && entries[i]["parent_id"].get<int64_t>() >= 3)
+      entries[i]["parent_id"] = entries[i]["parent_id"].get<int64_t>() + 1;
+  }
+  auto doc = TraceDocument::parse(document(entries), "lines.json");
+  EXPECT_EQ(doc.size(), 9u);
+  EXPECT_EQ(doc.executed_lines, 2u);
+  json step = json::parse(doc.entry_json(2));
+  ASSERT_TRUE(step.contains("executed_lines"));
+  EXPECT_EQ(step["executed_lines"][0]["lines"], json({9, 10}));
+  EXPECT_FALSE(json::parse(doc.entry_json(3)).contains("executed_lines"));
+  EXPECT_EQ(doc.parent, (std::vector<int32_t>{-1, 0, 1, 2, 1, 4, 1, 6, 1}));
+}
+
+TEST(TraceDocument, TraceWheresStackIsShownOutermostFirst) {
+  json frames = json::array();
+  for (int depth : {2, 1, 0}) {
+    frames.push_back({{"location", "demo.py:" + std::to_string(10 + depth)},
+                      {"name", "f" + std::to_string(depth)},
+                      {"depth", depth},
+                      {"is_external", false},
+                      {"call_type", "function_call"}});
+  }
+  auto doc =
+      TraceDocument::parse(document(frames, {{"breakpoint", "/p/demo.py:12"}, {"iterations", 1}}), "w.json");
+  EXPECT_TRUE(doc.is_stack);
+  ASSERT_EQ(doc.size(), 3u);
+  EXPECT_EQ(doc.strings[doc.name[0]], "f0");
+  EXPECT_EQ(doc.parent, (std::vector<int32_t>{-1, 0, 1}));
+}
+
 TEST(TraceDocument, TestEntries) {
   json entries = json::array({call(0, nullptr, 0, "tests/test_a.py::test_one", "tests/test_a.py:3"),
                               call(1, 0, 1, "helper", "a.py:3")});

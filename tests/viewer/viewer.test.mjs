@@ -456,3 +456,32 @@ test("a large trace is drawn a screenful at a time; server flags set the start s
     await bigServer.stop();
   }
 });
+
+test("executed lines are counted and listed in the panel of the call that ran them", async () => {
+  const linesPath = join(workdir, "lines.json");
+  const traced = traceProgram(join(HERE, "app", "app.py"), linesPath, "--track-executed-lines");
+  const groups = traced.trace_data.filter((e) => e.event === "executed_line");
+  const count = groups.reduce((n, g) => n + g.lines.length, 0);
+  assert.equal(count, traced.metadata.executed_lines_count);
+  const linesServer = await serve(linesPath, "--no-patterns");
+  try {
+    const { page: linesPage, errors } = await openViewer(browser.context, linesServer.url);
+    const figure = await linesPage.textContent("#summary-figures tr[data-figure=executed_lines] td:last-child");
+    assert.equal(figure, count.toLocaleString("en-US"));
+    // The call whose frame ran the most line groups: its panel lists them all, in order.
+    const byCall = new Map();
+    for (const g of groups) byCall.set(g.call_id, [...(byCall.get(g.call_id) || []), g]);
+    const [id, own] = [...byCall.entries()].filter(([key]) => key !== null).sort((a, b) => b[1].length - a[1].length)[0];
+    // The page numbers calls among the calls; executed_line entries have ids too.
+    const call = traced.trace_data.filter((e) => e.event !== "executed_line").findIndex((e) => e.id === id);
+    await scrollToCall(linesPage, call);
+    await linesPage.click(`#tree-rows .row[data-call="${call}"] .name`);
+    await linesPage.waitForSelector("#detail-lines li");
+    const listed = await linesPage.$$eval("#detail-lines li .lines", (items) => items.map((i) => i.textContent));
+    assert.deepEqual(listed, own.map((g) => g.lines.join(", ")));
+    assert.deepEqual(errors, []);
+    await linesPage.close();
+  } finally {
+    await linesServer.stop();
+  }
+});
