@@ -207,15 +207,17 @@ struct {
 } traced SEC(".maps");
 
 /*
- * Processes to stop at their first call, for userspace to leave a request
- * with the interpreter while it is stopped (executed lines, docs/probes.md):
- * key the pid, value the calling thread's PyThreadState address, 0 until
- * then. The stop is a SIGURG, which userspace (its ptrace tracer) takes
- * away; without a tracer its default action is to be ignored, so a
+ * Processes whose thread state userspace wants, to leave a request with the
+ * interpreter (executed lines, docs/probes.md): key the pid, value the
+ * address of the PyThreadState of the thread that makes the next call (of
+ * code from a file), 0 or HOLD_NOTE_ONLY until then. With 0 the process is
+ * also stopped there, by a SIGURG, which userspace (its ptrace tracer)
+ * takes away; without a tracer its default action is to be ignored, so a
  * program whose tracer is gone is never left stopped. `holds_pending`
  * saves every other call the map lookup.
  */
 #define SIGURG 23
+#define HOLD_NOTE_ONLY 1
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -1215,7 +1217,7 @@ static __noinline void hold_if_asked(struct pt_regs *ctx)
 	__u64 tstate;
 	char first = '<';
 
-	if (!info || !held || *held || !read_probe_hit(ctx, &info->hit))
+	if (!info || !held || (*held && *held != HOLD_NOTE_ONLY) || !read_probe_hit(ctx, &info->hit))
 		return;
 	bpf_probe_read_user(&first, 1, (const void *)info->hit.filename);
 	if (first == '<')
@@ -1223,8 +1225,9 @@ static __noinline void hold_if_asked(struct pt_regs *ctx)
 	tstate = info->tstate ? info->tstate : find_tstate(info->hit.runtime, (__u32)bpf_get_current_pid_tgid());
 	if (!tstate)
 		return; /* asked again at the next call */
+	if (!*held)
+		bpf_send_signal_thread(SIGURG);
 	*held = tstate;
-	bpf_send_signal_thread(SIGURG);
 }
 
 SEC("usdt")

@@ -119,6 +119,7 @@ options:
 const char* const kWhereUsage =
     R"(usage: trace_where SCRIPT [args...] --file F --line L --iterations N [options]
        trace_where -m MODULE [args...] --file F --line L --iterations N [options]
+       trace_where --pid PID --file F --line L --iterations N [--duration SECONDS] [options]
 
 Runs a Python script under CPython's USDT probes until line L of file F is
 about to run for the Nth time (counted on every thread of the process), and
@@ -139,6 +140,11 @@ options:
                          script's directory, with -m the current one); give
                          it again for more
   --continue             let the program run on after the Nth hit
+  -p, --pid PID          a running Python process instead: its hits are
+                         counted from the moment the tool's script runs in
+                         it (its next call); without --continue it ends
+                         there, as a launched program does
+  --duration SECONDS     with --pid: give up after this long
   --track-executed-lines also save which lines of the scope ran before it,
                          per file (metadata.executed_lines)
   --python PATH          interpreter to run (as trace_program)
@@ -295,7 +301,7 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
     }
   }
   if (options.help || options.version) return options;
-  if (where && !options.pid && (!options.where_file || !options.where_line || !options.iterations))
+  if (where && (!options.where_file || !options.where_line || !options.iterations))
     throw UsageError("the breakpoint needs --file F --line L --iterations N");
   if (pytest) return options;
   if (options.check) {
@@ -303,16 +309,12 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
       throw UsageError("--check traces nothing: give it no script, -m or --pid");
     return options;
   }
-  if (front == Front::kWhere && options.pid)
-    throw UsageError("trace_where does not attach yet: give it a script (or -m MODULE)");
   if (options.pid && have_script) throw UsageError("give a script (or -m MODULE) or --pid, not both");
   if (!options.pid && !have_script)
     throw UsageError("no script given (or -m MODULE, or --pid PID to attach)");
   if (options.duration && !options.pid) throw UsageError("--duration goes with --pid");
   if (options.pid && options.python)
     throw UsageError("--python does not apply to --pid: the process has its own");
-  if (options.pid && options.track_executed_lines)
-    throw UsageError("--track-executed-lines does not work with --pid yet: only from a program's start");
   if (options.pid && options.wait_for_children)
     throw UsageError("--wait-for-children does not apply to --pid, which traces that process only");
   return options;

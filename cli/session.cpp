@@ -213,6 +213,7 @@ class Recorder {
       LineWatch watch;
       if (spec.track_executed_lines) watch.roots = scope_.roots();
       watch.breakpoint = spec.breakpoint;
+      watch.attached = only_process >= 0;
       line_script_.emplace(watch);
     }
   }
@@ -221,6 +222,7 @@ class Recorder {
   LineScript* line_script() { return line_script_ ? &*line_script_ : nullptr; }
 
   Probes& probes() { return probes_; }
+  bool breakpoint_taken() const { return builder_ && builder_->breakpoint_taken(); }
   SessionInfo& info() { return info_; }
   uint64_t origin_ns() const { return origin_ns_; }
 
@@ -699,7 +701,13 @@ int run_attach_session(const AttachSpec& spec) {
   if (target_exit < 0)
     throw Error("cannot watch pid " + std::to_string(spec.pid) + ": " + std::strerror(errno));
   recorder.start(spec.pid);
-  ActingAs as_user(user);  // root's work is done, as in run_launch_session
+  // Executed lines or a breakpoint: the request goes to the first thread the
+  // probes see make a call, through that thread's state.
+  bool request_pending = recorder.line_script() != nullptr;
+  if (request_pending) recorder.probes().hold_at_first_call(spec.pid, /*stop=*/false);
+  std::string lines_problem;
+  // Root's work is done, as in run_launch_session, but for that request.
+  std::optional<ActingAs> as_user(std::in_place, user);
 
   std::cerr << spec.tool << ": attached to pid " << spec.pid << " (Python " << python.version << ", scope "
             << recorder.info().scope_path << "); "
@@ -712,6 +720,14 @@ int run_attach_session(const AttachSpec& spec) {
   std::string end_reason;
   while (end_reason.empty()) {
     recorder.poll(target_exit);
+    if (uint64_t tstate = request_pending ? recorder.probes().held_thread_state(spec.pid) : 0) {
+      as_user.reset();  // root, to write into the process
+      lines_problem = request_script(spec.pid, tstate, python.offsets.remote_exec,
+                                     recorder.line_script()->starter_path());
+      as_user.emplace(user);
+      recorder.probes().end_hold(spec.pid);
+      request_pending = false;
+    }
     pollfd exited{target_exit, POLLIN, 0};
     if (poll(&exited, 1, 0) > 0)
       end_reason = "exited";
@@ -721,6 +737,8 @@ int run_attach_session(const AttachSpec& spec) {
       end_reason = "stopped";
     else if (deadline && monotonic_ns() >= deadline)
       end_reason = "duration";
+    else if (recorder.breakpoint_taken())
+      end_reason = "breakpoint";
   }
   close(target_exit);
 
@@ -728,7 +746,12 @@ int run_attach_session(const AttachSpec& spec) {
   info.attached = true;
   info.end_reason = end_reason;
   info.interrupted = end_reason == "interrupted";
+  if (request_pending) {
+    recorder.probes().end_hold(spec.pid);
+    lines_problem = "the process made no Python call while traced";
+  }
   std::unique_ptr<TraceModel> model = recorder.stop();
+  if (recorder.line_script()) report_executed_lines(spec, *model, lines_problem);
   recorder.write(std::move(model), output);
   std::cerr << spec.tool << ": "
             << (end_reason == "exited" ? "pid " + std::to_string(spec.pid) + " exited"

@@ -34,11 +34,22 @@ int run(int argc, char** argv) {
 
   std::error_code ec;
   std::string cwd = fs::current_path(ec).string();
-  std::string stem = options.module ? *options.module : fs::path(options.script).stem().string();
+  std::string stem = options.pid      ? "pid" + std::to_string(*options.pid)
+                     : options.module ? *options.module
+                                      : fs::path(options.script).stem().string();
   // The original's default name, and its rule: .json is added when missing.
   std::string output = options.output.value_or("trace_where_output_" + stem);
   if (output != "-" && !output.ends_with(".json")) output += ".json";
   options.output = output;
+
+  if (options.pid) {
+    AttachSpec spec;
+    apply_options(spec, options, kTool, argc, argv);
+    apply_breakpoint(spec, options);
+    spec.pid = *options.pid;
+    spec.duration_s = options.duration;
+    return run_attach_session(spec);
+  }
 
   LaunchSpec spec;
   apply_options(spec, options, kTool, argc, argv);

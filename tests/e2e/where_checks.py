@@ -74,8 +74,8 @@ THREAD_LINE = 6  # value = i * 2
 
 def trace_where(env, *args):
     tool = os.path.join(os.path.dirname(env.tracer), "trace_where")
-    return subprocess.run([tool, "--python", env.python] + list(args), capture_output=True, text=True,
-                          cwd=env.tmp, timeout=120)
+    python = [] if "--pid" in args else ["--python", env.python]  # a running process has its own
+    return subprocess.run([tool] + python + list(args), capture_output=True, text=True, cwd=env.tmp, timeout=120)
 
 
 def oracle_stack(env, script, line, nth, *args):
@@ -190,12 +190,76 @@ def under_pytest_the_test_is_named(env):
 
 
 @case
+def attached_the_stack_is_taken_and_the_process_runs_on(env):
+    """--pid --continue: the breakpoint in a running process; the session
+    ends at the hit, the process goes on, untouched (every tick right)."""
+    need_root()
+    target, output = cli_checks.start_loop(env)
+    try:
+        loop = os.path.join(env.tmp, "loop.py")
+        result = trace_where(env, "--pid", str(target.pid), "--file", loop, "--line", "4", "--iterations", "3",
+                             "--continue", "-o", "where.json")
+        if result.returncode != 0:
+            raise Failure("exit %d: %s" % (result.returncode, result.stderr))
+        document = json.load(open(os.path.join(env.tmp, "where.json")))
+        names = [frame["name"] for frame in document["trace_data"]]
+        if names[:3] != ["helper", "step", "main"] or document["trace_data"][0]["location"] != "loop.py:4":
+            raise Failure("the stack: %s" % names)
+        if target.poll() is not None:
+            raise Failure("the process ended with the session")
+    finally:
+        cli_checks.stop_loop(env, target)
+    cli_checks.check_loop_output(output, target)
+
+
+@case
+def attached_executed_lines_are_tracked_and_then_freed(env):
+    """trace_program --pid --track-executed-lines: the lines of the loop, in
+    order, and after the tool is gone the process's sys.monitoring tool is
+    freed (the loop asks for every tool id at the end and prints them)."""
+    need_root()
+    path = env.script("watched_loop.py", """import os, sys, time
+
+def helper(i):
+    return i * 2
+
+i = 0
+while not os.path.exists("stop"):
+    helper(i)
+    i += 1
+    time.sleep(0.001)
+# A thousand more callbacks' worth of lines lets the script see the tool gone.
+for i in range(3000):
+    helper(i)
+print([sys.monitoring.get_tool(t) for t in range(6)], flush=True)
+""")
+    out = open(os.path.join(env.tmp, "watched.out"), "w")
+    target = subprocess.Popen([env.python, path], stdout=out, cwd=env.tmp)
+    try:
+        result = subprocess.run([env.tracer, "--pid", str(target.pid), "--track-executed-lines", "--duration", "1",
+                                 "-o", "lines.json"], capture_output=True, text=True, cwd=env.tmp, timeout=120)
+        if result.returncode != 0:
+            raise Failure("exit %d: %s" % (result.returncode, result.stderr))
+        document = json.load(open(os.path.join(env.tmp, "lines.json")))
+        lines = [n for e in document["trace_data"] if e["event"] == "executed_line" and e["function"] == "helper"
+                 for n in e["lines"]]
+        if not lines or set(lines) != {4}:
+            raise Failure("helper's executed lines: %s" % lines[:20])
+    finally:
+        open(os.path.join(env.tmp, "stop"), "w").close()
+        target.wait(timeout=60)
+    tools = open(out.name).read().strip()
+    if tools != "[None, None, None, None, None, None]":
+        raise Failure("sys.monitoring tools after the tool was gone: " + tools)
+
+
+@case
 def bad_breakpoints_are_refused(env):
     script = env.script("shapes.py", PROGRAM)
     for args, phrase in ((["--line", "9", "--iterations", "1"], "needs --file F --line L --iterations N"),
                          (["--file", "nope.py", "--line", "9", "--iterations", "1"], "breakpoint file not found"),
                          (["--file", script, "--line", "0", "--iterations", "1"], "--line needs a whole number"),
-                         (["--pid", "1", "--file", script, "--line", "9", "--iterations", "1"], "does not attach")):
+                         (["--pid", "1", "--file", script], "needs --file F --line L --iterations N")):
         result = trace_where(env, *([script] if "--pid" not in args else []), *args)
         if result.returncode == 0 or phrase not in result.stderr:
             raise Failure("%s: exit %d, %s" % (args, result.returncode, result.stderr))

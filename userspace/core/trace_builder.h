@@ -48,6 +48,9 @@ class TraceBuilder {
     return {stacks_.stats().records, stacks_.stats().lost_records, model_->total_entries()};
   }
 
+  // trace_where: the stack at the breakpoint has been taken.
+  bool breakpoint_taken() const { return model_->breakpoint_hit.has_value(); }
+
   // Closes what is still open and hands over the model. Call once.
   std::unique_ptr<TraceModel> finish();
 

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,7 +15,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <optional>
+#include <sstream>
 
 #include "core/call_filter.h"
 #include "core/error.h"
@@ -37,55 +41,74 @@ std::string python_bytes(const std::string& text) {
   return out + "\"";
 }
 
-// The thread state's fields, read and written through ptrace while the
-// program is stopped (this process is its tracer: no other permission is
-// needed, whatever identity the tool has taken on since).
-std::optional<uint64_t> peek(pid_t pid, uint64_t address) {
-  errno = 0;
-  long word = ptrace(PTRACE_PEEKDATA, pid, address, nullptr);
-  if (errno) return std::nullopt;
-  return static_cast<uint64_t>(word);
-}
+// The program's memory, a word at a time: through ptrace while it is held
+// (this process is its tracer: no other permission is needed, whatever
+// identity the tool has taken on since), or with process_vm_readv/writev
+// while it runs (attached; as root).
+class ProcessMemory {
+ public:
+  ProcessMemory(pid_t pid, bool traced) : pid_(pid), traced_(traced) {}
 
-bool poke(pid_t pid, uint64_t address, uint64_t word) {
-  return ptrace(PTRACE_POKEDATA, pid, address, word) == 0;
-}
-
-// Writes `bytes` at `address`, keeping what shares its first and last words.
-bool write_bytes(pid_t pid, uint64_t address, const std::string& bytes) {
-  for (size_t done = 0; done < bytes.size();) {
-    uint64_t word_address = (address + done) & ~uint64_t{7};
-    size_t offset = address + done - word_address;
-    std::optional<uint64_t> word = peek(pid, word_address);
-    if (!word) return false;
-    size_t n = std::min(sizeof(uint64_t) - offset, bytes.size() - done);
-    std::memcpy(reinterpret_cast<char*>(&*word) + offset, bytes.data() + done, n);
-    if (!poke(pid, word_address, *word)) return false;
-    done += n;
+  std::optional<uint64_t> read(uint64_t address) const {
+    uint64_t word = 0;
+    if (traced_) {
+      errno = 0;
+      word = static_cast<uint64_t>(ptrace(PTRACE_PEEKDATA, pid_, address, nullptr));
+      if (errno) return std::nullopt;
+      return word;
+    }
+    iovec local{&word, sizeof(word)}, remote{reinterpret_cast<void*>(address), sizeof(word)};
+    if (process_vm_readv(pid_, &local, 1, &remote, 1, 0) != sizeof(word)) return std::nullopt;
+    return word;
   }
-  return true;
-}
+
+  bool write(uint64_t address, uint64_t word) const {
+    if (traced_) return ptrace(PTRACE_POKEDATA, pid_, address, word) == 0;
+    iovec local{&word, sizeof(word)}, remote{reinterpret_cast<void*>(address), sizeof(word)};
+    return process_vm_writev(pid_, &local, 1, &remote, 1, 0) == sizeof(word);
+  }
+
+  // Writes `bytes` at `address`, keeping what shares its first and last words.
+  bool write_bytes(uint64_t address, const std::string& bytes) const {
+    for (size_t done = 0; done < bytes.size();) {
+      uint64_t word_address = (address + done) & ~uint64_t{7};
+      size_t offset = address + done - word_address;
+      std::optional<uint64_t> word = read(word_address);
+      if (!word) return false;
+      size_t n = std::min(sizeof(uint64_t) - offset, bytes.size() - done);
+      std::memcpy(reinterpret_cast<char*>(&*word) + offset, bytes.data() + done, n);
+      if (!write(word_address, *word)) return false;
+      done += n;
+    }
+    return true;
+  }
+
+ private:
+  pid_t pid_;
+  bool traced_;
+};
 
 // PEP 768's request (Python/remote_debug.h): the script's path, the
 // pending flag, then the eval breaker's "please stop" bit, which makes the
 // thread run the script at its next check (the next call or loop jump).
-std::string leave_request(pid_t pid, uint64_t tstate, const RemoteExecOffsets& o, const std::string& script) {
+std::string leave_request(const ProcessMemory& memory, uint64_t tstate, const RemoteExecOffsets& o,
+                          const std::string& script) {
   constexpr uint64_t kPleaseStopBit = 1u << 5;  // _PY_EVAL_PLEASE_STOP_BIT
   if (!o.script_path_size) return "the interpreter has no remote-execution interface (PEP 768)";
   if (script.size() >= o.script_path_size) return "the script's path is too long: " + script;
-  std::optional<uint64_t> interp = peek(pid, tstate + o.tstate_interp);
-  std::optional<uint64_t> enabled = interp ? peek(pid, *interp + o.interp_remote_debug) : std::nullopt;
+  std::optional<uint64_t> interp = memory.read(tstate + o.tstate_interp);
+  std::optional<uint64_t> enabled = interp ? memory.read(*interp + o.interp_remote_debug) : std::nullopt;
   if (!enabled) return "cannot read the program's interpreter state: " + std::string(std::strerror(errno));
   if (static_cast<int32_t>(*enabled) != 1) {
     return "the program runs with remote debugging disabled (PYTHON_DISABLE_REMOTE_DEBUG or "
            "-X disable_remote_debug), which executed lines need";
   }
   int32_t pending = 1;
-  std::optional<uint64_t> breaker = peek(pid, tstate + o.eval_breaker);
-  if (!write_bytes(pid, tstate + o.support + o.script_path, script + '\0') ||
-      !write_bytes(pid, tstate + o.support + o.pending_call,
+  std::optional<uint64_t> breaker = memory.read(tstate + o.eval_breaker);
+  if (!memory.write_bytes(tstate + o.support + o.script_path, script + '\0') ||
+      !memory.write_bytes(tstate + o.support + o.pending_call,
                    std::string(reinterpret_cast<char*>(&pending), 4)) ||
-      !breaker || !poke(pid, tstate + o.eval_breaker, *breaker | kPleaseStopBit)) {
+      !breaker || !memory.write(tstate + o.eval_breaker, *breaker | kPleaseStopBit)) {
     return "cannot write the request into the program: " + std::string(std::strerror(errno));
   }
   return "";
@@ -123,23 +146,38 @@ def __pytrace_install(monitoring, lifeline):
         return
     countdown = [1]
 
+    def tool_is_there():
+        if lifeline < 0:
+            # Attached: the tool is the process with its pid and start time.
+            try:
+                fd = os.open(b"/proc/@TOOL_PID@/stat", os.O_RDONLY)
+                try:
+                    stat = os.read(fd, 4096)
+                finally:
+                    os.close(fd)
+                return stat.rsplit(b")", 1)[1].split()[19] == b"@TOOL_START@"
+            except (OSError, IndexError):
+                return False
+        try:
+            return os.read(lifeline, 1) != b""
+        except BlockingIOError:
+            return True  # nothing to read: the tool holds the pipe open
+        except OSError:
+            return False  # the program closed the descriptor
+
     def tool_gone():
         countdown[0] -= 1
         if countdown[0]:
             return
         countdown[0] = 1000
-        try:
-            if os.read(lifeline, 1):
-                return
-        except BlockingIOError:
-            return  # the tool is there
-        except OSError:
-            pass  # the program closed the descriptor
+        if tool_is_there():
+            return
         monitoring.free_tool_id(tool)
-        try:
-            os.close(lifeline)
-        except OSError:
-            pass
+        if lifeline >= 0:
+            try:
+                os.close(lifeline)
+            except OSError:
+                pass
         @LINES_ENDED@()
 
     def @CALLBACK@(code, line):
@@ -159,8 +197,9 @@ def __pytrace_install(monitoring, lifeline):
             return DISABLE
         tool_gone()
 
-    os.set_blocking(lifeline, False)
-    os.set_inheritable(lifeline, False)
+    if lifeline >= 0:
+        os.set_blocking(lifeline, False)
+        os.set_inheritable(lifeline, False)
     monitoring.use_tool_id(tool, "pytrace")
     monitoring.register_callback(tool, events.LINE, @CALLBACK@)
     monitoring.register_callback(tool, events.PY_START, __pytrace_start__)
@@ -193,6 +232,18 @@ def __pytrace_stop__():
 __pytrace_install(sys.monitoring, @LIFELINE@)
 )py";
 
+// This process's start time in clock ticks since boot (/proc/self/stat's
+// 22nd field): with the pid, it names this process and no later one.
+std::string own_start_time() {
+  std::ifstream in("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 1));
+  std::string field;
+  for (int i = 0; i < 20 && fields >> field; ++i) {
+  }
+  return field;
+}
+
 void replace_all(std::string& text, std::string_view name, std::string_view value) {
   for (size_t at = text.find(name); at != std::string::npos; at = text.find(name, at + value.size()))
     text.replace(at, name.size(), value);
@@ -215,7 +266,9 @@ std::string line_script_text(const LineWatch& watch, int lifeline_fd) {
   replace_all(text, "@CALLBACK@", kLineCallbackName);
   replace_all(text, "@NO_TOOL_ID@", kNoLineToolIdName);
   replace_all(text, "@LINES_ENDED@", kLinesEndedName);
-  replace_all(text, "@LIFELINE@", std::to_string(lifeline_fd));
+  replace_all(text, "@LIFELINE@", std::to_string(watch.attached ? -1 : lifeline_fd));
+  replace_all(text, "@TOOL_PID@", std::to_string(getpid()));
+  replace_all(text, "@TOOL_START@", own_start_time());
   return text;
 }
 
@@ -314,6 +367,10 @@ void LineScript::close_lifeline_read_end() {
   lifeline_[0] = -1;
 }
 
+std::string request_script(pid_t pid, uint64_t tstate, const RemoteExecOffsets& offsets, const std::string& script) {
+  return leave_request(ProcessMemory(pid, false), tstate, offsets, script);
+}
+
 LaunchHold::LaunchHold(pid_t pid, Probes& probes) : pid_(pid), probes_(probes) {
   if (ptrace(PTRACE_SEIZE, pid_, nullptr, nullptr) != 0)
     throw Error("cannot hold the program at its start (ptrace): " + std::string(std::strerror(errno)));
@@ -370,7 +427,7 @@ bool LaunchHold::try_request(const RemoteExecOffsets& offsets, const std::string
     ptrace(PTRACE_CONT, pid_, nullptr, signal);  // someone else's signal: delivered
     return false;
   }
-  problem = leave_request(pid_, tstate, offsets, script);
+  problem = leave_request(ProcessMemory(pid_, true), tstate, offsets, script);
   let_go(0);  // the SIGURG was the probes': taken away
   probes_.end_hold(pid_);
   return true;

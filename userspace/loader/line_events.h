@@ -32,6 +32,9 @@ struct LineWatch {
     bool stop = true;
   };
   std::optional<Breakpoint> breakpoint;
+  // Attached to a running program, which cannot inherit the pipe: the
+  // script then tells that the tool is gone by its pid and start time.
+  bool attached = false;
 };
 
 // The script, in a directory of its own that root owns and every user may
@@ -71,6 +74,12 @@ class LineScript {
 // program, and the starter's for the script at `path` (for tests).
 std::string line_script_text(const LineWatch& watch, int lifeline_fd);
 std::string line_starter_text(const std::string& path);
+
+// Leaves the request to run `script` with a running program (attached; as
+// root), in the thread state of a thread the probes found running Python.
+// The eval breaker is updated as CPython's own sys.remote_exec does, while
+// the program runs. Returns why it could not, or "".
+std::string request_script(pid_t pid, uint64_t tstate, const RemoteExecOffsets& offsets, const std::string& script);
 
 // A launched program stopped at its first Python call, while the request
 // to run the script is written into its thread state: a request left

@@ -154,9 +154,9 @@ void Probes::trace(pid_t pid) {
   bpf_map__update_elem(skeleton_->maps.traced, &key, sizeof(key), &parent, sizeof(parent), BPF_ANY);
 }
 
-void Probes::hold_at_first_call(pid_t pid) {
+void Probes::hold_at_first_call(pid_t pid, bool stop) {
   __u32 key = static_cast<__u32>(pid);
-  __u64 unseen = 0;
+  __u64 unseen = stop ? 0 : 1;  // HOLD_NOTE_ONLY
   int err = bpf_map__update_elem(skeleton_->maps.hold_at_first_call, &key, sizeof(key), &unseen,
                                  sizeof(unseen), BPF_ANY);
   if (err)
@@ -168,7 +168,7 @@ uint64_t Probes::held_thread_state(pid_t pid) const {
   __u32 key = static_cast<__u32>(pid);
   __u64 tstate = 0;
   bpf_map__lookup_elem(skeleton_->maps.hold_at_first_call, &key, sizeof(key), &tstate, sizeof(tstate), 0);
-  return tstate;
+  return tstate > 1 ? tstate : 0;  // 0 and 1: not found yet
 }
 
 void Probes::end_hold(pid_t pid) {

@@ -52,12 +52,13 @@ class Probes {
   // forks from now on (and theirs), which arrive as ProcessRecords.
   void trace(pid_t pid);
   bool follows_forks() const { return follows_forks_; }
-  // Makes process `pid` signal itself SIGURG at its first Python call of
-  // code from a file (its start is over then), once,
+  // Makes process `pid` note the thread state of its next Python call of
+  // code from a file (its start is over then), and with `stop` signal
+  // itself SIGURG there, once,
   // after noting its thread state (held_thread_state() then gives it): a
   // ptrace tracer of it gets the process stopped where the interpreter
   // runs (see loader/line_events.h). end_hold() forgets the request.
-  void hold_at_first_call(pid_t pid);
+  void hold_at_first_call(pid_t pid, bool stop = true);
   uint64_t held_thread_state(pid_t pid) const;
   void end_hold(pid_t pid);
   // Why the tracepoint programs (forks, thread names) are missing, or "".
