@@ -301,6 +301,10 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
     }
   }
   if (options.help || options.version) return options;
+  if (options.track_executed_lines && !where && (options.text_format || (!pytest && !options.output)))
+    throw UsageError(
+        "--track-executed-lines records executed_line entries in the JSON document: give -o FILE "
+        "(not --format text)");
   if (where && (!options.where_file || !options.where_line || !options.iterations))
     throw UsageError("the breakpoint needs --file F --line L --iterations N");
   if (pytest) return options;

@@ -211,7 +211,10 @@ class Recorder {
     info_.executed_lines = spec.track_executed_lines;
     if (spec.track_executed_lines || spec.breakpoint) {
       LineWatch watch;
-      if (spec.track_executed_lines) watch.roots = scope_.roots();
+      if (spec.track_executed_lines) {
+        watch.roots = scope_.roots();
+        watch.excluded = scope_.exclusions();
+      }
       watch.breakpoint = spec.breakpoint;
       watch.attached = only_process >= 0;
       line_script_.emplace(watch);
@@ -538,21 +541,28 @@ int run_tool(const char* tool, const std::function<int()>& body) {
   }
 }
 
-// Says when executed lines were asked for and not (all) tracked.
-void report_executed_lines(const SessionSpec& spec, const TraceModel& model, std::string problem) {
+// Says when executed lines (or a breakpoint) were asked for and not (all)
+// watched, also in the document (executed_lines_problem).
+void report_executed_lines(const SessionSpec& spec, TraceModel& model, std::string problem) {
   const std::string& tool = spec.tool;
   if (problem.empty() && model.line_tool_ids_taken)
     problem = "the program took sys.monitoring's tool ids 3, 4 and 5 first, and the line callback needs one";
   else if (problem.empty() && !model.line_script_ran)
     problem = "the program never ran the tool's line script";
+  if (problem.empty() && model.line_tracking_ended)
+    problem =
+        "they stopped being tracked before the program ended: it closed the descriptor the tool's "
+        "line script reads";
   if (!problem.empty()) {
     std::cerr << tool << ": warning: "
               << (spec.breakpoint ? "the breakpoint is not watched" : "executed lines are not tracked")
               << ": " << problem << "\n";
-  } else if (model.line_tracking_ended) {
-    std::cerr << tool
-              << ": warning: executed lines stopped being tracked before the program ended: it closed "
-              << "the descriptor the tool's line script reads\n";
+  }
+  model.session.executed_lines_problem = problem;
+  if (model.processes.size() > 1 && spec.track_executed_lines) {
+    std::cerr
+        << tool << ": note: the processes the program started have executed lines only where they are "
+        << "forked copies of it: a new interpreter (subprocess, multiprocessing's spawn) has calls only\n";
   }
 }
 

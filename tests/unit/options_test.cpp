@@ -125,8 +125,13 @@ TEST(ProgramOptions, UsageErrors) {
   EXPECT_THROW(parse_program_options({"a.py", "--ring-buffer-mb", "0"}), UsageError);
   EXPECT_THROW(parse_program_options({"a.py", "--ring-buffer-mb", "x"}), UsageError);
   EXPECT_THROW(parse_program_options({"a.py", "--no-imports=1"}), UsageError);
-  EXPECT_TRUE(parse_program_options({"a.py", "--track-executed-lines"}).track_executed_lines);
-  EXPECT_TRUE(parse_program_options({"--pid", "1", "--track-executed-lines"}).track_executed_lines);
+  EXPECT_TRUE(parse_program_options({"a.py", "--track-executed-lines", "-o", "t.json"}).track_executed_lines);
+  EXPECT_TRUE(
+      parse_program_options({"--pid", "1", "--track-executed-lines", "-o", "t.json"}).track_executed_lines);
+  EXPECT_THROW(parse_program_options({"a.py", "--track-executed-lines"}),
+               UsageError);  // the tree has no lines
+  EXPECT_THROW(parse_program_options({"a.py", "--track-executed-lines", "-o", "t", "--format", "text"}),
+               UsageError);
 }
 
 // Progress lines are for terminals: a log file gets neither them nor \r and

@@ -38,6 +38,8 @@ std::string dump(const Json& value, int indent = -1) {
   return value.dump(indent, ' ', false, Json::error_handler_t::replace);
 }
 
+constexpr int kJoinedLinesMax = 100;  // call_source_text stops sooner
+
 // Consecutive executed lines of a thread that make one executed_line entry:
 // the same file, function and context, with no call in between (the seed's
 // grouping), and the same call running them (a return from a recursive
@@ -80,11 +82,13 @@ class EntryIds {
       auto& before = group_before_.emplace_back();
       for (const LineGroup& g : groups[t]) before.push_back(g.before);
       next += model.threads[t].entries.size() + before.size();
+      line_entries_ += before.size();
     }
     total_ = next;
   }
 
-  size_t total() const { return total_; }  // the length of trace_data
+  size_t total() const { return total_; }                // the length of trace_data
+  size_t line_entries() const { return line_entries_; }  // executed_line entries among them
 
   size_t of(size_t thread, size_t entry) const {
     const auto& before = group_before_[thread];
@@ -96,6 +100,7 @@ class EntryIds {
   std::vector<size_t> first_;
   std::vector<std::vector<uint32_t>> group_before_;
   size_t total_ = 0;
+  size_t line_entries_ = 0;
 };
 
 // Calls covered by groups, and the largest outermost groups.
@@ -189,9 +194,10 @@ Json metadata_json(const TraceModel& model, const EntryIds& ids) {
                     {"truncated_stacks", st.truncated_stacks}};
   meta["records"] = st.records;
   if (model.session.executed_lines) {
-    size_t lines = 0;
-    for (const auto& thread : model.threads) lines += thread.executed_lines.size();
-    meta["executed_lines_count"] = lines;
+    meta["executed_lines_count"] = ids.line_entries();  // the seed counted entries, not lines
+    meta["executed_lines_problem"] = model.session.executed_lines_problem.empty()
+                                         ? Json(nullptr)
+                                         : Json(model.session.executed_lines_problem);
   }
   meta["patterns"] = model.pattern_options ? pattern_stats(model, ids) : Json(nullptr);
   if (!model.tests.empty()) {
@@ -313,7 +319,9 @@ class EntryWriter {
         append_number(out, thread.executed_lines[i].line);
       }
       out += R"(],"code":)"sv;
-      append_json_string(out, call_source_text({head.code, head.line, head.line}, sources_));
+      // Joined as parent_call is, up to where the statement's brackets close.
+      append_json_string(out,
+                         call_source_text({head.code, head.line, head.line + kJoinedLinesMax}, sources_));
       out += R"(,"call_id":)"sv;
       if (head.call >= 0) {
         append_number(out, ids.of(t, static_cast<size_t>(head.call)));

@@ -24,6 +24,9 @@ class Scope {
 
   const std::string& root() const { return roots_.front(); }
   const std::vector<std::string>& roots() const { return roots_; }
+  // The directories left out of every root that does not lie inside them
+  // (the standard library); site-packages and dist-packages are left out too.
+  const std::vector<std::string>& exclusions() const { return excluded_; }
 
   // A file is in scope when it lies under a root (compared by whole path
   // components, so /a/proj does not contain /a/proj2), no directory between

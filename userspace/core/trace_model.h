@@ -131,8 +131,9 @@ struct SessionInfo {
   bool external_calls = true;
   bool imports = true;
   bool show_dunders = false;
-  bool arg_values = true;       // argument values were captured
-  bool executed_lines = false;  // --track-executed-lines
+  bool arg_values = true;              // argument values were captured
+  bool executed_lines = false;         // --track-executed-lines
+  std::string executed_lines_problem;  // why they are missing, if they are
 };
 
 // trace_where: the stack of the thread that reached the breakpoint the

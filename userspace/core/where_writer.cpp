@@ -142,7 +142,8 @@ void write_where_report(const TraceModel& model, const BreakpointSpec& breakpoin
                         SourceCache& sources, std::ostream& out) {
   const BreakpointHit& hit = *model.breakpoint_hit;
   std::vector<FrameView> frames = frames_in_scope(hit);
-  out << "\nBreakpoint hit " << breakpoint.iterations << (breakpoint.iterations == 1 ? " time at " : " times at ") << breakpoint.file << ":"
+  out << "\nBreakpoint hit " << breakpoint.iterations
+      << (breakpoint.iterations == 1 ? " time at " : " times at ") << breakpoint.file << ":"
       << breakpoint.line << " (thread " << hit.tid << ", process " << hit.pid << ")\n";
   if (!hit.test.empty()) out << "In test: " << hit.test << "\n";
   out << "Total frames in stack: " << frames.size()

@@ -107,7 +107,7 @@ std::string leave_request(const ProcessMemory& memory, uint64_t tstate, const Re
   std::optional<uint64_t> breaker = memory.read(tstate + o.eval_breaker);
   if (!memory.write_bytes(tstate + o.support + o.script_path, script + '\0') ||
       !memory.write_bytes(tstate + o.support + o.pending_call,
-                   std::string(reinterpret_cast<char*>(&pending), 4)) ||
+                          std::string(reinterpret_cast<char*>(&pending), 4)) ||
       !breaker || !memory.write(tstate + o.eval_breaker, *breaker | kPleaseStopBit)) {
     return "cannot write the request into the program: " + std::string(std::strerror(errno));
   }
@@ -126,16 +126,33 @@ constexpr std::string_view kScriptTemplate =
     R"py(# pytrace's executed-lines script (docs/probes.md, "Executed lines"). The
 # interpreter runs it at pytrace's request; pytrace's probes see every call
 # of @CALLBACK@, made by the frame whose line runs.
+import itertools
 import os
 import sys
 
 
 def __pytrace_install(monitoring, lifeline):
-    import itertools
-    roots = tuple(root.decode("utf-8", "surrogateescape") for root in (@ROOTS@))
+    def text(path):
+        return path.decode("utf-8", "surrogateescape")
+
+    # The scope as the tool's (core/scope.h): under a root, not under an
+    # excluded directory the root is not inside, no site-packages below it;
+    # the innermost root decides.
+    excluded = [text(path) for path in (@EXCLUDED@)]
+    scopes = sorted(((root, tuple(d + "/" for d in excluded if not (root == d or root.startswith(d + "/"))))
+                     for root in (text(root) for root in (@ROOTS@))), key=lambda scope: -len(scope[0]))
+    verdicts = {}  # file name -> in the scope
+
+    def in_scope(filename):
+        for root, outside in scopes:
+            if filename.startswith(root + "/"):
+                rest = filename[len(root):]
+                return not (filename.startswith(outside) or "/site-packages/" in rest or "/dist-packages/" in rest)
+        return False
+
     target = @TARGET@  # trace_where's breakpoint: file, line, which hit, end the program there
     if target:
-        target = target.decode("utf-8", "surrogateescape")
+        target = text(target)
     target_line, nth_hit, stop = @TARGET_LINE@, @NTH_HIT@, @STOP@
     hits = itertools.count(1)  # next() is one call: no thread comes between
     events = monitoring.events
@@ -145,6 +162,21 @@ def __pytrace_install(monitoring, lifeline):
         @NO_TOOL_ID@()
         return
     countdown = [1]
+    pipe = None
+    if lifeline >= 0:
+        os.set_blocking(lifeline, False)
+        os.set_inheritable(lifeline, False)
+        pipe = os.fstat(lifeline)
+        pipe = (pipe.st_dev, pipe.st_ino)
+
+    def ours(fd):
+        """The descriptor is still the tool's pipe, not a file the program
+        opened under the same number after closing it."""
+        try:
+            now = os.fstat(fd)
+        except OSError:
+            return False
+        return (now.st_dev, now.st_ino) == pipe
 
     def tool_is_there():
         if lifeline < 0:
@@ -158,26 +190,23 @@ def __pytrace_install(monitoring, lifeline):
                 return stat.rsplit(b")", 1)[1].split()[19] == b"@TOOL_START@"
             except (OSError, IndexError):
                 return False
+        if not ours(lifeline):
+            return False
         try:
             return os.read(lifeline, 1) != b""
         except BlockingIOError:
             return True  # nothing to read: the tool holds the pipe open
         except OSError:
-            return False  # the program closed the descriptor
+            return False
 
-    def tool_gone():
-        countdown[0] -= 1
-        if countdown[0]:
-            return
+    # Every 1000 callbacks: is the tool still there? If not, the callbacks go.
+    def check_tool():
         countdown[0] = 1000
         if tool_is_there():
             return
         monitoring.free_tool_id(tool)
-        if lifeline >= 0:
-            try:
-                os.close(lifeline)
-            except OSError:
-                pass
+        if lifeline >= 0 and ours(lifeline):
+            os.close(lifeline)
         @LINES_ENDED@()
 
     def @CALLBACK@(code, line):
@@ -188,22 +217,43 @@ def __pytrace_install(monitoring, lifeline):
                 if stop:
                     __pytrace_stop__()
             return
-        if not filename.startswith(roots) and filename != target:
+        inside = verdicts.get(filename)
+        if inside is None:
+            inside = verdicts[filename] = in_scope(filename)
+        if not inside and filename != target:
             return DISABLE
-        tool_gone()
+        countdown[0] -= 1
+        if not countdown[0]:
+            check_tool()
 
+    # Frame starts are watched only for what that changes: the interpreter
+    # then reports a frame's first line when the frame starts on it (a class
+    # body, a lambda: its first two line-table entries are on one line; a
+    # generator expression, whose start has no line), as sys.settrace does.
+    # Elsewhere they are disabled where they first run.
     def __pytrace_start__(code, offset):
-        if not code.co_filename.startswith(roots) and code.co_filename != target:
+        filename = code.co_filename
+        inside = verdicts.get(filename)
+        if inside is None:
+            inside = verdicts[filename] = in_scope(filename)
+        if not inside and filename != target:
             return DISABLE
-        tool_gone()
+        lines = [line for _, _, line in itertools.islice(code.co_lines(), 2)]
+        if len(lines) == 2 and None not in lines and lines[0] != lines[1]:
+            return DISABLE
 
-    if lifeline >= 0:
-        os.set_blocking(lifeline, False)
-        os.set_inheritable(lifeline, False)
+    def __pytrace_resume__(code, offset):
+        filename = code.co_filename
+        inside = verdicts.get(filename)
+        if inside is None:
+            inside = verdicts[filename] = in_scope(filename)
+        if not inside and filename != target:
+            return DISABLE
+
     monitoring.use_tool_id(tool, "pytrace")
     monitoring.register_callback(tool, events.LINE, @CALLBACK@)
     monitoring.register_callback(tool, events.PY_START, __pytrace_start__)
-    monitoring.register_callback(tool, events.PY_RESUME, __pytrace_start__)
+    monitoring.register_callback(tool, events.PY_RESUME, __pytrace_resume__)
     monitoring.set_events(tool, events.LINE | events.PY_START | events.PY_RESUME)
 
 
@@ -254,10 +304,14 @@ void replace_all(std::string& text, std::string_view name, std::string_view valu
 std::string line_script_text(const LineWatch& watch, int lifeline_fd) {
   std::string literals;
   for (const std::string& root : watch.roots)
-    literals += python_bytes(root.ends_with('/') ? root : root + "/") + ", ";
+    literals +=
+        python_bytes(root.size() > 1 && root.ends_with('/') ? root.substr(0, root.size() - 1) : root) + ", ";
   const auto& breakpoint = watch.breakpoint;
   std::string text(kScriptTemplate);
   replace_all(text, "@ROOTS@", literals);
+  std::string excluded;
+  for (const std::string& dir : watch.excluded) excluded += python_bytes(dir) + ", ";
+  replace_all(text, "@EXCLUDED@", excluded);
   replace_all(text, "@TARGET@", breakpoint ? python_bytes(breakpoint->file) : "None");
   replace_all(text, "@TARGET_LINE@", std::to_string(breakpoint ? breakpoint->line : 0));
   replace_all(text, "@NTH_HIT@", std::to_string(breakpoint ? breakpoint->iterations : 0));
@@ -367,7 +421,8 @@ void LineScript::close_lifeline_read_end() {
   lifeline_[0] = -1;
 }
 
-std::string request_script(pid_t pid, uint64_t tstate, const RemoteExecOffsets& offsets, const std::string& script) {
+std::string request_script(pid_t pid, uint64_t tstate, const RemoteExecOffsets& offsets,
+                           const std::string& script) {
   return leave_request(ProcessMemory(pid, false), tstate, offsets, script);
 }
 

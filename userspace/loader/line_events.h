@@ -21,7 +21,8 @@ namespace pytrace {
 
 // What the script watches.
 struct LineWatch {
-  std::vector<std::string> roots;  // report every line of code under these (absolute directories)
+  std::vector<std::string> roots;     // report every line of code under these (absolute directories)
+  std::vector<std::string> excluded;  // but not under these, unless the root lies inside (Scope's rule)
   // trace_where: report every run of this line of this file (absolute),
   // call kBreakpointName at its Nth in a process, and end the program there
   // unless `stop` is false.
