@@ -83,9 +83,9 @@ void CallFilter::forget_line_starter(Thread& thread) {
 }
 
 // The stack of the thread at the breakpoint's Nth hit in its process: the
-// program's frames under the script's (the line callback and the call
-// `marker` is, made from it). Each frame is at the line it called the next
-// from; the innermost at the breakpoint.
+// program's frames, below the script's (the line callback and `marker`,
+// the call it made). Each frame is at the line it called the next from;
+// the innermost at the breakpoint.
 void CallFilter::take_breakpoint_stack(const Thread& thread, const FrameEnter& marker) {
   BreakpointHit hit;
   hit.pid = marker.pid;

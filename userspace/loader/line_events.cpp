@@ -299,8 +299,7 @@ void replace_all(std::string& text, std::string_view name, std::string_view valu
     text.replace(at, name.size(), value);
 }
 
-}  // namespace
-
+// The script's text, with the lifeline's descriptor in the program.
 std::string line_script_text(const LineWatch& watch, int lifeline_fd) {
   std::string literals;
   for (const std::string& root : watch.roots)
@@ -326,6 +325,7 @@ std::string line_script_text(const LineWatch& watch, int lifeline_fd) {
   return text;
 }
 
+// Runs the script at `path` under its own name.
 std::string line_starter_text(const std::string& path) {
   std::string literal = python_bytes(path);
   // _io, not open(): the builtin is set late in the interpreter's start.
@@ -333,7 +333,6 @@ std::string line_starter_text(const std::string& path) {
          ", \"exec\"), {})\n";
 }
 
-namespace {
 
 constexpr char kTmp[] = "/tmp";
 constexpr std::string_view kDirPrefix = "pytrace-lines-";  // then the tool's pid, '-' and mkdtemp's letters

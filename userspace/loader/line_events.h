@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Executed lines (--track-executed-lines). CPython 3.15 has no line probe,
-// so the program is made to run a small script of the tool's through PEP
-// 768's remote execution: the script registers a sys.monitoring LINE
-// callback, and the function probes see each call of it like any other
-// call, made by the frame whose line runs, at that line. Lines outside the
-// scope roots are disabled where they first run and cost nothing after
-// (docs/probes.md, "Executed lines").
+// Executed lines (--track-executed-lines) and trace_where's breakpoint.
+// CPython 3.15 has no line probe, so the program is made to run a small
+// script of the tool's through PEP 768's remote execution: the script
+// registers a sys.monitoring LINE callback, and the function probes see
+// each call of it like any other call, made by the frame whose line runs,
+// at that line. Lines outside the scope are disabled where they first run
+// and cost nothing after (docs/probes.md, "Executed lines").
 #pragma once
 
 #include <sys/types.h>
@@ -71,18 +71,14 @@ class LineScript {
   int lifeline_[2] = {-1, -1};
 };
 
-// The script's text for these roots and the lifeline's descriptor in the
-// program, and the starter's for the script at `path` (for tests).
-std::string line_script_text(const LineWatch& watch, int lifeline_fd);
-std::string line_starter_text(const std::string& path);
-
 // Leaves the request to run `script` with a running program (attached; as
 // root), in the thread state of a thread the probes found running Python.
 // The eval breaker is updated as CPython's own sys.remote_exec does, while
 // the program runs. Returns why it could not, or "".
 std::string request_script(pid_t pid, uint64_t tstate, const RemoteExecOffsets& offsets, const std::string& script);
 
-// A launched program stopped at its first Python call, while the request
+// A launched program stopped at its first Python call of code from a file
+// (its start-up over), while the request
 // to run the script is written into its thread state: a request left
 // earlier is lost when the interpreter sets up that state, and one left
 // later misses the first lines. The stop is the probes' SIGURG, which this
