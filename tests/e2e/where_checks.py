@@ -254,6 +254,32 @@ print([sys.monitoring.get_tool(t) for t in range(6)], flush=True)
 
 
 @case
+def remote_debugging_disabled_is_said(env):
+    """A program started with remote debugging disabled cannot run the tool's
+    script: one clear warning, the reason in the document, the program's own
+    exit code; trace_where writes nothing."""
+    need_root()
+    script = env.script("shapes.py", PROGRAM)
+    disabled = dict(os.environ, PYTHON_DISABLE_REMOTE_DEBUG="1")
+    result = subprocess.run([env.tracer, "--python", env.python, "--track-executed-lines", "-o", "lines.json",
+                             script, "0", "5"], capture_output=True, text=True, cwd=env.tmp, env=disabled,
+                            timeout=120)
+    if result.returncode != 5 or result.stderr.count("executed lines are not tracked") != 1 or \
+            "remote debugging disabled" not in result.stderr:
+        raise Failure("exit %d:\n%s" % (result.returncode, result.stderr))
+    meta = json.load(open(os.path.join(env.tmp, "lines.json")))["metadata"]
+    if "remote debugging disabled" not in (meta.get("executed_lines_problem") or ""):
+        raise Failure("executed_lines_problem: %s" % meta.get("executed_lines_problem"))
+    tool = os.path.join(os.path.dirname(env.tracer), "trace_where")
+    where = subprocess.run([tool, "--python", env.python, script, "0", "5", "--file", script, "--line",
+                            str(AREA_LINE), "--iterations", "1"], capture_output=True, text=True, cwd=env.tmp,
+                           env=disabled, timeout=120)
+    if where.returncode != 5 or "remote debugging disabled" not in where.stderr or \
+            os.path.exists(os.path.join(env.tmp, "trace_where_output_shapes.json")):
+        raise Failure("trace_where: exit %d:\n%s" % (where.returncode, where.stderr))
+
+
+@case
 def bad_breakpoints_are_refused(env):
     script = env.script("shapes.py", PROGRAM)
     for args, phrase in ((["--line", "9", "--iterations", "1"], "needs --file F --line L --iterations N"),

@@ -226,35 +226,45 @@ def __pytrace_install(monitoring, lifeline):
         if not countdown[0]:
             check_tool()
 
-    # Frame starts are watched only for what that changes: the interpreter
-    # then reports a frame's first line when the frame starts on it (a class
-    # body, a lambda: its first two line-table entries are on one line; a
-    # generator expression, whose start has no line), as sys.settrace does.
-    # Elsewhere they are disabled where they first run.
-    def __pytrace_start__(code, offset):
+    # LINE events are turned on code object by code object, at a frame's
+    # start, for the code in the scope (and the breakpoint's file): code
+    # outside it costs one callback per code object, not one per line.
+    # Frame starts stay watched where that changes something: the
+    # interpreter then reports a frame's first line when the frame starts on
+    # it (a class body, a lambda: its first two line-table entries are on one
+    # line; a generator expression, whose start has no line), as
+    # sys.settrace does.
+    def watched(code):
         filename = code.co_filename
         inside = verdicts.get(filename)
         if inside is None:
             inside = verdicts[filename] = in_scope(filename)
-        if not inside and filename != target:
+        return inside or filename == target
+
+    def __pytrace_start__(code, offset):
+        if not watched(code):
             return DISABLE
+        if not monitoring.get_local_events(tool, code):
+            monitoring.set_local_events(tool, code, events.LINE)
         lines = [line for _, _, line in itertools.islice(code.co_lines(), 2)]
         if len(lines) == 2 and None not in lines and lines[0] != lines[1]:
             return DISABLE
 
     def __pytrace_resume__(code, offset):
-        filename = code.co_filename
-        inside = verdicts.get(filename)
-        if inside is None:
-            inside = verdicts[filename] = in_scope(filename)
-        if not inside and filename != target:
+        if not watched(code):
             return DISABLE
 
     monitoring.use_tool_id(tool, "pytrace")
     monitoring.register_callback(tool, events.LINE, @CALLBACK@)
     monitoring.register_callback(tool, events.PY_START, __pytrace_start__)
     monitoring.register_callback(tool, events.PY_RESUME, __pytrace_resume__)
-    monitoring.set_events(tool, events.LINE | events.PY_START | events.PY_RESUME)
+    monitoring.set_events(tool, events.PY_START | events.PY_RESUME)
+    # The frames running now started before: their code gets LINE events here.
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            if watched(frame.f_code) and not monitoring.get_local_events(tool, frame.f_code):
+                monitoring.set_local_events(tool, frame.f_code, events.LINE)
+            frame = frame.f_back
 
 
 def @NO_TOOL_ID@():
