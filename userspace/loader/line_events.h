@@ -4,8 +4,8 @@
 // script of the tool's through PEP 768's remote execution: the script
 // registers a sys.monitoring LINE callback, and the function probes see
 // each call of it like any other call, made by the frame whose line runs,
-// at that line. Lines outside the scope are disabled where they first run
-// and cost nothing after (docs/probes.md, "Executed lines").
+// at that line. LINE events are turned on only for code objects in the
+// scope; the rest cost one callback each (docs/probes.md, "Executed lines").
 #pragma once
 
 #include <sys/types.h>
