@@ -512,6 +512,35 @@ void apply_options(SessionSpec& spec, const ProgramOptions& options, const char*
   spec.ring_buffer_mb = options.ring_buffer_mb;
 }
 
+void apply_program(LaunchSpec& spec, const ProgramOptions& options) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::string cwd = fs::current_path(ec).string();
+  if (options.module) {
+    // As python -m: the module is found from the current directory.
+    spec.module = *options.module;
+    spec.python_args = {"-m", *options.module};
+    spec.description = "-m " + *options.module;
+    if (spec.scopes.empty()) spec.scopes.push_back(cwd);
+    spec.project_dirs = {cwd};
+  } else {
+    fs::path script = fs::absolute(options.script).lexically_normal();
+    {
+      ActingAs as_user(invoking_user());  // as the program will: the user's view of the file
+      if (!fs::exists(script, ec)) throw Error("script not found: " + options.script);
+      if (!fs::is_regular_file(script, ec)) throw Error("not a regular file: " + options.script);
+      if (faccessat(AT_FDCWD, script.c_str(), R_OK, AT_EACCESS) != 0)
+        throw Error("cannot read script " + options.script + ": " + std::strerror(errno));
+    }
+    spec.python_args = {script.string()};
+    spec.main_file = script.string();
+    spec.description = script.string();
+    if (spec.scopes.empty()) spec.scopes.push_back(script.parent_path().string());
+    spec.project_dirs = {script.parent_path().string(), cwd};
+  }
+  spec.python_args.insert(spec.python_args.end(), options.script_args.begin(), options.script_args.end());
+}
+
 void apply_breakpoint(SessionSpec& spec, const ProgramOptions& options) {
   namespace fs = std::filesystem;
   ActingAs as_user(invoking_user());  // the user's view of the file

@@ -65,6 +65,11 @@ struct AttachSpec : SessionSpec {
 // see, or Error), output and tracing options.
 void apply_options(SessionSpec& spec, const ProgramOptions& options, const char* tool, int argc, char** argv);
 
+// What a launch runs: SCRIPT ARGS (checked as the user sees it) or
+// -m MODULE ARGS, with the scope, main file and project directories that
+// follow from it.
+void apply_program(LaunchSpec& spec, const ProgramOptions& options);
+
 // trace_where's and trace_where_pytest's breakpoint (its file made
 // absolute, as the user sees it; Error if it is not there), and what goes
 // with it: executed lines if asked for, no pattern groups.

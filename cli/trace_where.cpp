@@ -1,16 +1,9 @@
 // SPDX-License-Identifier: MIT
 // trace_where SCRIPT [args...] --file F --line L --iterations N: run a script
 // until a line runs for the Nth time, and save the stack that got there.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 
-#include "core/error.h"
-#include "loader/privileges.h"
 #include "options.h"
 #include "session.h"
 #include "version.h"
@@ -32,8 +25,6 @@ int run(int argc, char** argv) {
     return 0;
   }
 
-  std::error_code ec;
-  std::string cwd = fs::current_path(ec).string();
   std::string stem = options.pid      ? "pid" + std::to_string(*options.pid)
                      : options.module ? *options.module
                                       : fs::path(options.script).stem().string();
@@ -55,27 +46,7 @@ int run(int argc, char** argv) {
   apply_options(spec, options, kTool, argc, argv);
   spec.python = options.python;
   apply_breakpoint(spec, options);
-  if (options.module) {
-    spec.module = *options.module;
-    spec.python_args = {"-m", *options.module};
-    spec.description = "-m " + *options.module;
-    if (spec.scopes.empty()) spec.scopes.push_back(cwd);
-    spec.project_dirs = {cwd};
-  } else {
-    fs::path script = fs::absolute(options.script).lexically_normal();
-    {
-      ActingAs as_user(invoking_user());
-      if (!fs::is_regular_file(script, ec)) throw Error("script not found: " + options.script);
-      if (faccessat(AT_FDCWD, script.c_str(), R_OK, AT_EACCESS) != 0)
-        throw Error("cannot read script " + options.script + ": " + std::strerror(errno));
-    }
-    spec.python_args = {script.string()};
-    spec.main_file = script.string();
-    spec.description = script.string();
-    if (spec.scopes.empty()) spec.scopes.push_back(script.parent_path().string());
-    spec.project_dirs = {script.parent_path().string(), cwd};
-  }
-  spec.python_args.insert(spec.python_args.end(), options.script_args.begin(), options.script_args.end());
+  apply_program(spec, options);
   return run_launch_session(spec);
 }
 

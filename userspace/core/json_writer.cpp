@@ -265,22 +265,10 @@ class EntryWriter {
     // Additive keys.
     out += R"(,"id":)"sv;
     append_number(out, id);
-    out += R"(,"parent_id":)"sv;
-    if (entry.parent >= 0) {
-      append_number(out, ids.of(t, static_cast<size_t>(entry.parent)));
-    } else {
-      out += "null"sv;
-    }
-    out += R"(,"caller_id":)"sv;
-    if (entry.caller_back) {
-      append_number(out, ids.of(t, i - entry.caller_back));
-    } else {
-      out += "null"sv;
-    }
-    out += R"(,"thread_id":)"sv;
-    append_number(out, thread.tid);
-    out += R"(,"pid":)"sv;
-    append_number(out, thread.pid);
+    append_id(out, R"(,"parent_id":)", ids, t, entry.parent);
+    append_id(out, R"(,"caller_id":)", ids, t,
+              entry.caller_back ? static_cast<int64_t>(i - entry.caller_back) : -1);
+    append_thread(out, thread);
     out += R"(,"file":)"sv;
     out += text.file;
     out += R"(,"line":)"sv;
@@ -322,21 +310,31 @@ class EntryWriter {
       // Joined as parent_call is, up to where the statement's brackets close.
       append_json_string(out,
                          call_source_text({head.code, head.line, head.line + kJoinedLinesMax}, sources_));
-      out += R"(,"call_id":)"sv;
-      if (head.call >= 0) {
-        append_number(out, ids.of(t, static_cast<size_t>(head.call)));
-      } else {
-        out += "null"sv;
-      }
-      out += R"(,"thread_id":)"sv;
-      append_number(out, thread.tid);
-      out += R"(,"pid":)"sv;
-      append_number(out, thread.pid);
+      append_id(out, R"(,"call_id":)", ids, t, head.call);
+      append_thread(out, thread);
       out += "}"sv;
     }
   }
 
  private:
+  // `key` and the id of entry `entry` of thread `t`, or null when it is negative.
+  static void append_id(std::string& out, std::string_view key, const EntryIds& ids, size_t t,
+                        int64_t entry) {
+    out += key;
+    if (entry >= 0) {
+      append_number(out, ids.of(t, static_cast<size_t>(entry)));
+    } else {
+      out += "null"sv;
+    }
+  }
+
+  static void append_thread(std::string& out, const ThreadTrace& thread) {
+    out += R"(,"thread_id":)"sv;
+    append_number(out, thread.tid);
+    out += R"(,"pid":)"sv;
+    append_number(out, thread.pid);
+  }
+
   // ,"start_ns":...,"duration_ns":... (null if it never returned).
   static void append_timing(std::string& out, const TraceEntry& entry) {
     out += R"(,"start_ns":)"sv;
