@@ -136,7 +136,8 @@ void report_losses(const std::string& tool, const TraceModel& model) {
     std::cerr << tool << ": warning: " << p.tstate_misses + p.frame_mismatches
               << " probe hits could not read their frame; their lines and returns are matched by name\n";
   }
-  if (s.open_at_end) {
+  // A program ended at its breakpoint always has calls running: no news.
+  if (s.open_at_end && !model.breakpoint_hit) {
     std::cerr << tool << ": note: " << s.open_at_end << " calls were still running when tracing ended\n";
   }
 }
@@ -241,8 +242,13 @@ class Recorder {
     filter.main_file = info_.main_file;
     filter.line_script = line_script_ ? line_script_->path() : "";
     filter.executed_lines = spec_.track_executed_lines;
-    if (spec_.breakpoint)
-      filter.breakpoint = FilterOptions::Breakpoint{spec_.breakpoint->file, spec_.breakpoint->line};
+    if (spec_.breakpoint) {
+      std::vector<std::string> files{spec_.breakpoint->file};
+      std::error_code ec;
+      std::string resolved = std::filesystem::canonical(spec_.breakpoint->file, ec).string();
+      if (!ec && resolved != files.front()) files.push_back(resolved);
+      filter.breakpoint = FilterOptions::Breakpoint{files, spec_.breakpoint->line};
+    }
     filter.origin_ns = origin_ns_;
     builder_ = std::make_unique<TraceBuilder>(scope_, filter, sources_);
     builder_->set_root_process(info_.pid);
@@ -407,9 +413,11 @@ class Recorder {
                 << ": no stack to save, nothing written\n";
       return;
     }
+    // The report on stdout, unless the document goes there.
+    std::ostream& report = output && output->is_stdout() ? std::cerr : std::cout;
     std::cout.flush();
-    write_where_report(model, breakpoint, scope_, sources_, std::cout);
-    std::cout.flush();
+    write_where_report(model, breakpoint, scope_, sources_, report);
+    report.flush();
     if (!output) return;
     output->commit([&](std::ostream& out) { write_where_json(model, breakpoint, scope_, sources_, out); });
     if (!output->is_stdout()) std::cerr << spec_.tool << ": stack written to " << output->path() << "\n";
@@ -541,6 +549,16 @@ void apply_program(LaunchSpec& spec, const ProgramOptions& options) {
   spec.python_args.insert(spec.python_args.end(), options.script_args.begin(), options.script_args.end());
 }
 
+// 1st, 2nd, 3rd, 4th, 11th, 21st...
+std::string ordinal(uint64_t n) {
+  const char* suffix = n % 100 / 10 == 1 ? "th"
+                       : n % 10 == 1     ? "st"
+                       : n % 10 == 2     ? "nd"
+                       : n % 10 == 3     ? "rd"
+                                         : "th";
+  return std::to_string(n) + suffix;
+}
+
 void apply_breakpoint(SessionSpec& spec, const ProgramOptions& options) {
   namespace fs = std::filesystem;
   ActingAs as_user(invoking_user());  // the user's view of the file
@@ -551,8 +569,8 @@ void apply_breakpoint(SessionSpec& spec, const ProgramOptions& options) {
       LineWatch::Breakpoint{file.string(), *options.where_line, *options.iterations, !options.keep_running};
   spec.track_executed_lines = options.track_executed_lines;
   spec.patterns = false;
-  std::cerr << spec.tool << ": breakpoint " << file.string() << ":" << *options.where_line << ", hit "
-            << *options.iterations << "; "
+  std::cerr << spec.tool << ": breakpoint " << file.string() << ":" << *options.where_line
+            << ": its stack is taken the " << ordinal(*options.iterations) << " time it runs; "
             << (options.keep_running ? "the program goes on after it (--continue)" : "the program ends there")
             << "\n";
 }
@@ -754,7 +772,7 @@ int run_attach_session(const AttachSpec& spec) {
                     ? "tracing for " + format_duration(static_cast<uint64_t>(*spec.duration_s * 1e9)) +
                           " or until Ctrl-C"
                     : std::string("tracing until Ctrl-C or until it exits"))
-            << "\n";
+            << (spec.breakpoint ? ", or until the breakpoint's stack is taken" : "") << "\n";
   uint64_t deadline = spec.duration_s ? monotonic_ns() + static_cast<uint64_t>(*spec.duration_s * 1e9) : 0;
   std::string end_reason;
   while (end_reason.empty()) {

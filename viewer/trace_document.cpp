@@ -244,6 +244,7 @@ class DocumentReader {
            "; ids must be the entries' positions in trace_data");
     call_of_entry_.push_back(call);
     doc_.raw_.push_back(raw);
+    doc_.entry_id.push_back(static_cast<uint32_t>(entry_index_));
 
     if (call == 0)
       by_id_ = f.has_parent_id;

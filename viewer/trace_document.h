@@ -95,6 +95,7 @@ class TraceDocument {
   std::vector<uint32_t> imports;     // the module an import entry imports, into strings ("" for none)
   std::vector<int64_t> duration_ns;  // -1 when null
   std::vector<uint8_t> flags;
+  std::vector<uint32_t> entry_id;  // the call's position in trace_data (entries that are not calls count)
 
   std::vector<std::string> strings;  // strings[0] is ""
   std::vector<DocumentThread> threads;

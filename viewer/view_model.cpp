@@ -117,6 +117,9 @@ std::string view_model_json(const TraceDocument& doc, const ViewSettings& settin
   append_column(out, "imports", doc.imports);
   append_column(out, "duration", doc.duration_ns);
   append_column(out, "flags", doc.flags);
+  // Where entries that are not calls (executed lines) are among them, the
+  // calls' ids in the document are not their numbers here.
+  if (doc.skipped_entries) append_column(out, "id", doc.entry_id);
   out.back() = '}';
 
   const auto& groups = doc.groups;

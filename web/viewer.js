@@ -117,6 +117,8 @@ class Model {
     this.imports = Int32Array.from(c.imports);
     this.duration = Float64Array.from(c.duration);
     this.flags = Uint8Array.from(c.flags);
+    // The id in the document, where it is not the call's number (executed lines among the calls).
+    this.id = c.id ? Int32Array.from(c.id) : null;
     const g = json.groups;
     this.groupCount = g.count;
     this.gParent = Int32Array.from(g.parent);
@@ -469,7 +471,7 @@ class Viewer {
     const hasChildren = m.end[call] > call + 1 && this.shownIn(call + 1, m.end[call]) > 0;
     node.append(el("span", "twisty", hasChildren ? (this.collapsed[call] ? "▸" : "▾") : ""));
     node.append(el("span", "depth", "d:" + m.depth[call]), " ", badge(type));
-    node.append(el("span", "num", "#" + call));
+    node.append(el("span", "num", "#" + (m.id ? m.id[call] : call)));
     node.append(el("span", "name", m.str(m.qualname[call])));
     if (m.imports[call]) node.append(el("span", "flag", "import " + m.str(m.imports[call])));
     if (flags & FLAG_TEST) {
@@ -581,7 +583,7 @@ class Viewer {
     const panel = $("detail");
     const m = this.m;
     const heading = el("h3");
-    heading.append(badge(m.str(m.type[call])), " " + m.str(m.qualname[call]) + "  #" + call);
+    heading.append(badge(m.str(m.type[call])), " " + m.str(m.qualname[call]) + "  #" + (m.id ? m.id[call] : call));
     const loading = el("p", "hint", "Loading…");
     panel.replaceChildren(heading, loading);
     let entry;

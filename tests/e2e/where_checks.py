@@ -117,7 +117,7 @@ def stack_equals_the_oracles(env):
                 {"scale": 2}, {"unit": "cm"}, "total = self.side * self.side", "method"):
             raise Failure("the breakpoint's frame: %s" % area)
         compute = document["trace_data"][1]
-        if (sorted(compute["args"]), sorted(compute["kwargs"])) != (["extra", "shapes"], ["factor", "options"]):
+        if (sorted(compute["args"]), sorted(compute["kwargs"])) != (["*extra", "shapes"], ["**options", "factor"]):
             raise Failure("compute's args and kwargs: %s" % compute)
 
 
@@ -135,6 +135,36 @@ def hits_on_every_thread_count(env):
         raise Failure("the stack differs\n  oracle %s\n  trace  %s" % (expected["frames"], traced_frames(document)))
     if document["metadata"]["thread_id"] == document["metadata"]["pid"]:
         raise Failure("the 5th run of the line is on the second thread, not the main one: %s" % document["metadata"])
+
+
+@case
+def a_forked_child_is_not_the_program(env):
+    """Hits are counted in the process trace_where started: a forked child
+    runs the line too, and neither stops nor counts (it ends as it would)."""
+    need_root()
+    script = env.script("forks.py", """import os
+
+
+def job(x):
+    return x * 2
+
+
+pid = os.fork()
+if pid == 0:
+    for i in range(3):
+        job(i)
+    os._exit(7)
+print("child", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+job(10)
+print("parent done")
+""")
+    result = trace_where(env, script, "--file", script, "--line", "5", "--iterations", "1", "-o", "where.json")
+    if result.returncode != 0 or "child 7" not in result.stdout or "parent done" in result.stdout:
+        raise Failure("exit %d\n%s\n%s" % (result.returncode, result.stdout, result.stderr))
+    document = json.load(open(os.path.join(env.tmp, "where.json")))
+    if [f["location"] for f in document["trace_data"]] != ["forks.py:5", "forks.py:14"] or \
+            document["metadata"]["pid"] != document["metadata"]["thread_id"]:
+        raise Failure("the stack: %s" % json.dumps(document["trace_data"])[:500])
 
 
 @case

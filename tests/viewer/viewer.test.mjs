@@ -477,6 +477,8 @@ test("executed lines are counted and listed in the panel of the call that ran th
     await scrollToCall(linesPage, call);
     await linesPage.click(`#tree-rows .row[data-call="${call}"] .name`);
     await linesPage.waitForSelector("#detail-lines li");
+    // Rows and the panel are numbered with the document's ids, executed_line entries counted.
+    assert.equal(await linesPage.textContent(`#tree-rows .row[data-call="${call}"] .num`), "#" + id);
     const listed = await linesPage.$$eval("#detail-lines li .lines", (items) => items.map((i) => i.textContent));
     assert.deepEqual(listed, own.map((g) => g.lines.join(", ")));
     assert.deepEqual(errors, []);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "core/call_filter.h"
 
+#include <algorithm>
+
 #include "core/classify.h"
 
 namespace pytrace {
@@ -110,7 +112,8 @@ void CallFilter::add_executed_line(Thread& thread, const FrameEnter& callback) {
   const Frame& frame = thread.stack.back();
   if (frame.code != callback.call_site->code) return;
   const auto& breakpoint = options_.breakpoint;
-  if (breakpoint && callback.call_site->line == breakpoint->line && frame.code->filename == breakpoint->file)
+  if (breakpoint && callback.call_site->line == breakpoint->line &&
+      std::ranges::find(breakpoint->files, frame.code->filename) != breakpoint->files.end())
     ++model_.breakpoint_hits;
   if (!frame.in_scope || !options_.executed_lines) return;
   ThreadTrace& trace = trace_of(thread, callback);

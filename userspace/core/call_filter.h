@@ -47,7 +47,7 @@ struct FilterOptions {
   // reports its hits whether or not lines are tracked, and calls
   // kBreakpointName at the one whose stack is wanted.
   struct Breakpoint {
-    std::string file;
+    std::vector<std::string> files;  // its file as given, and with links resolved
     int line = 0;
   };
   std::optional<Breakpoint> breakpoint;

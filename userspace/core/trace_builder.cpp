@@ -9,6 +9,7 @@ namespace pytrace {
 
 TraceBuilder::TraceBuilder(const Scope& scope, FilterOptions options, SourceCache& sources)
     : model_(std::make_unique<TraceModel>()),
+      line_script_(options.line_script),
       filter_(scope, std::move(options), *model_, sources),
       stacks_(model_->codes, filter_) {}
 
@@ -39,7 +40,8 @@ void TraceBuilder::add(const Record& record) {
   }
   stacks_.add(record);
   if (const auto* frame = std::get_if<FrameRecord>(&record))
-    if (const CodeInfo* code = model_->codes.find(frame->code)) names_.add(*frame, *code);
+    if (const CodeInfo* code = model_->codes.find(frame->code); code && code->filename != line_script_)
+      names_.add(*frame, *code);  // the tool's line script is not the program
 }
 
 void TraceBuilder::set_root_process(uint32_t pid) {

@@ -58,6 +58,7 @@ class TraceBuilder {
   std::unique_ptr<TraceModel> model_;
   std::map<uint32_t, uint32_t> live_threads_;
   std::map<uint32_t, std::string> live_names_;
+  std::string line_script_;  // FilterOptions::line_script
   CallFilter filter_;
   CallStackBuilder stacks_;
   ThreadNames names_;

@@ -17,6 +17,8 @@ using Json = nlohmann::ordered_json;
 // The text of a line, stripped: the frame's current line, or a call site
 // as the original wrote it here (the raw line, no joining).
 std::string line_text(SourceCache& sources, const std::string& file, int line) {
+  if (file.find("<frozen") != std::string::npos) return "<frozen module call>";  // as traces say
+  if (file.starts_with('<')) return "<built-in or generated code>";
   std::optional<std::string_view> text = sources.line(file, line);
   if (!text) return "";
   size_t first = text->find_first_not_of(" \t");
@@ -25,8 +27,9 @@ std::string line_text(SourceCache& sources, const std::string& file, int line) {
 }
 
 // The original's `args` and `kwargs`: positional parameters and *args, then
-// keyword-only ones and **kwargs; self or cls left out of `args` unless it
-// is the only positional parameter.
+// keyword-only ones and **kwargs (their keys keep their stars, as the
+// original's did); self or cls left out of `args` unless it is the only
+// positional parameter.
 std::pair<Json, Json> split_arguments(const CodeInfo& code, const Json& arguments) {
   const ArgNames& params = code.params;
   uint32_t named = params.count - params.varargs - params.varkeywords;
@@ -37,9 +40,9 @@ std::pair<Json, Json> split_arguments(const CodeInfo& code, const Json& argument
     bool starred = key.starts_with("*");
     if (key == "...") {
     } else if (key.starts_with("**")) {
-      kwargs[key.substr(2)] = value;
+      kwargs[key] = value;
     } else if (starred) {
-      args[key.substr(1)] = value;
+      args[key] = value;
     } else if (i < positional) {
       if (!(i == 0 && positional > 1 && (key == "self" || key == "cls"))) args[key] = value;
     } else {
@@ -55,19 +58,21 @@ struct FrameView {
   int depth;  // 0: the outermost in the scope
 };
 
-// The frames in the scope, innermost first.
+// The frames in the scope, and the breakpoint's own wherever it is,
+// innermost first.
 std::vector<FrameView> frames_in_scope(const BreakpointHit& hit) {
   std::vector<FrameView> frames;
   int depth = 0;
-  for (const auto& frame : hit.frames)
-    if (frame.in_scope) frames.push_back({&frame, depth++});
+  for (size_t i = 0; i < hit.frames.size(); ++i)
+    if (hit.frames[i].in_scope || i + 1 == hit.frames.size()) frames.push_back({&hit.frames[i], depth++});
   return {frames.rbegin(), frames.rend()};
 }
 
-CallType call_type_of(const BreakpointHit::Frame& frame, SourceCache& sources) {
+CallType call_type_of(const BreakpointHit::Frame& frame, const TraceModel& model, SourceCache& sources) {
   std::string_view caller = frame.call_site ? std::string_view(frame.call_site->code->filename) : "";
-  CallFacts facts{*frame.code, !frame.in_scope, caller, frame.code->name == "<module>" && !frame.call_site};
-  return classify_call(facts, sources);
+  bool main =
+      frame.code->name == "<module>" && (!frame.call_site || frame.code->filename == model.session.main_file);
+  return classify_call(CallFacts{*frame.code, !frame.in_scope, caller, main}, sources);
 }
 
 }  // namespace
@@ -121,8 +126,8 @@ void write_where_json(const TraceModel& model, const BreakpointSpec& breakpoint,
     entry["name"] = code.name;
     entry["arguments"] = arguments;
     entry["depth"] = depth;
-    entry["is_external"] = false;
-    entry["call_type"] = call_type_name(call_type_of(*frame, sources));
+    entry["is_external"] = !frame->in_scope;  // only the breakpoint's own frame can be
+    entry["call_type"] = call_type_name(call_type_of(*frame, model, sources));
     entry["args"] = args;
     entry["kwargs"] = kwargs;
     entry["thread_id"] = hit.tid;
@@ -153,7 +158,7 @@ void write_where_report(const TraceModel& model, const BreakpointSpec& breakpoin
     const CodeInfo& code = *frame->code;
     out << "\nDepth " << depth << ": " << scope.location(code.filename, frame->line, false) << "\n";
     out << "  Function: " << (code.qualname.empty() ? code.name : code.qualname) << "\n";
-    out << "  Type: " << call_type_name(call_type_of(*frame, sources)) << "\n";
+    out << "  Type: " << call_type_name(call_type_of(*frame, model, sources)) << "\n";
     out << "  Current line: " << line_text(sources, code.filename, frame->line) << "\n";
     if (frame->call_site) {
       out << "  Called from: "

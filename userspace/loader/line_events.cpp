@@ -12,6 +12,7 @@
 #include <dirent.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -135,6 +136,18 @@ def __pytrace_install(monitoring, lifeline):
     def text(path):
         return path.decode("utf-8", "surrogateescape")
 
+    def alive(pid, start):
+        """Process `pid` runs, and is the one that started at `start`."""
+        try:
+            fd = os.open("/proc/%s/stat" % pid, os.O_RDONLY)
+            try:
+                stat = os.read(fd, 4096)
+            finally:
+                os.close(fd)
+            return stat.rsplit(b")", 1)[1].split()[19].decode() == start
+        except (OSError, IndexError):
+            return False
+
     # The scope as the tool's (core/scope.h): under a root, not under an
     # excluded directory the root is not inside, no site-packages below it;
     # the innermost root decides.
@@ -150,13 +163,21 @@ def __pytrace_install(monitoring, lifeline):
                 return not (filename.startswith(outside) or "/site-packages/" in rest or "/dist-packages/" in rest)
         return False
 
-    target = @TARGET@  # trace_where's breakpoint: file, line, which hit, end the program there
-    if target:
-        target = text(target)
+    # trace_where's breakpoint: its file (as given, and with links resolved),
+    # line, which hit, whether the program ends there.
+    targets = tuple(text(path) for path in (@TARGETS@))
+    home = os.getpid()
     target_line, nth_hit, stop = @TARGET_LINE@, @NTH_HIT@, @STOP@
     hits = itertools.count(1)  # next() is one call: no thread comes between
     events = monitoring.events
     DISABLE = monitoring.DISABLE
+    # A tool id of an earlier pytrace session whose tool is gone is free
+    # again (its own script frees it, but only at its next check).
+    name = "pytrace @TOOL_PID@ @TOOL_START@"
+    for tool in (5, 4, 3):
+        owner = (monitoring.get_tool(tool) or "").split()
+        if len(owner) == 3 and owner[0] == "pytrace" and not alive(owner[1], owner[2]):
+            monitoring.free_tool_id(tool)
     tool = next((tool for tool in (5, 4, 3) if monitoring.get_tool(tool) is None), None)
     if tool is None:
         @NO_TOOL_ID@()
@@ -180,16 +201,7 @@ def __pytrace_install(monitoring, lifeline):
 
     def tool_is_there():
         if lifeline < 0:
-            # Attached: the tool is the process with its pid and start time.
-            try:
-                fd = os.open(b"/proc/@TOOL_PID@/stat", os.O_RDONLY)
-                try:
-                    stat = os.read(fd, 4096)
-                finally:
-                    os.close(fd)
-                return stat.rsplit(b")", 1)[1].split()[19] == b"@TOOL_START@"
-            except (OSError, IndexError):
-                return False
+            return alive("@TOOL_PID@", "@TOOL_START@")
         if not ours(lifeline):
             return False
         try:
@@ -201,7 +213,7 @@ def __pytrace_install(monitoring, lifeline):
 
     # Every 1000 callbacks: is the tool still there? If not, the callbacks go.
     def check_tool():
-        countdown[0] = 1000
+        countdown[0] = @CHECK_EVERY@
         if tool_is_there():
             return
         monitoring.free_tool_id(tool)
@@ -211,8 +223,10 @@ def __pytrace_install(monitoring, lifeline):
 
     def @CALLBACK@(code, line):
         filename = code.co_filename
-        if filename == target and line == target_line:
-            if next(hits) == nth_hit:
+        if line == target_line and filename in targets:
+            # Counted in the process the tool started or attached to only:
+            # a forked copy has its callbacks, but is not it.
+            if os.getpid() == home and next(hits) == nth_hit:
                 @BREAKPOINT@()
                 if stop:
                     __pytrace_stop__()
@@ -220,7 +234,7 @@ def __pytrace_install(monitoring, lifeline):
         inside = verdicts.get(filename)
         if inside is None:
             inside = verdicts[filename] = in_scope(filename)
-        if not inside and filename != target:
+        if not inside:
             return DISABLE
         countdown[0] -= 1
         if not countdown[0]:
@@ -239,7 +253,7 @@ def __pytrace_install(monitoring, lifeline):
         inside = verdicts.get(filename)
         if inside is None:
             inside = verdicts[filename] = in_scope(filename)
-        return inside or filename == target
+        return inside or filename in targets
 
     def __pytrace_start__(code, offset):
         if not watched(code):
@@ -254,7 +268,7 @@ def __pytrace_install(monitoring, lifeline):
         if not watched(code):
             return DISABLE
 
-    monitoring.use_tool_id(tool, "pytrace")
+    monitoring.use_tool_id(tool, name)
     monitoring.register_callback(tool, events.LINE, @CALLBACK@)
     monitoring.register_callback(tool, events.PY_START, __pytrace_start__)
     monitoring.register_callback(tool, events.PY_RESUME, __pytrace_resume__)
@@ -321,7 +335,16 @@ std::string line_script_text(const LineWatch& watch, int lifeline_fd) {
   std::string excluded;
   for (const std::string& dir : watch.excluded) excluded += python_bytes(dir) + ", ";
   replace_all(text, "@EXCLUDED@", excluded);
-  replace_all(text, "@TARGET@", breakpoint ? python_bytes(breakpoint->file) : "None");
+  std::string targets;
+  if (breakpoint) {
+    targets = python_bytes(breakpoint->file) + ", ";
+    char resolved[PATH_MAX];
+    if (realpath(breakpoint->file.c_str(), resolved) && breakpoint->file != resolved)
+      targets += python_bytes(resolved) + ", ";
+  }
+  replace_all(text, "@TARGETS@", targets);
+  // Attached, the tool's end is seen sooner: the process runs on after it.
+  replace_all(text, "@CHECK_EVERY@", watch.attached ? "100" : "1000");
   replace_all(text, "@TARGET_LINE@", std::to_string(breakpoint ? breakpoint->line : 0));
   replace_all(text, "@NTH_HIT@", std::to_string(breakpoint ? breakpoint->iterations : 0));
   replace_all(text, "@STOP@", breakpoint && breakpoint->stop ? "True" : "False");
@@ -342,7 +365,6 @@ std::string line_starter_text(const std::string& path) {
   return "exec(compile(__import__(\"_io\").open(" + literal + ", \"rb\").read(), " + literal +
          ", \"exec\"), {})\n";
 }
-
 
 constexpr char kTmp[] = "/tmp";
 constexpr std::string_view kDirPrefix = "pytrace-lines-";  // then the tool's pid, '-' and mkdtemp's letters

@@ -75,7 +75,8 @@ class LineScript {
 // root), in the thread state of a thread the probes found running Python.
 // The eval breaker is updated as CPython's own sys.remote_exec does, while
 // the program runs. Returns why it could not, or "".
-std::string request_script(pid_t pid, uint64_t tstate, const RemoteExecOffsets& offsets, const std::string& script);
+std::string request_script(pid_t pid, uint64_t tstate, const RemoteExecOffsets& offsets,
+                           const std::string& script);
 
 // A launched program stopped at its first Python call of code from a file
 // (its start-up over), while the request
