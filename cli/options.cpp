@@ -142,8 +142,8 @@ options:
   --continue             let the program run on after the Nth hit
   -p, --pid PID          a running Python process instead: its hits are
                          counted from the moment the tool's script runs in
-                         it (its next call); without --continue it ends
-                         there, as a launched program does
+                         it (its next call); it is never ended: the session
+                         ends at the hit and the process runs on
   --duration SECONDS     with --pid: give up after this long
   --track-executed-lines also save which lines of the scope ran before it,
                          per file (metadata.executed_lines)

@@ -218,6 +218,9 @@ class Recorder {
       }
       watch.breakpoint = spec.breakpoint;
       watch.attached = only_process >= 0;
+      // An attached process is never ended: the tool leaves it as it found
+      // it, and a script that outlived the session must not end it either.
+      if (watch.attached && watch.breakpoint) watch.breakpoint->stop = false;
       line_script_.emplace(watch);
     }
   }
@@ -571,7 +574,9 @@ void apply_breakpoint(SessionSpec& spec, const ProgramOptions& options) {
   spec.patterns = false;
   std::cerr << spec.tool << ": breakpoint " << file.string() << ":" << *options.where_line
             << ": its stack is taken the " << ordinal(*options.iterations) << " time it runs; "
-            << (options.keep_running ? "the program goes on after it (--continue)" : "the program ends there")
+            << (options.pid            ? "the process runs on (attached)"
+                : options.keep_running ? "the program goes on after it (--continue)"
+                                       : "the program ends there")
             << "\n";
 }
 
@@ -735,9 +740,18 @@ int run_attach_session(const AttachSpec& spec) {
   Interpreter python;
   std::string main_file;
   std::vector<std::string> scopes = spec.scopes;
+  // Executed lines and breakpoints write a request into the process: through
+  // its memory file, opened as the user, as their own debugger could.
+  int memory = -1;
   {
     ActingAs as_user(user);
     require_may_read(spec.pid, user);
+    if (spec.track_executed_lines || spec.breakpoint) {
+      memory = open(("/proc/" + std::to_string(spec.pid) + "/mem").c_str(), O_RDWR | O_CLOEXEC);
+      if (memory < 0)
+        throw Error("pid " + std::to_string(spec.pid) + " may not be written to as its debugger would (" +
+                    std::strerror(errno) + "): executed lines and breakpoints need that");
+    }
     python = inspect_running_interpreter(spec.pid);
     main_file = script_of(spec.pid);
     if (scopes.empty()) {
@@ -763,8 +777,8 @@ int run_attach_session(const AttachSpec& spec) {
   bool request_pending = recorder.line_script() != nullptr;
   if (request_pending) recorder.probes().hold_at_first_call(spec.pid, /*stop=*/false);
   std::string lines_problem;
-  // Root's work is done, as in run_launch_session, but for that request.
-  std::optional<ActingAs> as_user(std::in_place, user);
+  ActingAs as_user(user);  // root's work is done, as in run_launch_session
+  uint64_t requested = 0;  // the thread state the request was left in
 
   std::cerr << spec.tool << ": attached to pid " << spec.pid << " (Python " << python.version << ", scope "
             << recorder.info().scope_path << "); "
@@ -778,10 +792,9 @@ int run_attach_session(const AttachSpec& spec) {
   while (end_reason.empty()) {
     recorder.poll(target_exit);
     if (uint64_t tstate = request_pending ? recorder.probes().held_thread_state(spec.pid) : 0) {
-      as_user.reset();  // root, to write into the process
-      lines_problem = request_script(spec.pid, tstate, python.offsets.remote_exec,
-                                     recorder.line_script()->starter_path());
-      as_user.emplace(user);
+      lines_problem =
+          request_script(memory, tstate, python.offsets.remote_exec, recorder.line_script()->starter_path());
+      if (lines_problem.empty()) requested = tstate;
       recorder.probes().end_hold(spec.pid);
       request_pending = false;
     }
@@ -808,6 +821,12 @@ int run_attach_session(const AttachSpec& spec) {
     lines_problem = "the process made no Python call while traced";
   }
   std::unique_ptr<TraceModel> model = recorder.stop();
+  if (requested && !model->line_script_ran) {
+    // The thread never came back to Python: the request would run after the tool is gone.
+    cancel_request(memory, requested, python.offsets.remote_exec, recorder.line_script()->starter_path());
+    lines_problem = "the thread it was left with made no Python call while traced";
+  }
+  if (memory >= 0) close(memory);
   if (recorder.line_script()) report_executed_lines(spec, *model, lines_problem);
   recorder.write(std::move(model), output);
   std::cerr << spec.tool << ": "

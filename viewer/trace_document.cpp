@@ -152,7 +152,10 @@ class DocumentReader {
             if (metadata.type() == ondemand::json_type::object) {
               ondemand::object object = metadata.get_object();
               doc_.metadata_ = object.raw_json();
-              doc_.is_stack = doc_.metadata_.find("\"breakpoint\"") != std::string_view::npos;
+              // trace_where's document: its metadata names the breakpoint.
+              doc_.is_stack = has_key(doc_.metadata_, "breakpoint");
+              if (doc_.is_stack && has_entries)
+                fail("its metadata (a trace_where stack's) comes after trace_data; it must come first");
             } else if (!metadata.is_null())
               fail("its \"metadata\" is not an object");
           } else if (key == "trace_data") {
@@ -180,6 +183,19 @@ class DocumentReader {
   [[noreturn]] void fail(const std::string& what) const { throw Error("cannot show " + name_ + ": " + what); }
   std::string where() const {
     return entry_index_ < 0 ? "" : " in entry " + std::to_string(entry_index_) + " of trace_data";
+  }
+
+  // Whether the object whose JSON text `raw` is (inside the document's
+  // padded buffer) has `key` at its top level.
+  bool has_key(std::string_view raw, std::string_view key) const {
+    const simdjson::padded_string& bytes = doc_.text_->bytes;
+    const char* buffer_end = bytes.data() + bytes.size() + simdjson::SIMDJSON_PADDING;
+    ondemand::parser parser;
+    ondemand::document object =
+        parser.iterate(raw.data(), raw.size(), static_cast<size_t>(buffer_end - raw.data()));
+    for (auto field : object.get_object())
+      if (field.unescaped_key() == key) return true;
+    return false;
   }
 
   uint32_t intern(std::string_view text) {

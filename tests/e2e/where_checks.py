@@ -243,6 +243,43 @@ def attached_the_stack_is_taken_and_the_process_runs_on(env):
 
 
 @case
+def a_breakpoint_left_behind_never_ends_the_program(env):
+    """The session ends before the Nth hit: once the tool is gone, the line
+    script in the process must neither stop it nor keep costing."""
+    need_root()
+    path = env.script("ticks.py", """import os, sys, time
+
+
+def tick(i):
+    return i + 1
+
+
+i = 0
+while not os.path.exists("go"):
+    i = tick(i)
+    time.sleep(0.005)
+for _ in range(500):  # far past the breakpoint's 100th hit, with the tool gone
+    i = tick(i)
+print([sys.monitoring.get_tool(t) for t in range(6)], flush=True)
+sys.exit(3)
+""")
+    out = open(os.path.join(env.tmp, "ticks.out"), "w")
+    target = subprocess.Popen([env.python, path], stdout=out, cwd=env.tmp)
+    try:
+        result = trace_where(env, "--pid", str(target.pid), "--file", path, "--line", "5", "--iterations", "100",
+                             "--duration", "0.3")
+        if "not 100: no stack" not in result.stderr:
+            raise Failure("the session: exit %d\n%s" % (result.returncode, result.stderr))
+    finally:
+        open(os.path.join(env.tmp, "go"), "w").close()
+        code = target.wait(timeout=60)
+    if code != 3:
+        raise Failure("the program ended with %d, not its own 3: the breakpoint outlived the tool" % code)
+    if open(out.name).read().strip() != "[None, None, None, None, None, None]":
+        raise Failure("sys.monitoring tools left: " + open(out.name).read())
+
+
+@case
 def attached_executed_lines_are_tracked_and_then_freed(env):
     """trace_program --pid --track-executed-lines: the lines of the loop, in
     order, and after the tool is gone the process's sys.monitoring tool is

@@ -269,6 +269,11 @@ TEST(TraceDocument, TraceWheresStackIsShownOutermostFirst) {
   ASSERT_EQ(doc.size(), 3u);
   EXPECT_EQ(doc.strings[doc.name[0]], "f0");
   EXPECT_EQ(doc.parent, (std::vector<int32_t>{-1, 0, 1}));
+  // Only a top-level key says so; and it must come before the stack.
+  EXPECT_FALSE(TraceDocument::parse(document(repeated_calls(), {{"note", "breakpoint"}}), "t.json").is_stack);
+  std::string late =
+      R"({"trace_data": )" + frames.dump() + R"(, "metadata": {"breakpoint": "/p/demo.py:12"}})";
+  EXPECT_NE(error_of(late).find("comes after trace_data"), std::string::npos) << error_of(late);
 }
 
 TEST(TraceDocument, TestEntries) {

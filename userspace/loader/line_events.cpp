@@ -31,7 +31,8 @@ namespace {
 std::string python_bytes(const std::string& text) {
   std::string out = "b\"";
   for (unsigned char c : text) {
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+    // '@' too: the template's placeholders must not appear in what fills it.
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '@') {
       out += static_cast<char>(c);
     } else {
       char escaped[5];
@@ -44,29 +45,30 @@ std::string python_bytes(const std::string& text) {
 
 // The program's memory, a word at a time: through ptrace while it is held
 // (this process is its tracer: no other permission is needed, whatever
-// identity the tool has taken on since), or with process_vm_readv/writev
-// while it runs (attached; as root).
+// identity the tool has taken on since), or through its /proc/PID/mem, opened
+// with the user's identity when the tool attached (what the user's own
+// debugger could do, Yama's restrictions included, and bound to that very
+// process image).
 class ProcessMemory {
  public:
-  ProcessMemory(pid_t pid, bool traced) : pid_(pid), traced_(traced) {}
+  static ProcessMemory traced(pid_t pid) { return ProcessMemory(pid, -1); }
+  static ProcessMemory file(int mem_fd) { return ProcessMemory(-1, mem_fd); }
 
   std::optional<uint64_t> read(uint64_t address) const {
     uint64_t word = 0;
-    if (traced_) {
+    if (pid_ >= 0) {
       errno = 0;
       word = static_cast<uint64_t>(ptrace(PTRACE_PEEKDATA, pid_, address, nullptr));
       if (errno) return std::nullopt;
       return word;
     }
-    iovec local{&word, sizeof(word)}, remote{reinterpret_cast<void*>(address), sizeof(word)};
-    if (process_vm_readv(pid_, &local, 1, &remote, 1, 0) != sizeof(word)) return std::nullopt;
+    if (pread(mem_fd_, &word, sizeof(word), static_cast<off_t>(address)) != sizeof(word)) return std::nullopt;
     return word;
   }
 
   bool write(uint64_t address, uint64_t word) const {
-    if (traced_) return ptrace(PTRACE_POKEDATA, pid_, address, word) == 0;
-    iovec local{&word, sizeof(word)}, remote{reinterpret_cast<void*>(address), sizeof(word)};
-    return process_vm_writev(pid_, &local, 1, &remote, 1, 0) == sizeof(word);
+    if (pid_ >= 0) return ptrace(PTRACE_POKEDATA, pid_, address, word) == 0;
+    return pwrite(mem_fd_, &word, sizeof(word), static_cast<off_t>(address)) == sizeof(word);
   }
 
   // Writes `bytes` at `address`, keeping what shares its first and last words.
@@ -85,8 +87,10 @@ class ProcessMemory {
   }
 
  private:
+  ProcessMemory(pid_t pid, int mem_fd) : pid_(pid), mem_fd_(mem_fd) {}
+
   pid_t pid_;
-  bool traced_;
+  int mem_fd_;
 };
 
 // PEP 768's request (Python/remote_debug.h): the script's path, the
@@ -104,6 +108,10 @@ std::string leave_request(const ProcessMemory& memory, uint64_t tstate, const Re
     return "the program runs with remote debugging disabled (PYTHON_DISABLE_REMOTE_DEBUG or "
            "-X disable_remote_debug), which executed lines need";
   }
+  std::optional<uint64_t> pending_word = memory.read(tstate + o.support + o.pending_call);
+  if (!pending_word) return "cannot read the program's thread state: " + std::string(std::strerror(errno));
+  if (static_cast<int32_t>(*pending_word) != 0)
+    return "another request to run a script is waiting in the program (a debugger, or another pytrace)";
   int32_t pending = 1;
   std::optional<uint64_t> breaker = memory.read(tstate + o.eval_breaker);
   if (!memory.write_bytes(tstate + o.support + o.script_path, script + '\0') ||
@@ -174,11 +182,11 @@ def __pytrace_install(monitoring, lifeline):
     # A tool id of an earlier pytrace session whose tool is gone is free
     # again (its own script frees it, but only at its next check).
     name = "pytrace @TOOL_PID@ @TOOL_START@"
-    for tool in (5, 4, 3):
+    for tool in (4, 3, 5):
         owner = (monitoring.get_tool(tool) or "").split()
         if len(owner) == 3 and owner[0] == "pytrace" and not alive(owner[1], owner[2]):
             monitoring.free_tool_id(tool)
-    tool = next((tool for tool in (5, 4, 3) if monitoring.get_tool(tool) is None), None)
+    tool = next((tool for tool in (4, 3, 5) if monitoring.get_tool(tool) is None), None)
     if tool is None:
         @NO_TOOL_ID@()
         return
@@ -227,9 +235,15 @@ def __pytrace_install(monitoring, lifeline):
             # Counted in the process the tool started or attached to only:
             # a forked copy has its callbacks, but is not it.
             if os.getpid() == home and next(hits) == nth_hit:
+                if not tool_is_there():  # the program is not ended for a tool that is gone
+                    check_tool()
+                    return
                 @BREAKPOINT@()
                 if stop:
                     __pytrace_stop__()
+            countdown[0] -= 1
+            if not countdown[0]:
+                check_tool()
             return
         inside = verdicts.get(filename)
         if inside is None:
@@ -268,6 +282,8 @@ def __pytrace_install(monitoring, lifeline):
         if not watched(code):
             return DISABLE
 
+    if not tool_is_there():
+        return  # a request the tool left, run after it was gone
     monitoring.use_tool_id(tool, name)
     monitoring.register_callback(tool, events.LINE, @CALLBACK@)
     monitoring.register_callback(tool, events.PY_START, __pytrace_start__)
@@ -452,9 +468,24 @@ void LineScript::close_lifeline_read_end() {
   lifeline_[0] = -1;
 }
 
-std::string request_script(pid_t pid, uint64_t tstate, const RemoteExecOffsets& offsets,
+std::string request_script(int mem_fd, uint64_t tstate, const RemoteExecOffsets& offsets,
                            const std::string& script) {
-  return leave_request(ProcessMemory(pid, false), tstate, offsets, script);
+  return leave_request(ProcessMemory::file(mem_fd), tstate, offsets, script);
+}
+
+void cancel_request(int mem_fd, uint64_t tstate, const RemoteExecOffsets& o, const std::string& script) {
+  ProcessMemory memory = ProcessMemory::file(mem_fd);
+  uint64_t support = tstate + o.support;
+  std::optional<uint64_t> pending = memory.read(support + o.pending_call);
+  if (!pending || static_cast<int32_t>(*pending) != 1) return;  // run, or never ours
+  std::string path(script.size() + 1, '\0');
+  for (size_t done = 0; done < path.size(); done += sizeof(uint64_t)) {
+    std::optional<uint64_t> word = memory.read(support + o.script_path + done);
+    if (!word) return;
+    std::memcpy(path.data() + done, &*word, std::min(sizeof(uint64_t), path.size() - done));
+  }
+  if (path != script + '\0') return;
+  memory.write(support + o.pending_call, *pending & ~uint64_t{0xffffffff});
 }
 
 LaunchHold::LaunchHold(pid_t pid, Probes& probes) : pid_(pid), probes_(probes) {
@@ -513,7 +544,7 @@ bool LaunchHold::try_request(const RemoteExecOffsets& offsets, const std::string
     ptrace(PTRACE_CONT, pid_, nullptr, signal);  // someone else's signal: delivered
     return false;
   }
-  problem = leave_request(ProcessMemory(pid_, true), tstate, offsets, script);
+  problem = leave_request(ProcessMemory::traced(pid_), tstate, offsets, script);
   let_go(0);  // the SIGURG was the probes': taken away
   probes_.end_hold(pid_);
   return true;

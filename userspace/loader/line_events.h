@@ -71,12 +71,17 @@ class LineScript {
   int lifeline_[2] = {-1, -1};
 };
 
-// Leaves the request to run `script` with a running program (attached; as
-// root), in the thread state of a thread the probes found running Python.
-// The eval breaker is updated as CPython's own sys.remote_exec does, while
-// the program runs. Returns why it could not, or "".
-std::string request_script(pid_t pid, uint64_t tstate, const RemoteExecOffsets& offsets,
+// Leaves the request to run `script` with a running program (attached),
+// through `mem_fd`, its /proc/PID/mem opened with the user's identity, in
+// the thread state of a thread the probes found running Python. The eval
+// breaker is updated as CPython's own sys.remote_exec does, while the
+// program runs. Refuses when a request is already waiting there. Returns
+// why it could not, or "".
+std::string request_script(int mem_fd, uint64_t tstate, const RemoteExecOffsets& offsets,
                            const std::string& script);
+// Takes back a request that is still waiting (the thread never came back to
+// Python while traced), if it is still the one left there.
+void cancel_request(int mem_fd, uint64_t tstate, const RemoteExecOffsets& offsets, const std::string& script);
 
 // A launched program stopped at its first Python call of code from a file
 // (its start-up over), while the request
