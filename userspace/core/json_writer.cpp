@@ -53,10 +53,13 @@ struct LineGroup {
 
 std::vector<LineGroup> group_lines(const ThreadTrace& thread, SourceCache& sources) {
   std::vector<LineGroup> groups;
+  std::map<std::pair<const CodeInfo*, int>, std::string_view> contexts;  // each line's once
   for (uint32_t i = 0; i < thread.executed_lines.size(); ++i) {
     const ExecutedLine& line = thread.executed_lines[i];
-    std::string_view context =
-        line_context(*line.code, sources.line(line.code->filename, line.line).value_or(""));
+    auto [known, inserted] = contexts.try_emplace({line.code, line.line});
+    if (inserted)
+      known->second = line_context(*line.code, sources.line(line.code->filename, line.line).value_or(""));
+    std::string_view context = known->second;
     if (!groups.empty()) {
       LineGroup& open = groups.back();
       const ExecutedLine& head = thread.executed_lines[open.first];
@@ -307,9 +310,7 @@ class EntryWriter {
         append_number(out, thread.executed_lines[i].line);
       }
       out += R"(],"code":)"sv;
-      // Joined as parent_call is, up to where the statement's brackets close.
-      append_json_string(out,
-                         call_source_text({head.code, head.line, head.line + kJoinedLinesMax}, sources_));
+      out += line_code_text(head);
       append_id(out, R"(,"call_id":)", ids, t, head.call);
       append_thread(out, thread);
       out += "}"sv;
@@ -418,11 +419,22 @@ class EntryWriter {
     return it->second;
   }
 
+  // "code": the line's source, joined as parent_call is up to where its
+  // brackets close; each line's once (loops run the same lines again).
+  const std::string& line_code_text(const ExecutedLine& line) {
+    auto [it, inserted] = line_code_text_.try_emplace({line.code, line.line});
+    if (inserted)
+      append_json_string(it->second,
+                         call_source_text({line.code, line.line, line.line + kJoinedLinesMax}, sources_));
+    return it->second;
+  }
+
   const TraceModel& model_;
   const Scope& scope_;
   SourceCache& sources_;
   std::unordered_map<const CodeInfo*, CodeText> code_text_;
   std::map<std::tuple<const CodeInfo*, int, int>, std::string> site_text_;
+  std::map<std::pair<const CodeInfo*, int>, std::string> line_code_text_;
 };
 
 // Index (in pre-order) of each call's next sibling under the same caller:

@@ -8,10 +8,6 @@
 namespace pytrace {
 namespace {
 
-bool is_threading_code(const CodeInfo& code, std::string_view qualname) {
-  return code.qualname == qualname && code.filename.ends_with("/threading.py");
-}
-
 // The value passed as parameter `name`, if the call's values include it.
 const ArgValue* argument(const FrameRecord& frame, const CodeInfo& code, std::string_view name) {
   for (size_t i = 0; i < code.params.names.size() && i < frame.args.size(); ++i)
@@ -42,7 +38,11 @@ size_t default_name_prefix(const std::string& name) {
 void ThreadNames::add(const FrameRecord& frame, const CodeInfo& code) {
   ThreadKey thread{frame.header.pid, frame.header.tid};
   if (frame.is_return) return;
-  auto running = running_.find(thread);
+  // Most calls are none of threading's: a thread waiting for its target is
+  // looked up only while there is one.
+  const bool threading = code.filename.ends_with("/threading.py");
+  auto running = running_.end();
+  if (waiting_for_target_ || threading) running = running_.find(thread);
   if (running != running_.end() && running->second.run_frame &&
       frame.caller_frame == running->second.run_frame) {
     // Thread.run's first call of its own is the target, unless run is
@@ -51,16 +51,22 @@ void ThreadNames::add(const FrameRecord& frame, const CodeInfo& code) {
     if (!resumed_generator) {
       running->second.target = code.name;
       running->second.run_frame = 0;
+      --waiting_for_target_;
     }
     return;
   }
+  if (!threading) return;  // what follows are threading's own calls
 
-  if (is_threading_code(code, "Thread._bootstrap_inner")) {
+  if (code.qualname == "Thread._bootstrap_inner") {
+    if (running != running_.end() && running->second.run_frame) --waiting_for_target_;
     running_[thread] = {self_object(frame, code), 0, {}};
-  } else if (is_threading_code(code, "Thread.run")) {
-    if (running != running_.end() && running->second.target.empty()) running->second.run_frame = frame.frame;
-  } else if (is_threading_code(code, "Thread.__init__") ||
-             (is_threading_code(code, "Thread.name") && code.params.count == 2)) {
+  } else if (code.qualname == "Thread.run") {
+    if (running != running_.end() && running->second.target.empty() && !running->second.run_frame) {
+      running->second.run_frame = frame.frame;
+      ++waiting_for_target_;
+    }
+  } else if (code.qualname == "Thread.__init__" ||
+             (code.qualname == "Thread.name" && code.params.count == 2)) {
     uint64_t self = self_object(frame, code);
     if (!self) return;
     // CPython: a false name means the default one; the setter keeps
@@ -78,8 +84,12 @@ void ThreadNames::fork(const RecordHeader& forking, uint32_t child) {
        ++it)
     given_[{child, it->first.second}] = it->second;
   // The forking thread goes on as the child's only thread, whose tid is its pid.
-  if (auto running = running_.find({forking.pid, forking.tid}); running != running_.end())
-    running_[{child, child}] = running->second;
+  if (auto running = running_.find({forking.pid, forking.tid}); running != running_.end()) {
+    Running& copy = running_[{child, child}];
+    if (copy.run_frame) --waiting_for_target_;
+    copy = running->second;
+    if (copy.run_frame) ++waiting_for_target_;
+  }
 }
 
 std::string ThreadNames::full_name(uint32_t pid, uint32_t tid, const std::string& kernel_name) const {
@@ -105,6 +115,7 @@ std::string ThreadNames::full_name(uint32_t pid, uint32_t tid, const std::string
 void ThreadNames::forget(uint32_t pid, uint32_t tid) {
   auto running = running_.find({pid, tid});
   if (running == running_.end()) return;
+  if (running->second.run_frame) --waiting_for_target_;
   given_.erase({pid, running->second.object});
   running_.erase(running);
 }

@@ -48,6 +48,7 @@ class ThreadNames {
   };
   std::map<ObjectKey, std::string> given_;  // names given to Thread objects
   std::map<ThreadKey, Running> running_;
+  size_t waiting_for_target_ = 0;  // threads whose Thread.run has made no call yet
 };
 
 }  // namespace pytrace

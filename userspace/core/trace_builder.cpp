@@ -39,9 +39,11 @@ void TraceBuilder::add(const Record& record) {
     names_.fork(process->header, process->child_pid);
   }
   stacks_.add(record);
-  if (const auto* frame = std::get_if<FrameRecord>(&record))
+  const auto* frame = std::get_if<FrameRecord>(&record);
+  if (frame && !frame->is_return) {
     if (const CodeInfo* code = model_->codes.find(frame->code); code && code->filename != line_script_)
       names_.add(*frame, *code);  // the tool's line script is not the program
+  }
 }
 
 void TraceBuilder::set_root_process(uint32_t pid) {
