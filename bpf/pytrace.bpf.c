@@ -88,6 +88,7 @@ struct code_seen {
 	__u64 name;
 	__u32 flags;	/* co_flags */
 	__u32 nargs;	/* argument slots to send with each call */
+	__u64 description; /* the number this description was sent with */
 };
 
 /* What a function probe passed: (filename, funcname, lineno). */
@@ -109,6 +110,7 @@ struct frame_facts {
 	__u32 caller_instr;
 	__u32 code_flags;
 	__u32 nargs; /* argument values to send with a call */
+	__u64 description; /* of the code, as last sent; 0 if sent just now */
 };
 
 /*
@@ -148,6 +150,31 @@ struct {
 	__type(key, __u64);
 	__type(value, struct code_seen);
 } codes SEC(".maps");
+
+/* Descriptions sent so far: numbers them. */
+__u64 descriptions = 0;
+
+/*
+ * Filtering in the kernel (docs/probes.md): userspace's verdict on each
+ * code object's file, by code key, written once it has read the code's
+ * description. A hash, not an LRU: a verdict that went away between a
+ * call and its return would send the return of a call that was left out.
+ * When it is full, codes without a verdict are sent, as before it existed.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct pt_scope_verdict);
+} scope_verdicts SEC(".maps");
+
+/* Probe hits left out by the verdicts, per CPU (no atomic operation). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} hits_left_out SEC(".maps");
 
 /*
  * Space for the rare, large records: a code record with its line table
@@ -545,6 +572,7 @@ static __noinline __u32 describe_code(struct thread_info *info, __u64 code, __u3
 	now->name = funcname;
 	now->flags = code_flags;
 	now->nargs = 0;
+	now->description = __sync_fetch_and_add(&descriptions, 1) + 1;
 	if (!bits)
 		return 0;
 	rec = claim_scratch(&code_scratch, &bits->code, &slot);
@@ -554,6 +582,7 @@ static __noinline __u32 describe_code(struct thread_info *info, __u64 code, __u3
 
 	fill_header(&rec->h, PT_REC_CODE, 0, bpf_get_current_pid_tgid(), take_seq(info));
 	rec->code = code;
+	rec->description = now->description;
 	rec->first_lineno = -1;
 	rec->code_flags = code_flags;
 	bpf_probe_read_user_str(rec->filename, sizeof(rec->filename), (const void *)filename);
@@ -1080,6 +1109,7 @@ static __always_inline enum frame_match read_probe_frame(__u64 frame, const stru
 	if (seen) {
 		f->code_flags = seen->flags;
 		f->nargs = seen->nargs;
+		f->description = seen->description;
 		return FRAME_DESCRIBED;
 	}
 	return code_is_the_probes(f->code, hit->funcname) ? FRAME_NEW_CODE : FRAME_OTHER;
@@ -1111,6 +1141,62 @@ static __always_inline enum frame_match frame_from_thread_state(struct pt_regs *
 	else
 		learn_frame_register(ctx, hit->site, f->frame);
 	return match;
+}
+
+/* Userspace's verdict on `code` as described with number `description`. */
+static __always_inline __u32 scope_of(__u64 code, __u64 description)
+{
+	struct pt_scope_verdict *verdict;
+
+	if (!description)
+		return PT_SCOPE_UNKNOWN;
+	verdict = bpf_map_lookup_elem(&scope_verdicts, &code);
+	return verdict && verdict->description == description ? verdict->scope : PT_SCOPE_UNKNOWN;
+}
+
+/* The same for a caller's code, through its latest description: the caller
+ * runs, so its code was described when its call was seen (or, attaching,
+ * when the running frames were sent). */
+static __always_inline __u32 caller_scope_of(__u64 code)
+{
+	struct code_seen *seen = bpf_map_lookup_elem(&codes, &code);
+
+	return seen ? scope_of(code, seen->description) : PT_SCOPE_UNKNOWN;
+}
+
+/*
+ * Whether this hit can be left out (docs/probes.md, "Filtering in the
+ * kernel"): a call of code out of the scope, made by code out of the scope,
+ * is never logged, nor is anything about it read. Userspace drops the same
+ * calls by the same rule when the kernel sent them before it knew, so the
+ * trees are the same either way. The rule must give the same answer at a
+ * call and at its return: the caller of a frame does not change while it
+ * runs, so the caller is read at the return too (only for code that is not
+ * in the scope). A generator's runs are never left out: userspace keeps
+ * where each one last yielded, to restore runs that had no entry probe.
+ */
+static __always_inline bool leave_out(struct thread_info *info, struct frame_facts *f, __u16 kind,
+				      bool generator_like)
+{
+	__u32 scope;
+	__u32 zero = 0;
+	__u64 *count;
+
+	if (!py.scope_filter || generator_like || f->code == f->init_shim)
+		return false;
+	scope = scope_of(f->code, f->description);
+	if (scope == PT_SCOPE_SEND)
+		return false;
+	/* A call has read its caller already. The return of code without a
+	 * verdict takes its caller along, so that userspace can apply the rule. */
+	if (kind == PT_REC_RETURN)
+		read_caller(info, f);
+	if (scope != PT_SCOPE_OUT || !f->caller_code || caller_scope_of(f->caller_code) != PT_SCOPE_OUT)
+		return false;
+	count = bpf_map_lookup_elem(&hits_left_out, &zero);
+	if (count)
+		*count += 1;
+	return true;
 }
 
 static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind)
@@ -1184,6 +1270,8 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind)
 			 * entry probe if a throw() or close() started it. */
 			read_caller(info, f);
 		}
+		if (leave_out(info, f, kind, generator_like))
+			return 0;
 	}
 
 	seq = take_seq(info);

@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define PYTRACE_WIRE_VERSION 4
+#define PYTRACE_WIRE_VERSION 5
 
 /* String capacities, including the terminating NUL. Longer strings are cut. */
 #define PT_FILENAME_MAX 512
@@ -86,6 +86,7 @@ struct pt_header {
 struct pt_code_record {
 	struct pt_header h;
 	__u64 code;	     /* code object address, or a synthetic odd key */
+	__u64 description;   /* this description's number, for scope verdicts */
 	__s32 first_lineno;  /* co_firstlineno, or -1 when unknown */
 	__u32 code_flags;    /* co_flags, 0 when unknown */
 	__u32 linetable_len; /* bytes of co_linetable that follow */
@@ -257,6 +258,8 @@ struct pt_python_offsets {
 	__s64 init_shim_from_runtime;
 	__u32 enabled;	  /* 0: do not read frames, use synthetic keys */
 	__u32 arg_values; /* 0: leave the frames' slots alone (--no-arg-values) */
+	__u32 scope_filter; /* 1: leave out what the scope verdicts say cannot be logged */
+	__u32 _pad;
 };
 
 /* Counters the BPF program keeps in .bss; read by userspace at the end. */
@@ -266,6 +269,25 @@ struct pt_stats {
 	__u64 frame_mismatches;	 /* current frame did not match the probe's code */
 	__u64 scratch_busy;	 /* code or stack records not sent: every scratch slot in use */
 	__u64 untraced_processes; /* forked by a traced process, not traced: the process map was full */
+};
+
+/*
+ * Filtering in the kernel (docs/probes.md): what userspace found about a
+ * code object's file, by its address, for the description numbered
+ * `description` (a reused address is described again, with a new number,
+ * and its old verdict no longer counts). A call of PT_SCOPE_OUT code from
+ * PT_SCOPE_OUT code can never be logged: neither it nor its return is sent.
+ */
+enum pt_scope {
+	PT_SCOPE_UNKNOWN = 0, /* no verdict yet: send */
+	PT_SCOPE_OUT = 1,     /* out of the scope, and of no use to the tool */
+	PT_SCOPE_SEND = 2,    /* in the scope, or read by the tool (threading.py, its own script) */
+};
+
+struct pt_scope_verdict {
+	__u64 description;
+	__u32 scope; /* enum pt_scope */
+	__u32 _pad;
 };
 
 /* CPython constants the BPF side tests against (stable across 3.x). */
@@ -292,7 +314,8 @@ struct pt_stats {
 #define PT_WIRE_SIZE(type, size) _Static_assert(sizeof(struct type) == (size), "wire layout of " #type)
 #endif
 PT_WIRE_SIZE(pt_header, 32);
-PT_WIRE_SIZE(pt_code_record, 1224);
+PT_WIRE_SIZE(pt_code_record, 1232);
+PT_WIRE_SIZE(pt_scope_verdict, 16);
 PT_WIRE_SIZE(pt_frame_record, 72);
 PT_WIRE_SIZE(pt_arg, 128);
 PT_WIRE_SIZE(pt_stack_frame, 24);

@@ -36,6 +36,9 @@ options:
                          call tree as text
   --no-color             no colours in the call tree (also NO_COLOR=1)
   --no-arg-values        do not record argument values (`arguments` is {})
+  --no-kernel-filter     send every call from the kernel, even those that cannot
+                         be logged (calls out of the scope made from out of
+                         it); the trace is the same, the tracing slower
   --track-executed-lines also record the lines that run in the scope, as
                          executed_line entries among the calls (the program
                          runs a small script of the tool's for it)
@@ -83,6 +86,9 @@ options:
                          call tree as text
   --no-color             no colours in the call tree (also NO_COLOR=1)
   --no-arg-values        do not record argument values (`arguments` is {})
+  --no-kernel-filter     send every call from the kernel, even those that cannot
+                         be logged (calls out of the scope made from out of
+                         it); the trace is the same, the tracing slower
   --track-executed-lines also record the lines that run in the scope, as
                          executed_line entries among the calls (the program
                          runs a small script of the tool's for it)
@@ -267,6 +273,8 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
       options.text_format = format == "text";
     } else if (name == "--no-arg-values") {
       flag(options.arg_values, false);
+    } else if (!where && name == "--no-kernel-filter") {
+      flag(options.kernel_filter, false);
     } else if (name == "--wait-for-children") {
       flag(options.wait_for_children, true);
     } else if (name == "--track-executed-lines") {

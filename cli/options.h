@@ -26,7 +26,8 @@ struct ProgramOptions {
   bool external_calls = true;
   bool imports = true;
   bool show_dunders = false;
-  bool arg_values = true;  // capture argument values
+  bool arg_values = true;     // capture argument values
+  bool kernel_filter = true;  // leave out in the kernel the calls that cannot be logged
   bool track_executed_lines = false;
   // trace_where: the breakpoint, the hit to take the stack at, and whether
   // the program goes on after it.

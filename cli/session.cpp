@@ -168,6 +168,8 @@ ProbeOptions probe_options(const SessionSpec& spec, const KernelFeatures& kernel
   ProbeOptions options;
   options.offsets = python.offsets.offsets;
   if (!spec.arg_values) options.offsets.arg_values = 0;
+  // trace_where shows every frame of the stack, in the scope or not.
+  options.offsets.scope_filter = spec.kernel_filter && !spec.breakpoint;
   options.ring_buffer_bytes = spec.ring_buffer_mb << 20;
   options.tracepoints = kernel.btf_tracepoints;
   options.follow_forks = follow_forks && kernel.btf_tracepoints;
@@ -254,6 +256,10 @@ class Recorder {
     }
     filter.origin_ns = origin_ns_;
     builder_ = std::make_unique<TraceBuilder>(scope_, filter, sources_);
+    if (probes_.filters_by_scope())
+      builder_->filter_by_scope([this](uint64_t code, uint64_t description, ScopeVerdict scope) {
+        probes_.set_scope_verdict(code, description, scope);
+      });
     builder_->set_root_process(info_.pid);
     probes_.trace(pid);
     probes_.activate();
@@ -515,6 +521,7 @@ void apply_options(SessionSpec& spec, const ProgramOptions& options, const char*
   spec.imports = options.imports;
   spec.show_dunders = options.show_dunders;
   spec.arg_values = options.arg_values;
+  spec.kernel_filter = options.kernel_filter;
   spec.track_executed_lines = options.track_executed_lines;
   spec.patterns = options.patterns;
   spec.text_format = options.text_format;

@@ -29,6 +29,7 @@ struct SessionSpec {
   bool imports = true;
   bool show_dunders = false;
   bool arg_values = true;
+  bool kernel_filter = true;  // the probes leave out calls that cannot be logged (core/scope_verdicts.h)
   bool track_executed_lines = false;  // executed_line entries (launch mode only)
   // trace_where: the breakpoint; the document written is its stack.
   std::optional<LineWatch::Breakpoint> breakpoint;

@@ -435,6 +435,82 @@ def attach_and_detach(env):
             raise Failure("step() placed at depth %d from %s" % (step["depth"], step["parent_location"]))
 
 
+LIBRARY_LOOP = """import os, sys, time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "site-packages"))
+import lib
+
+def helper(i):
+    return i * 2
+
+def tick(i):
+    print("tick", i, helper(i) + 1, flush=True)
+    time.sleep(0.25)  # the frames running at the attach return once the verdicts are in
+    return not os.path.exists("stop")
+
+lib.loop(tick, int(sys.argv[1]))
+"""
+
+LIBRARY = """def loop(fn, n):
+    for i in range(n):
+        if not _level1(fn, i):
+            break
+
+def _level1(fn, i):
+    return _level2(fn, i)
+
+def _level2(fn, i):
+    return fn(i)
+"""
+
+
+@case
+def attach_inside_a_library_leaves_its_calls_out(env):
+    """Attached to a process running in a library out of the scope (its
+    site-packages), which calls back into the scope: the library's calls to
+    itself are left out in the kernel, also those already running at the
+    attach, and the callbacks are still placed exactly."""
+    need_root()
+    os.makedirs(os.path.join(env.tmp, "site-packages"), exist_ok=True)
+    env.script("site-packages/lib.py", LIBRARY)
+    path = env.script("loop.py", LIBRARY_LOOP)
+    out = open(os.path.join(env.tmp, "loop.out"), "w")
+    target = subprocess.Popen([env.python, path, "3000"], stdout=out, cwd=env.tmp)
+    try:
+        if not wait_until(lambda: os.path.getsize(out.name) > 0):
+            raise Failure("the looping program did not start")
+        result = env.run("--pid", str(target.pid), "--duration", "2", "-o", "t.json", use_python=False)
+        if result.returncode != 0:
+            raise Failure("exit code %d: %s" % (result.returncode, result.stderr))
+        document = json.load(open(os.path.join(env.tmp, "t.json")))
+    finally:
+        stop_loop(env, target)
+    check_loop_output(out.name, target)
+    meta = document["metadata"]
+    lost = compare.losses(document)
+    if lost:
+        raise Failure("loss: %s" % lost)
+    if not meta["left_out"] or meta["left_out"]["probe_hits_in_kernel"] < 10:
+        raise Failure("the library's calls to itself were not left out in the kernel: %s" % meta["left_out"])
+    entries = document["trace_data"]
+    names = [e["name"] for e in entries]
+    if "_level1" in names or "_level2" in names:
+        raise Failure("calls of the library from the library were logged: %s" % sorted(set(names)))
+    running = [e["name"] for e in entries if e.get("started_before_trace")]
+    if running[:2] != ["<module>", "loop"]:
+        raise Failure("the frames running at the attach: %s" % running)
+    ticks = [e for e in entries if e["name"] == "tick" and e["duration_ns"] is not None
+             and not e.get("started_before_trace")]
+    if len(ticks) < 3:
+        raise Failure("%d whole tick() calls traced" % len(ticks))
+    for tick in ticks:
+        children = [e["name"] for e in entries if e["parent_id"] == tick["id"]]
+        if children != ["helper", "exists"]:
+            raise Failure("tick() at %s has children %s" % (tick["start_ns"], children))
+        # Called by _level2, which is left out: its line is still the call site.
+        if not tick["parent_location"].endswith("lib.py:10") or tick["depth"] != 1:
+            raise Failure("tick() placed at depth %d from %s" % (tick["depth"], tick["parent_location"]))
+
+
 @case
 def killed_tracer_leaves_no_probes(env):
     need_root()

@@ -89,6 +89,13 @@ def main():
         difference = compare.diff(expected, actual)
         if difference:
             failures.append("call trees differ (oracle vs trace):\n" + "\n".join(difference))
+        # A case may ask for calls left out in the kernel (corpus/boundaries).
+        expected_case = os.path.join(case_dir, "case.json")
+        if os.path.exists(expected_case):
+            least = json.load(open(expected_case))["min_probe_hits_left_out_in_kernel"]
+            left_out = document["metadata"].get("left_out") or {}
+            if left_out.get("probe_hits_in_kernel", 0) < least:
+                failures.append("fewer than %d probe hits left out in the kernel: %s" % (least, left_out))
         if "--track-executed-lines" in args.option:
             expected_runs = compare.runs_from_oracle(reference)
             lines = sum(1 for run in expected_runs for item in run if item.startswith("  line "))

@@ -85,7 +85,17 @@ void CallStackBuilder::on_code(const CodeRecord& record) {
   info.params.names = record.arg_names;
   info.params.varargs = record.flags.varargs;
   info.params.varkeywords = record.flags.varkeywords;
+  // Synthetic keys (odd: frames that could not be read) are never left out.
+  bool judged = verdicts_ && !(record.code & 1);
+  if (judged) info.scope = verdicts_->verdict(info);
   codes_.add(record.code, std::move(info));
+  if (judged && on_verdict_) on_verdict_(record.code, record.description, codes_.find(record.code)->scope);
+}
+
+bool CallStackBuilder::is_left_out(uint64_t code, uint64_t caller_code) const {
+  if (!verdicts_) return false;
+  const CodeInfo* callee = codes_.find(code);
+  return callee && left_out(*callee, caller_code ? codes_.find(caller_code) : nullptr);
 }
 
 const CodeInfo* CallStackBuilder::code_for(uint64_t key) {
@@ -166,6 +176,10 @@ void CallStackBuilder::on_call(ThreadState& thread, const FrameRecord& record) {
     ++stats_.generator_creations;
     return;
   }
+  if (is_left_out(record.code, record.caller_code)) {
+    ++stats_.left_out;
+    return;
+  }
   place_under_caller(thread, record);
   const CodeInfo* code = code_for(record.code);
   FrameEnter enter;
@@ -198,7 +212,14 @@ void CallStackBuilder::on_call(ThreadState& thread, const FrameRecord& record) {
 void CallStackBuilder::on_stack(ThreadState& thread, const StackRecord& record) {
   if (record.truncated) ++stats_.truncated_stacks;
   std::optional<CallSite> site;  // the outermost frame's caller is not known
+  uint64_t caller_code = 0;
   for (auto frame = record.frames.rbegin(); frame != record.frames.rend(); ++frame) {
+    bool dropped = is_left_out(frame->code, caller_code);
+    caller_code = frame->code;
+    if (dropped) {  // its return, if it comes, is dropped too
+      site = site_at(frame->code, frame->instr);
+      continue;
+    }
     const CodeInfo* code = code_for(frame->code);
     ++stats_.running_frames;
     suspended_[thread.pid].erase(frame->frame);
@@ -212,6 +233,10 @@ void CallStackBuilder::on_stack(ThreadState& thread, const StackRecord& record) 
 void CallStackBuilder::on_return(ThreadState& thread, const FrameRecord& record) {
   if (record.note == FrameNote::kInitShim) {
     ++stats_.shim_returns;
+    return;
+  }
+  if (is_left_out(record.code, record.caller_code)) {
+    ++stats_.left_out;
     return;
   }
   const CodeInfo* code = codes_.find(record.code);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@
 
 #include "core/frames.h"
 #include "core/records.h"
+#include "core/scope_verdicts.h"
 
 namespace pytrace {
 
@@ -36,11 +38,22 @@ struct StackStats {
   uint64_t restored_resumes = 0;       // generator resumes without an entry probe, restored
   uint64_t running_frames = 0;         // frames already running when their thread was first seen
   uint64_t truncated_stacks = 0;       // threads whose running frames were too many to send
+  uint64_t left_out = 0;               // records of calls left out (core/scope_verdicts.h) sent anyway
 };
 
 class CallStackBuilder {
  public:
   CallStackBuilder(CodeTable& codes, FrameSink& sink) : codes_(codes), sink_(sink) {}
+
+  // Filtering in the kernel: each code is judged as its description
+  // arrives, `on_verdict` is told (to hand the verdict to the kernel), and
+  // the calls left_out() names, which the kernel sent before it knew, are
+  // dropped. Without it every call is kept.
+  using VerdictSink = std::function<void(uint64_t code, uint64_t description, ScopeVerdict)>;
+  void filter_by_scope(const ScopeVerdicts* verdicts, VerdictSink on_verdict) {
+    verdicts_ = verdicts;
+    on_verdict_ = std::move(on_verdict);
+  }
 
   void add(const Record& record);
   // Closes every frame still open (they never returned) at the thread's last
@@ -90,9 +103,12 @@ class CallStackBuilder {
     return site_at(record.caller_code, record.caller_instr);
   }
   const CodeInfo* code_for(uint64_t key);
+  bool is_left_out(uint64_t code, uint64_t caller_code) const;
 
   CodeTable& codes_;
   FrameSink& sink_;
+  const ScopeVerdicts* verdicts_ = nullptr;
+  VerdictSink on_verdict_;
   StackStats stats_;
   ArgumentTable arguments_;
   std::map<uint32_t, ThreadState> threads_;  // live threads by tid; ordered for a stable finish()

@@ -103,6 +103,7 @@ DecodeResult decode_code(std::span<const std::byte> bytes) {
   CodeRecord record;
   record.header = to_header(wire.h);
   record.code = wire.code;
+  record.description = wire.description;
   record.first_lineno = wire.first_lineno;
   record.flags = to_code_flags(wire.code_flags);
   if (wire.filename_width == 0) {

@@ -15,6 +15,13 @@
 
 namespace pytrace {
 
+// What the kernel may leave out of a code object's calls (core/scope_verdicts.h).
+enum class ScopeVerdict : uint8_t {
+  kUnknown = 0,  // not judged (no filtering in the kernel): every call is kept
+  kOut = 1,      // out of the scope: its calls from code out of the scope are left out
+  kSend = 2,     // in the scope, or read by the tool: every call is kept
+};
+
 struct CodeInfo {
   std::string filename;   // co_filename: absolute path or a pseudo-name like <frozen os>
   std::string name;       // co_name
@@ -25,6 +32,7 @@ struct CodeInfo {
   std::vector<uint8_t> linetable;
   bool linetable_cut = false;
   ArgNames params;  // what argument values are called
+  ScopeVerdict scope = ScopeVerdict::kUnknown;
 };
 
 // Code objects seen in a session, by the key the BPF program gave them.

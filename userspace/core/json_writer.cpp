@@ -196,6 +196,10 @@ Json metadata_json(const TraceModel& model, const EntryIds& ids) {
                     {"running_frames", st.running_frames},
                     {"truncated_stacks", st.truncated_stacks}};
   meta["records"] = st.records;
+  // Calls out of the scope made by code out of the scope: never logged, not lost.
+  meta["left_out"] = model.scope_filter ? Json{{"probe_hits_in_kernel", ps.hits_left_out},
+                                               {"records_in_reader", st.left_out}}
+                                        : Json(nullptr);
   if (model.session.executed_lines) {
     meta["executed_lines_count"] = ids.line_entries();  // the seed counted entries, not lines
     meta["executed_lines_problem"] = model.session.executed_lines_problem.empty()

@@ -30,6 +30,7 @@ struct CodeFlags {
 struct CodeRecord {
   RecordHeader header;
   uint64_t code = 0;
+  uint64_t description = 0;   // the BPF side's number for this description (scope verdicts)
   int32_t first_lineno = -1;  // -1 when the code object could not be read
   CodeFlags flags;            // all false when it could not be read
   std::string filename;

@@ -10,8 +10,14 @@ namespace pytrace {
 TraceBuilder::TraceBuilder(const Scope& scope, FilterOptions options, SourceCache& sources)
     : model_(std::make_unique<TraceModel>()),
       line_script_(options.line_script),
+      verdicts_(scope, options.line_script),
       filter_(scope, std::move(options), *model_, sources),
       stacks_(model_->codes, filter_) {}
+
+void TraceBuilder::filter_by_scope(CallStackBuilder::VerdictSink sink) {
+  stacks_.filter_by_scope(&verdicts_, std::move(sink));
+  model_->scope_filter = true;
+}
 
 void TraceBuilder::add_bytes(std::span<const std::byte> bytes) {
   DecodeResult result = decode_record(bytes);

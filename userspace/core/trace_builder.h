@@ -22,6 +22,12 @@ class TraceBuilder {
  public:
   TraceBuilder(const Scope& scope, FilterOptions options, SourceCache& sources);
 
+  // Judges each code object's calls for filtering in the kernel, hands
+  // the verdicts to `sink` and drops the calls they leave out that the
+  // kernel sent before it knew (core/scope_verdicts.h). Call before the
+  // first record.
+  void filter_by_scope(CallStackBuilder::VerdictSink sink);
+
   // One ring-buffer record; malformed ones are counted and skipped.
   void add_bytes(std::span<const std::byte> bytes);
   void add(const Record& record);
@@ -59,6 +65,7 @@ class TraceBuilder {
   std::map<uint32_t, uint32_t> live_threads_;
   std::map<uint32_t, std::string> live_names_;
   std::string line_script_;  // FilterOptions::line_script
+  ScopeVerdicts verdicts_;
   CallFilter filter_;
   CallStackBuilder stacks_;
   ThreadNames names_;

@@ -110,6 +110,7 @@ struct ProbeStats {
   uint64_t frame_mismatches = 0;
   uint64_t scratch_busy = 0;        // code or stack descriptions not sent
   uint64_t untraced_processes = 0;  // children not traced: too many processes at once
+  uint64_t hits_left_out = 0;       // probe hits the scope verdicts left out in the kernel
 };
 
 struct SessionInfo {
@@ -178,6 +179,7 @@ struct TraceModel {
   std::vector<bool> scopes_used;   // per scope root: some code ran there (short if the last were not)
   StackStats stack_stats;
   ProbeStats probe_stats;
+  bool scope_filter = false;  // calls that cannot be logged were left out (core/scope_verdicts.h)
   uint64_t malformed_records = 0;
 
   std::optional<PatternOptions> pattern_options;  // set once patterns were looked for

@@ -98,6 +98,9 @@ int Probes::open_and_load(const ProbeOptions& options, bool tracepoints, std::st
   skeleton_.reset(pytrace_bpf__open());
   if (!skeleton_) throw Error("cannot open the BPF programs: " + libbpf_error(errno));
   skeleton_->rodata->py = options.offsets;
+  // The verdicts need the frames: their code objects, and their callers'.
+  if (!options.offsets.enabled) skeleton_->rodata->py.scope_filter = 0;
+  filters_by_scope_ = skeleton_->rodata->py.scope_filter != 0;
   skeleton_->rodata->follow_forks = options.follow_forks;
   int err = bpf_map__set_max_entries(skeleton_->maps.events, static_cast<__u32>(options.ring_buffer_bytes));
   if (err) {
@@ -281,6 +284,13 @@ void Probes::poll(int timeout_ms, int wake_fd) {
   drain();
 }
 
+void Probes::set_scope_verdict(uint64_t code, uint64_t description, ScopeVerdict scope) {
+  pt_scope_verdict verdict{description, static_cast<uint32_t>(scope), 0};
+  // Full: the code keeps no verdict and its calls are all sent.
+  bpf_map__update_elem(skeleton_->maps.scope_verdicts, &code, sizeof(code), &verdict, sizeof(verdict),
+                       BPF_ANY);
+}
+
 void Probes::drain() {
   int n = ring_buffer__consume(ring_.get());
   if (n < 0 && n != -EINTR) throw Error("reading the ring buffer: " + libbpf_error(n));
@@ -288,8 +298,17 @@ void Probes::drain() {
 
 ProbeStats Probes::stats() const {
   const pt_stats& s = skeleton_->bss->stats;
-  return ProbeStats{s.ringbuf_drops, s.tstate_misses, s.frame_mismatches, s.scratch_busy,
-                    s.untraced_processes};
+  ProbeStats stats{s.ringbuf_drops, s.tstate_misses, s.frame_mismatches, s.scratch_busy,
+                   s.untraced_processes};
+  // One counter per CPU.
+  int cpus = libbpf_num_possible_cpus();
+  std::vector<uint64_t> per_cpu(cpus > 0 ? cpus : 0);
+  uint32_t zero = 0;
+  if (cpus > 0 && bpf_map__lookup_elem(skeleton_->maps.hits_left_out, &zero, sizeof(zero), per_cpu.data(),
+                                       per_cpu.size() * sizeof(uint64_t), 0) == 0) {
+    for (uint64_t n : per_cpu) stats.hits_left_out += n;
+  }
+  return stats;
 }
 
 }  // namespace pytrace

@@ -76,6 +76,11 @@ class Probes {
   // Consumes everything left in the ring buffer.
   void drain();
 
+  // Filtering in the kernel (core/scope_verdicts.h): what userspace found
+  // about the code described with number `description` at key `code`.
+  void set_scope_verdict(uint64_t code, uint64_t description, ScopeVerdict scope);
+  bool filters_by_scope() const { return filters_by_scope_; }
+
   ProbeStats stats() const;
 
   // Detaches the probes in a short-lived child process instead of making
@@ -107,6 +112,7 @@ class Probes {
   std::unique_ptr<ring_buffer, RingDeleter> ring_;
   RecordHandler handler_;
   bool follows_forks_ = false;
+  bool filters_by_scope_ = false;
   std::string tracepoint_problem_;
 };
 
