@@ -122,7 +122,9 @@ def count_executed_lines(path):
 
 def run(command, cwd, env=None):
     """Wall time, peak RSS (MB; the largest of the process and the children it
-    waited for), stdout and stderr of one run."""
+    waited for), stdout, stderr, when it ended, and the CPU time of the
+    command and the children it waited for (the traced program is the
+    tracer's child: both counted) of one run."""
     wait_for_detach()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
@@ -136,7 +138,7 @@ def run(command, cwd, env=None):
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit("failed: %s\n%s" % (" ".join(command), stderr))
-    return elapsed, usage.ru_maxrss / 1024, stdout, stderr, ended
+    return elapsed, usage.ru_maxrss / 1024, stdout, stderr, ended, usage.ru_utime + usage.ru_stime
 
 
 def workload_report(stderr, ended):
@@ -191,12 +193,14 @@ class Bench:
         times = {key: [] for key in commands}
         cpu = {key: [] for key in commands}
         after = {key: [] for key in commands}
+        total_cpu = {key: [] for key in commands}
         rss = []
         hits = None
         for _ in range(self.args.rounds):
             for key, command in commands.items():
-                elapsed, peak, stdout, stderr, ended = run(command, w.cwd, self.environment(key, w))
+                elapsed, peak, stdout, stderr, ended, all_cpu = run(command, w.cwd, self.environment(key, w))
                 times[key].append(elapsed)
+                total_cpu[key].append(all_cpu)
                 used, tail = workload_report(stderr, ended)
                 cpu[key].append(used)
                 after[key].append(tail)
@@ -214,6 +218,7 @@ class Bench:
             "median": {key: statistics.median(values) for key, values in times.items()},
             "cpu": {key: statistics.median(values) for key, values in cpu.items()},
             "after": {key: statistics.median(values) for key, values in after.items()},
+            "total_cpu": {key: statistics.median(values) for key, values in total_cpu.items()},
             "hits": hits,
             "entries": metadata["total_frames"],
             "lost": sum(v for k, v in loss.items() if k != "open_at_end"),
@@ -303,7 +308,7 @@ def big_run(args, out):
     trace_file = os.path.join(out, "big.json")
     command = [args.tracer, "--python", args.python, "-o", trace_file, os.path.join(WORKLOADS_DIR, "calls.py"), "33"]
     wait_for_detach()
-    elapsed, peak, _, stderr, ended = run(command, WORKLOADS_DIR)
+    elapsed, peak, _, stderr, ended, _ = run(command, WORKLOADS_DIR)
     _, write = workload_report(stderr, ended)
     frames = read_metadata(trace_file)["total_frames"]
     size = os.path.getsize(trace_file)
@@ -385,6 +390,18 @@ def report(results):
         print("%-10s %7.2f %8.2f %6.2fx %8.2f %8.2f %9.2f" % (
             name, cost["floor"], cost["pytrace"], cost["pytrace"] / cost["floor"],
             cost.get("noargs", float("nan")), cost.get("narrow", float("nan")), r["after"]["pytrace"]))
+
+    print("\nper probe hit, counting the tracer's own CPU (us): the CPU time of the whole command (tracer and")
+    print("traced program; bpftrace and the program for the floor) over plain's, less the same on the empty")
+    print("script, over the hits: the reader, the grouping and the writing included, start-up not.")
+    print("%-10s %7s %8s %7s" % ("workload", "floor", "pytrace", "x floor"))
+    for name, r in results.items():
+        if name == "empty" or r["hits"] is None or "floor" not in r["total_cpu"]:
+            continue
+        hits = r["hits"] - (empty["hits"] or 0)
+        cost = {k: ((r["total_cpu"][k] - r["total_cpu"]["plain"]) - (empty["total_cpu"][k] - empty["total_cpu"]["plain"]))
+                / hits * 1e6 for k in ("floor", "pytrace")}
+        print("%-10s %7.2f %8.2f %6.2fx" % (name, cost["floor"], cost["pytrace"], cost["pytrace"] / cost["floor"]))
 
     print("\nper executed line (--track-executed-lines), in the traced program (us): its CPU time with the")
     print("option over without, over the lines recorded; the floor: bpftrace counting the probes with the same")

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "io/compression.h"
 #include "loader/privileges.h"
 
 namespace pytrace {
@@ -272,12 +273,22 @@ OutputFile::~OutputFile() {
 
 void OutputFile::commit(const std::function<void(std::ostream&)>& write) {
   FdBuffer buffer(file_);
-  {
+  Compression compression = is_stdout() ? Compression::kNone : compression_for_name(path_);
+  bool compressed = true;
+  if (compression == Compression::kNone) {
     std::ostream out(&buffer);
     write(out);
     out.flush();
+  } else {
+    CompressingBuffer compressor(compression, buffer);
+    std::ostream out(&compressor);
+    write(out);
+    compressed = compressor.finish();
   }
   if (buffer.error()) throw Error("writing " + path_ + " failed: " + std::strerror(buffer.error()));
+  if (!compressed)
+    throw Error(std::string("writing ") + path_ + " failed: " + compression_name(compression) +
+                " compression failed");
   if (is_stdout()) return;
   char word = 'c';
   int error = EIO;

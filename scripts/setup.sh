@@ -41,6 +41,7 @@ fi
 PACKAGES=(
   build-essential cmake pkg-config clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool
   nlohmann-json3-dev libgtest-dev googletest patchelf python3 binutils
+  libzstd-dev                                       # compressed traces (-o FILE.zst)
   libcpp-httplib-dev libsimdjson-dev                # the viewer's server
   chromium fonts-noto-color-emoji                   # the viewer's browser tests
   bpftrace                                          # bench/run.sh: the probes' floor

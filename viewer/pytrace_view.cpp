@@ -33,6 +33,7 @@
 #include "core/error.h"
 #include "core/local_time.h"
 #include "filtered_trace.h"
+#include "io/compression.h"
 #include "trace_document.h"
 #include "view_model.h"
 #include "view_options.h"
@@ -138,9 +139,11 @@ class HostRules {
   std::set<std::string> names_;
 };
 
-// The name offered for saving: TRACE_filtered.json, numbered if taken.
+// The name offered for saving: TRACE_filtered.json, numbered if taken
+// (for TRACE.json.gz too: saves are not compressed).
 std::string suggested_save_name(const fs::path& trace) {
-  std::string stem = trace.stem().string();
+  fs::path name_of_json = compression_for_name(trace.string()) == Compression::kNone ? trace : trace.stem();
+  std::string stem = name_of_json.stem().string();
   std::string name = stem + "_filtered.json";
   for (int n = 2; fs::exists(trace.parent_path() / name); ++n)
     name = stem + "_filtered_" + std::to_string(n) + ".json";

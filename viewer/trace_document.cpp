@@ -18,6 +18,7 @@
 
 #include "core/error.h"
 #include "core/patterns.h"
+#include "io/compression.h"
 
 namespace pytrace::viewer {
 
@@ -46,6 +47,13 @@ std::string TraceDocument::entry_json(size_t call) const {
 }
 
 namespace {
+
+// A compressed trace may hold anything: one that would decompress to more
+// than the machine's memory is refused rather than let grow.
+size_t max_decompressed_bytes() {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : size_t{1} << 34;
+}
 
 // String interning without a copy per lookup.
 struct StringHash {
@@ -506,6 +514,17 @@ TraceDocument TraceDocument::load(const std::string& path, bool find_groups) {
   if (loaded.error()) throw Error("cannot read " + path + ": " + simdjson::error_message(loaded.error()));
   TraceDocument doc;
   doc.text_->bytes = std::move(loaded).value_unsafe();
+  // A compressed trace (-o FILE.gz, FILE.zst), known by its first bytes.
+  const simdjson::padded_string& raw = doc.text_->bytes;
+  if (Compression compression = compression_of({raw.data(), raw.size()}); compression != Compression::kNone) {
+    std::string text;
+    try {
+      decompress(compression, {raw.data(), raw.size()}, text, max_decompressed_bytes());
+    } catch (const Error& e) {
+      throw Error("cannot read " + path + " (" + compression_name(compression) + "): " + e.what());
+    }
+    doc.text_->bytes = simdjson::padded_string(text);
+  }
   DocumentReader(doc, path).read(find_groups);
   return doc;
 }

@@ -11,6 +11,7 @@ Exit codes: 0 pass, 1 fail, 77 skipped (says why).
 
 import argparse
 import contextlib
+import gzip
 import json
 import os
 import pty
@@ -112,6 +113,45 @@ def not_root(env):
     path = env.script("hello.py", "print('hi')\n")
     os.chmod(env.tmp, 0o755)
     expect_failure(env.run(path, as_nobody=True), 1, "needs root", "CAP_BPF", "sudo trace_program")
+
+
+COMPRESSIBLE = """def square(n):
+    return n * n
+
+def main():
+    return [square(i) for i in range(200)]
+
+main()
+"""
+
+
+@case
+def compressed_output_reads_back(env):
+    """-o FILE.gz and -o FILE.zst write the same document, compressed; a
+    plain name is not compressed."""
+    need_root()
+    path = env.script("squares.py", COMPRESSIBLE)
+    trees = {}
+    for name in ("t.json", "t.json.gz", "t.json.zst"):
+        result = env.run("-o", name, path)
+        if result.returncode != 0:
+            raise Failure("-o %s: exit code %d: %s" % (name, result.returncode, result.stderr))
+        data = open(os.path.join(env.tmp, name), "rb").read()
+        if name.endswith(".gz"):
+            if data[:2] != b"\x1f\x8b":
+                raise Failure("%s is not gzip data" % name)
+            data = gzip.decompress(data)
+        elif name.endswith(".zst"):
+            if data[:4] != b"\x28\xb5\x2f\xfd":
+                raise Failure("%s is not zstd data" % name)
+            data = subprocess.run(["zstd", "-q", "-d", "-c"], input=data, capture_output=True, check=True).stdout
+        document = json.loads(data)
+        no_loss(document)
+        trees[name] = compare.render(compare.trees_from_trace(document))
+        if len([e for e in document["trace_data"] if e["name"] == "square"]) != 200:
+            raise Failure("%s: not every call is in the trace" % name)
+    if not trees["t.json"] == trees["t.json.gz"] == trees["t.json.zst"]:
+        raise Failure("the compressed traces differ from the plain one")
 
 
 @case

@@ -291,6 +291,31 @@ def bad_inputs_get_one_message(env):
 
 
 @case
+def reads_compressed_traces(env):
+    """A trace written as FILE.gz or FILE.zst (the tools' -o) is shown as
+    the same trace, whatever its name; a damaged or cut one gets one message."""
+    plain = env.serve().json("GET", "/api/model")[1]
+    for suffix, compress in ((".gz", ["gzip", "-c"]), (".zst", ["zstd", "-q", "-c"]), (".trace", ["gzip", "-c"])):
+        if not shutil.which(compress[0]):
+            raise Failure("%s is not installed (scripts/setup.sh installs it)" % compress[0])
+        path = os.path.join(env.tmp, "demo.json" + suffix)
+        with open(path, "wb") as f:
+            subprocess.run(compress + [env.trace], stdout=f, check=True)
+        served = env.serve(trace=path).json("GET", "/api/model")[1]
+        trace = served.pop("trace")
+        expect(served == {k: v for k, v in plain.items() if k != "trace"},
+               "%s: the model differs from the plain trace's" % suffix)
+        expect(trace["suggested_save"] == ("demo_filtered.json" if suffix != ".trace" else "demo.json_filtered.json"),
+               "%s: saves are offered as %s" % (suffix, trace["suggested_save"]))
+        data = open(path, "rb").read()
+        cut = os.path.join(env.tmp, "cut" + suffix)
+        with open(cut, "wb") as f:
+            f.write(data[:len(data) // 2])
+        expect_one_message(env.run_view(cut, str(free_port())), 1, "cannot read %s (%s)" % (
+            cut, "gzip" if compress[0] == "gzip" else "zstd"))
+
+
+@case
 def port_in_use(env):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

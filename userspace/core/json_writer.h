@@ -12,7 +12,7 @@
 
 namespace pytrace {
 
-inline constexpr const char* kSchemaVersion = "1.0";
+inline constexpr const char* kSchemaVersion = "1.1";
 
 // `progress`, if given, is told the number of entries written now and then.
 void write_json(const TraceModel& model, const Scope& scope, SourceCache& sources, std::ostream& out,
