@@ -7,6 +7,8 @@ For each workload it runs, interleaved, ROUNDS times each:
             uprobe traps every USDT tracer pays), when bpftrace is installed
   pytrace   trace_program -o FILE (trace_pytest for the pytest run)
   noargs    the same with --no-arg-values (probe-only: no argument values)
+  nofilter  the same with --no-kernel-filter: every call sent by the kernel,
+            also those that cannot be logged (what filtering in the kernel saves)
   narrow    the same with a scope that holds nothing (every probe still
             fires; nothing is logged)
   settrace  seed_tracer.py: a sys.settrace tracer doing per call what the
@@ -169,6 +171,8 @@ class Bench:
             "pytrace": tracer + ["--scope", w.scope, "-o", trace_file] + tail,
             "noargs": tracer + ["--no-arg-values", "--scope", w.scope, "-o", os.path.join(self.out, "noargs.json")]
             + tail,
+            "nofilter": tracer + ["--no-kernel-filter", "--scope", w.scope, "-o",
+                                  os.path.join(self.out, "nofilter.json")] + tail,
             "narrow": tracer + ["--scope", self.empty_scope, "-o", os.path.join(self.out, "narrow.json")] + tail,
             "settrace": [py, os.path.join(HERE, "seed_tracer.py"), "--scope", w.scope,
                          "-o", os.path.join(self.out, "settrace.json")] + program,
@@ -380,28 +384,31 @@ def report(results):
     print("\nper probe hit, in the traced program (us): its CPU time (the traps and BPF programs run in")
     print("its threads) over plain's, less the same on the empty script, over the hits; no start-up, no output.")
     print("'after' is how long the tracer ran on once the program ended (reading, grouping, writing).")
-    print("%-10s %7s %8s %7s %8s %8s %9s" % ("workload", "floor", "pytrace", "x floor", "noargs", "narrow", "after s"))
+    print("%-10s %7s %8s %7s %8s %8s %8s %9s" % ("workload", "floor", "pytrace", "x floor", "noargs", "narrow",
+                                                 "nofilter", "after s"))
     for name, r in results.items():
         if name == "empty" or r["hits"] is None or "floor" not in r["cpu"]:
             continue
         hits = r["hits"] - (empty["hits"] or 0)
         cost = {k: ((r["cpu"][k] - r["cpu"]["plain"]) - (empty["cpu"][k] - empty["cpu"]["plain"])) / hits * 1e6
-                for k in ("floor", "pytrace", "noargs", "narrow") if k in r["cpu"]}
-        print("%-10s %7.2f %8.2f %6.2fx %8.2f %8.2f %9.2f" % (
+                for k in ("floor", "pytrace", "noargs", "narrow", "nofilter") if k in r["cpu"]}
+        print("%-10s %7.2f %8.2f %6.2fx %8.2f %8.2f %8.2f %9.2f" % (
             name, cost["floor"], cost["pytrace"], cost["pytrace"] / cost["floor"],
-            cost.get("noargs", float("nan")), cost.get("narrow", float("nan")), r["after"]["pytrace"]))
+            cost.get("noargs", float("nan")), cost.get("narrow", float("nan")), cost.get("nofilter", float("nan")),
+            r["after"]["pytrace"]))
 
     print("\nper probe hit, counting the tracer's own CPU (us): the CPU time of the whole command (tracer and")
     print("traced program; bpftrace and the program for the floor) over plain's, less the same on the empty")
     print("script, over the hits: the reader, the grouping and the writing included, start-up not.")
-    print("%-10s %7s %8s %7s" % ("workload", "floor", "pytrace", "x floor"))
+    print("%-10s %7s %8s %7s %9s %7s" % ("workload", "floor", "pytrace", "x floor", "nofilter", "x floor"))
     for name, r in results.items():
         if name == "empty" or r["hits"] is None or "floor" not in r["total_cpu"]:
             continue
         hits = r["hits"] - (empty["hits"] or 0)
         cost = {k: ((r["total_cpu"][k] - r["total_cpu"]["plain"]) - (empty["total_cpu"][k] - empty["total_cpu"]["plain"]))
-                / hits * 1e6 for k in ("floor", "pytrace")}
-        print("%-10s %7.2f %8.2f %6.2fx" % (name, cost["floor"], cost["pytrace"], cost["pytrace"] / cost["floor"]))
+                / hits * 1e6 for k in ("floor", "pytrace", "nofilter")}
+        print("%-10s %7.2f %8.2f %6.2fx %9.2f %6.2fx" % (name, cost["floor"], cost["pytrace"], cost["pytrace"] / cost["floor"],
+                                                     cost["nofilter"], cost["nofilter"] / cost["floor"]))
 
     print("\nper executed line (--track-executed-lines), in the traced program (us): its CPU time with the")
     print("option over without, over the lines recorded; the floor: bpftrace counting the probes with the same")

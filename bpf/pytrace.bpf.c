@@ -619,7 +619,11 @@ static __noinline __u32 describe_code(struct thread_info *info, __u64 code, __u3
 	rec->linetable_len = len;
 	rec->linetable_full_len = full_len;
 
-	err = bpf_ringbuf_output(&events, rec, sizeof(*rec) + len, BPF_RB_NO_WAKEUP);
+	/* With filtering in the kernel, the reader is woken to judge the new
+	 * code soon: until it has, its calls are all sent. Code records are
+	 * few (one per code object), a wake-up costs a few microseconds. */
+	err = bpf_ringbuf_output(&events, rec, sizeof(*rec) + len,
+				 py.scope_filter ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	release_scratch(&bits->code, slot);
 	if (err) {
 		__sync_fetch_and_add(&stats.ringbuf_drops, 1);
@@ -1173,7 +1177,8 @@ static __always_inline __u32 caller_scope_of(__u64 code)
  * call and at its return: the caller of a frame does not change while it
  * runs, so the caller is read at the return too (only for code that is not
  * in the scope). A generator's runs are never left out: userspace keeps
- * where each one last yielded, to restore runs that had no entry probe.
+ * where each one last yielded, to restore runs that had no entry probe; they
+ * are sent without argument values.
  */
 static __always_inline bool leave_out(struct thread_info *info, struct frame_facts *f, __u16 kind,
 				      bool generator_like)
@@ -1182,17 +1187,22 @@ static __always_inline bool leave_out(struct thread_info *info, struct frame_fac
 	__u32 zero = 0;
 	__u64 *count;
 
-	if (!py.scope_filter || generator_like || f->code == f->init_shim)
+	if (!py.scope_filter || f->code == f->init_shim)
 		return false;
 	scope = scope_of(f->code, f->description);
 	if (scope == PT_SCOPE_SEND)
 		return false;
-	/* A call has read its caller already. The return of code without a
-	 * verdict takes its caller along, so that userspace can apply the rule. */
-	if (kind == PT_REC_RETURN)
+	/* A call (and a generator's return) has read its caller already. The
+	 * return of code without a verdict takes its caller along, so that
+	 * userspace can apply the rule. */
+	if (kind == PT_REC_RETURN && !generator_like)
 		read_caller(info, f);
 	if (scope != PT_SCOPE_OUT || !f->caller_code || caller_scope_of(f->caller_code) != PT_SCOPE_OUT)
 		return false;
+	if (generator_like) {
+		f->nargs = 0;
+		return false;
+	}
 	count = bpf_map_lookup_elem(&hits_left_out, &zero);
 	if (count)
 		*count += 1;

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -146,6 +147,16 @@ Probes::Probes(const ProbeOptions& options, RecordHandler handler) : handler_(st
   follows_forks_ = options.follow_forks && tracepoint_problem_.empty() && tracepoints;
   ring_.reset(ring_buffer__new(bpf_map__fd(skeleton_->maps.events), &Probes::on_record, this, nullptr));
   if (!ring_) throw Error("cannot create the ring buffer: " + libbpf_error(errno));
+  wakeups_.fd = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event event{};
+  event.events = EPOLLIN | EPOLLET;
+  if (wakeups_.fd < 0 ||
+      epoll_ctl(wakeups_.fd, EPOLL_CTL_ADD, bpf_map__fd(skeleton_->maps.events), &event) != 0)
+    throw Error(std::string("cannot wait for the ring buffer: ") + std::strerror(errno));
+}
+
+Probes::OwnedFd::~OwnedFd() {
+  if (fd >= 0) close(fd);
 }
 
 void Probes::activate() {
@@ -277,10 +288,12 @@ void Probes::attach(const PythonElf& elf, pid_t pid) {
 }
 
 void Probes::poll(int timeout_ms, int wake_fd) {
-  pollfd wake{wake_fd, POLLIN, 0};
-  if (::poll(&wake, wake_fd >= 0 ? 1 : 0, timeout_ms) < 0 && errno != EINTR) {
+  pollfd wake[2] = {{wakeups_.fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+  if (::poll(wake, wake_fd >= 0 ? 2 : 1, timeout_ms) < 0 && errno != EINTR) {
     throw Error(std::string("poll: ") + std::strerror(errno));
   }
+  epoll_event taken;
+  epoll_wait(wakeups_.fd, &taken, 1, 0);  // takes the edge, if there was one
   drain();
 }
 

@@ -69,9 +69,10 @@ class Probes {
   void activate();
 
   // Waits `timeout_ms`, or less if `wake_fd` (e.g. the child's pidfd)
-  // becomes readable, then consumes what is waiting. The ring buffer itself
-  // is not waited on: it is readable whenever it holds data, and the BPF
-  // side never sends wake-ups (one per record would double the cost).
+  // becomes readable or a record asks for a wake-up, then consumes what is
+  // waiting. Records do not wake the reader (one wake-up per record would
+  // double the cost of tracing), except code descriptions when the kernel
+  // filters by scope: their verdicts are wanted soon.
   void poll(int timeout_ms, int wake_fd);
   // Consumes everything left in the ring buffer.
   void drain();
@@ -110,6 +111,17 @@ class Probes {
   std::unique_ptr<pytrace_bpf, SkeletonDeleter> skeleton_;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
   std::unique_ptr<ring_buffer, RingDeleter> ring_;
+  // Readable when a record asked for a wake-up (code descriptions, with
+  // filtering in the kernel); edge-triggered, so the records sent without
+  // one never make it readable.
+  struct OwnedFd {
+    int fd = -1;
+    OwnedFd() = default;
+    OwnedFd(const OwnedFd&) = delete;
+    OwnedFd& operator=(const OwnedFd&) = delete;
+    ~OwnedFd();
+  };
+  OwnedFd wakeups_;
   RecordHandler handler_;
   bool follows_forks_ = false;
   bool filters_by_scope_ = false;
