@@ -44,6 +44,10 @@ constexpr int kPollMs = 50;
 constexpr int kHoldPollMs = 2;  // while the program is held at its start
 // Traces this large say so while their calls are grouped.
 constexpr size_t kBigTrace = 1000000;
+// Where the spill file of the logged calls is made (unnamed, mode 0600):
+// /var/tmp, which is meant for large files and is rarely in memory as /tmp
+// can be; never TMPDIR, which the user running sudo may set.
+constexpr const char* kSpillDirectory = "/var/tmp";
 
 // 1234567 -> "1,234,567".
 std::string digits(uint64_t n) {
@@ -255,6 +259,9 @@ class Recorder {
       filter.breakpoint = FilterOptions::Breakpoint{files, spec_.breakpoint->line};
     }
     filter.origin_ns = origin_ns_;
+    // The logged calls go to a spill file, not the tracer's own memory (core/spill.h).
+    if (std::string problem = SpillFile::open(kSpillDirectory); !problem.empty())
+      std::cerr << spec_.tool << ": note: the calls are kept in memory: " << problem << "\n";
     builder_ = std::make_unique<TraceBuilder>(scope_, filter, sources_);
     if (probes_.filters_by_scope())
       builder_->filter_by_scope([this](uint64_t code, uint64_t description, ScopeVerdict scope) {

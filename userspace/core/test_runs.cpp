@@ -107,7 +107,7 @@ TraceEntry test_entry(int test, const TestRun& run, uint64_t origin_ns) {
 // Rebuilds one thread's entries with each run's calls under its test entry.
 void group_thread(ThreadTrace& thread, std::vector<std::pair<const TestRun*, int>> runs, uint64_t origin_ns) {
   std::sort(runs.begin(), runs.end(), [](auto& a, auto& b) { return a.first->start_ns < b.first->start_ns; });
-  std::deque<TraceEntry> grouped;
+  EntryStore grouped;
   std::vector<int64_t> new_index(thread.entries.size());
   size_t next_run = 0;
   int64_t open_test = -1;  // index in `grouped` of the test whose run is going on

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -13,6 +12,7 @@
 #include "core/call_stacks.h"
 #include "core/frames.h"
 #include "core/patterns.h"
+#include "core/spill.h"
 
 namespace pytrace {
 
@@ -71,7 +71,10 @@ inline int imported_module(const TraceEntry& entry) {
 }
 
 // Index in its thread of entry `i`'s caller, -1 for none.
-inline int64_t caller_of(const std::deque<TraceEntry>& entries, size_t i) {
+// A thread's entries: in chunks of the spill file (core/spill.h).
+using EntryStore = ChunkedStore<TraceEntry>;
+
+inline int64_t caller_of(const EntryStore& entries, size_t i) {
   return entries[i].caller_back ? static_cast<int64_t>(i - entries[i].caller_back) : -1;
 }
 
@@ -96,9 +99,9 @@ struct ThreadTrace {
   uint32_t pid = 0;
   uint32_t tid = 0;
   std::string name;  // the kernel's name for the thread (Python sets it to the Thread's name), if known
-  // Pre-order: parents before children. A deque grows without copying, so
-  // a trace of 10^7 calls never holds two copies of itself.
-  std::deque<TraceEntry> entries;
+  // Pre-order: parents before children. Chunks grow without copying, so a
+  // trace of 10^7 calls never holds two copies of itself.
+  EntryStore entries;
   std::vector<PatternGroup> patterns;        // repeated calls, when grouping ran
   std::vector<ExecutedLine> executed_lines;  // in the order they ran
 };
