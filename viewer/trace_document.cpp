@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <simdjson.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,9 +25,52 @@ namespace pytrace::viewer {
 
 namespace ondemand = simdjson::ondemand;
 
+// The document's bytes, followed by the zeroed padding simdjson may read
+// past their end: a file mapped (its pages are the page cache's, which the
+// kernel drops under memory pressure and reads again, so a trace larger
+// than the viewer's memory can be shown), or text in memory.
 struct TraceDocument::Text {
-  simdjson::padded_string bytes;
+  simdjson::padded_string owned;
+  void* mapping = nullptr;
+  size_t mapping_size = 0;
+  const char* data = nullptr;
+  size_t size = 0;
+
+  Text() = default;
+  Text(const Text&) = delete;
+  Text& operator=(const Text&) = delete;
+  ~Text() {
+    if (mapping) munmap(mapping, mapping_size);
+  }
+  void own(simdjson::padded_string text) {
+    owned = std::move(text);
+    data = owned.data();
+    size = owned.size();
+  }
+  const char* padded_end() const { return data + size + simdjson::SIMDJSON_PADDING; }
 };
+
+namespace {
+
+// Maps `size` bytes of file `fd` read-only, followed by zeroed pages for
+// the padding (a mapping past the end of a file would fault there).
+bool map_file(int fd, size_t size, TraceDocument::Text& text) {
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  size_t length = (size + simdjson::SIMDJSON_PADDING + page - 1) / page * page;
+  void* region = mmap(nullptr, length, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (region == MAP_FAILED) return false;
+  if (mmap(region, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
+    munmap(region, length);
+    return false;
+  }
+  text.mapping = region;
+  text.mapping_size = length;
+  text.data = static_cast<const char*>(region);
+  text.size = size;
+  return true;
+}
+
+}  // namespace
 
 TraceDocument::TraceDocument() : text_(std::make_unique<Text>()) {}
 TraceDocument::TraceDocument(TraceDocument&&) noexcept = default;
@@ -145,10 +189,11 @@ class DocumentReader {
   }
 
   void read(bool find_groups) {
-    const simdjson::padded_string& bytes = doc_.text_->bytes;
+    const TraceDocument::Text& text = *doc_.text_;
     ondemand::parser outer;
     try {
-      ondemand::document json = outer.iterate(bytes);
+      ondemand::document json = outer.iterate(
+          simdjson::padded_string_view(text.data, text.size, text.size + simdjson::SIMDJSON_PADDING));
       if (json.type() == ondemand::json_type::array) {
         read_entries(json.get_array());  // the original tool's legacy document
       } else if (json.type() == ondemand::json_type::object) {
@@ -196,8 +241,7 @@ class DocumentReader {
   // Whether the object whose JSON text `raw` is (inside the document's
   // padded buffer) has `key` at its top level.
   bool has_key(std::string_view raw, std::string_view key) const {
-    const simdjson::padded_string& bytes = doc_.text_->bytes;
-    const char* buffer_end = bytes.data() + bytes.size() + simdjson::SIMDJSON_PADDING;
+    const char* buffer_end = doc_.text_->padded_end();
     ondemand::parser parser;
     ondemand::document object =
         parser.iterate(raw.data(), raw.size(), static_cast<size_t>(buffer_end - raw.data()));
@@ -216,8 +260,7 @@ class DocumentReader {
   }
 
   void read_entries(ondemand::array entries) {
-    const simdjson::padded_string& bytes = doc_.text_->bytes;
-    const char* buffer_end = bytes.data() + bytes.size() + simdjson::SIMDJSON_PADDING;
+    const char* buffer_end = doc_.text_->padded_end();
     ondemand::parser inner;
     auto add = [&](std::string_view raw) {
       // The entry is parsed again on its own: its text stays available for
@@ -495,35 +538,35 @@ class DocumentReader {
 
 TraceDocument TraceDocument::parse(std::string text, const std::string& name, bool find_groups) {
   TraceDocument doc;
-  doc.text_->bytes = simdjson::padded_string(text);
+  doc.text_->own(simdjson::padded_string(text));
   DocumentReader(doc, name).read(find_groups);
   return doc;
 }
 
 TraceDocument TraceDocument::load(const std::string& path, bool find_groups) {
-  // Opened first for a precise reason when it cannot be read.
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error("cannot read " + path + ": " + std::strerror(errno));
   struct stat st {};
   bool is_directory = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+  TraceDocument doc;
+  bool mapped = !is_directory && st.st_size > 0 && map_file(fd, static_cast<size_t>(st.st_size), *doc.text_);
+  int map_error = errno;
   close(fd);
   if (is_directory) throw Error("cannot read " + path + ": it is a directory");
   if (st.st_size == 0) throw Error("cannot show " + path + ": the file is empty");
-
-  auto loaded = simdjson::padded_string::load(path);
-  if (loaded.error()) throw Error("cannot read " + path + ": " + simdjson::error_message(loaded.error()));
-  TraceDocument doc;
-  doc.text_->bytes = std::move(loaded).value_unsafe();
+  if (!mapped) throw Error("cannot read " + path + ": " + std::strerror(map_error));
   // A compressed trace (-o FILE.gz, FILE.zst), known by its first bytes.
-  const simdjson::padded_string& raw = doc.text_->bytes;
-  if (Compression compression = compression_of({raw.data(), raw.size()}); compression != Compression::kNone) {
+  const TraceDocument::Text& raw = *doc.text_;
+  if (Compression compression = compression_of({raw.data, raw.size}); compression != Compression::kNone) {
     std::string text;
     try {
-      decompress(compression, {raw.data(), raw.size()}, text, max_decompressed_bytes());
+      decompress(compression, {raw.data, raw.size}, text, max_decompressed_bytes());
     } catch (const Error& e) {
       throw Error("cannot read " + path + " (" + compression_name(compression) + "): " + e.what());
     }
-    doc.text_->bytes = simdjson::padded_string(text);
+    auto decompressed = std::make_unique<TraceDocument::Text>();
+    decompressed->own(simdjson::padded_string(text));
+    doc.text_ = std::move(decompressed);
   }
   DocumentReader(doc, path).read(find_groups);
   return doc;

@@ -111,7 +111,11 @@ class TraceDocument {
 
  private:
   TraceDocument();
-  struct Text;
+
+ public:
+  struct Text;  // the bytes: a mapped file or text in memory
+
+ private:
   std::unique_ptr<Text> text_;  // owns the bytes raw_ and metadata_ point into
   std::vector<std::string_view> raw_;
   std::unordered_map<uint32_t, std::vector<std::string_view>> lines_of_call_;

@@ -162,7 +162,18 @@ TEST(ArgumentTable, KeepsEachTextOnce) {
   EXPECT_EQ(table.intern(R"({"n":1})"), 1u);
   EXPECT_EQ(table.intern(R"({"n":2})"), 2u);
   EXPECT_EQ(table.intern(R"({"n":1})"), 1u);
-  EXPECT_EQ(table.take(), (std::vector<std::string>{"{}", R"({"n":1})", R"({"n":2})"}));
+  EXPECT_EQ(table.size(), 3u);
+  EXPECT_EQ(table[0], "{}");
+  EXPECT_EQ(table[1], R"({"n":1})");
+  EXPECT_EQ(table[2], R"({"n":2})");
+}
+
+TEST(ArgumentTable, KeepsMillionsOfTextsAcrossChunks) {
+  ArgumentTable table;
+  std::vector<uint32_t> indexes;
+  for (int i = 0; i < 300000; ++i) indexes.push_back(table.intern(R"({"n":)" + std::to_string(i) + "}"));
+  for (int i = 0; i < 300000; i += 7) EXPECT_EQ(table[indexes[i]], R"({"n":)" + std::to_string(i) + "}");
+  EXPECT_EQ(table.intern(R"({"n":299999})"), indexes.back());  // recent: kept once
 }
 
 }  // namespace

@@ -315,6 +315,60 @@ def reads_compressed_traces(env):
             cut, "gzip" if compress[0] == "gzip" else "zstd"))
 
 
+def memory_cgroup(limit_bytes):
+    """A new memory cgroup limited to `limit_bytes` (cgroup v2 or v1), or Skip."""
+    if os.geteuid() != 0:
+        raise Skip("limiting a process's memory takes a cgroup, which needs root")
+    v2_controllers = "/sys/fs/cgroup/cgroup.subtree_control"
+    if os.path.exists(v2_controllers) and "memory" in open(v2_controllers).read().split():
+        root, limit_file = "/sys/fs/cgroup", "memory.max"
+    elif os.path.exists("/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        root, limit_file = "/sys/fs/cgroup/memory", "memory.limit_in_bytes"
+    else:
+        raise Skip("no cgroup memory controller here (neither cgroup v2's nor v1's)")
+    group = os.path.join(root, "pytrace-view-check-%d" % os.getpid())
+    os.mkdir(group)
+    with open(os.path.join(group, limit_file), "w") as f:
+        f.write(str(limit_bytes))
+    return group
+
+
+def write_big_trace(path, calls, argument_bytes):
+    """A trace whose every call carries a long argument: many bytes, few calls."""
+    value = "x" * argument_bytes
+    with open(path, "w") as f:
+        f.write('{"metadata": {"scope_path": "/p", "total_frames": %d},\n"trace_data": [\n' % calls)
+        for i in range(calls):
+            e = entry(i, 0 if i else None, 1 if i else 0, "step%d" % (i % 50) if i else "<module>", "demo.py:%d" % (i % 50))
+            e["arguments"] = {"text": value}
+            f.write(json.dumps(e) + (",\n" if i + 1 < calls else "\n"))
+        f.write("]}\n")
+
+
+@case
+def shows_a_trace_larger_than_its_memory_limit(env):
+    """The trace file is mapped, not read into the server's memory: a
+    server limited to less memory than the file's size shows it whole."""
+    limit = 96 << 20
+    path = os.path.join(env.tmp, "big.json")
+    write_big_trace(path, 40000, 4096)
+    expect(os.path.getsize(path) > 1.5 * limit, "the trace is not larger than the limit")
+    group = memory_cgroup(limit)
+    try:
+        command = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', group, env.view]
+        server = env.serve(trace=path, command=command)
+        status, model = server.json("GET", "/api/model")
+        expect(status == 200 and model["calls"]["count"] == 40000, "the model: %s %s" % (status, model.get("calls")))
+        status, last = server.json("GET", "/api/entry/39999")
+        expect(status == 200 and last["name"] == "step49" and len(last["arguments"]["text"]) == 4096,
+               "the last entry: %s" % status)
+        rc, _, err = server.stop()
+        expect(rc == 0, "the server ended with %d: %s" % (rc, err))
+    finally:
+        env.close()
+        os.rmdir(group)
+
+
 @case
 def port_in_use(env):
     with socket.socket() as taken:

@@ -232,10 +232,35 @@ std::string format_arguments(const ArgNames& params, const std::vector<ArgValue>
   return out;
 }
 
-uint32_t ArgumentTable::intern(std::string text) {
-  auto [it, inserted] = indexes_.try_emplace(text, static_cast<uint32_t>(texts_.size()));
-  if (inserted) texts_.push_back(std::move(text));
-  return it->second;
+ArgumentTable::ArgumentTable() : recent_(kRecentSlots, 0) {
+  intern("{}");
+}
+
+ArgumentTable::~ArgumentTable() {
+  for (char* chunk : chunks_) SpillFile::release(chunk, kChunkBytes);
+}
+
+std::string_view ArgumentTable::operator[](uint32_t index) const {
+  const Text& text = texts_[index];
+  return {chunks_[text.chunk] + text.offset, text.size};
+}
+
+uint32_t ArgumentTable::intern(std::string_view text) {
+  uint32_t& slot = recent_[std::hash<std::string_view>{}(text) & (kRecentSlots - 1)];
+  if (texts_.size() > 0 && (*this)[slot] == text) return slot;
+  // A text longer than a chunk (it cannot be: a call has at most 8 values
+  // of at most a few hundred bytes each) is cut rather than lost.
+  text = text.substr(0, kChunkBytes);
+  if (kChunkBytes - chunk_used_ < text.size()) {
+    chunks_.push_back(static_cast<char*>(SpillFile::allocate(kChunkBytes)));
+    chunk_used_ = 0;
+  }
+  std::copy(text.begin(), text.end(), chunks_.back() + chunk_used_);
+  texts_.push_back({static_cast<uint32_t>(chunks_.size() - 1), static_cast<uint32_t>(chunk_used_),
+                    static_cast<uint32_t>(text.size())});
+  chunk_used_ += text.size();
+  slot = static_cast<uint32_t>(texts_.size() - 1);
+  return slot;
 }
 
 }  // namespace pytrace

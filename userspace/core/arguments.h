@@ -17,8 +17,11 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
+#include <string_view>
+#include <utility>
 #include <vector>
+
+#include "core/spill.h"
 
 namespace pytrace {
 
@@ -71,16 +74,47 @@ bool is_whole_str(const ArgValue& value);
 // One value as JSON text.
 void append_argument_value(std::string& out, const ArgValue& value);
 
-// The `arguments` texts of a trace, each kept once (calls repeat them);
-// index 0 is {}.
+// The `arguments` texts of a trace; index 0 is {}. Calls repeat their
+// arguments, so a text that is still in a table of recent ones (a fixed
+// number of slots, by hash) is kept once; others again. The texts are in
+// chunks from the spill file (core/spill.h): a run with millions of
+// distinct values does not keep them in the tracer's own memory.
 class ArgumentTable {
  public:
-  uint32_t intern(std::string text);
-  std::vector<std::string> take() { return std::move(texts_); }
+  ArgumentTable();
+  ArgumentTable(ArgumentTable&& other) noexcept { swap(other); }
+  ArgumentTable& operator=(ArgumentTable&& other) noexcept {
+    swap(other);  // `other` frees what this held
+    return *this;
+  }
+  ArgumentTable(const ArgumentTable&) = delete;
+  ArgumentTable& operator=(const ArgumentTable&) = delete;
+  ~ArgumentTable();
+
+  uint32_t intern(std::string_view text);
+  std::string_view operator[](uint32_t index) const;
+  size_t size() const { return texts_.size(); }
 
  private:
-  std::vector<std::string> texts_{"{}"};
-  std::unordered_map<std::string, uint32_t> indexes_{{"{}", 0}};
+  struct Text {
+    uint32_t chunk = 0;
+    uint32_t offset = 0;
+    uint32_t size = 0;
+  };
+  void swap(ArgumentTable& other) noexcept {
+    std::swap(chunks_, other.chunks_);
+    std::swap(chunk_used_, other.chunk_used_);
+    std::swap(texts_, other.texts_);
+    std::swap(recent_, other.recent_);
+  }
+
+  static constexpr size_t kChunkBytes = size_t{1} << 20;
+  static constexpr size_t kRecentSlots = size_t{1} << 20;
+
+  std::vector<char*> chunks_;
+  size_t chunk_used_ = kChunkBytes;  // in the last chunk; full: none yet
+  ChunkedStore<Text> texts_;
+  std::vector<uint32_t> recent_;  // by hash: the index of a text, 0 for none
 };
 
 }  // namespace pytrace

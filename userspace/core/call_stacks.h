@@ -65,7 +65,7 @@ class CallStackBuilder {
 
   const StackStats& stats() const { return stats_; }
   // The calls' `arguments` texts, which FrameEnter::arguments indexes.
-  std::vector<std::string> take_argument_texts() { return arguments_.take(); }
+  ArgumentTable take_argument_texts() { return std::move(arguments_); }
 
  private:
   using Event = std::variant<FrameEnter, FrameExit, ImportEvent>;

@@ -253,7 +253,7 @@ class EntryWriter {
     } else {
       out += R"("parent_location":null,"parent_call":null)"sv;
     }
-    const std::string& arguments = model_.argument_texts[entry.arguments];
+    std::string_view arguments = model_.argument_texts[entry.arguments];
     out += R"(,"name":)"sv;
     out += text.name;
     out += R"(,"arguments":)"sv;

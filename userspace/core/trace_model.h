@@ -171,8 +171,8 @@ struct TraceModel {
   std::vector<ThreadTrace> threads;  // in order of their first logged call
   std::vector<std::string> modules;  // names referenced by TraceEntry::importing
   std::vector<TestInfo> tests;       // referenced by TraceEntry::test
-  // The `arguments` objects as JSON text, each once; 0 is {}.
-  std::vector<std::string> argument_texts{"{}"};
+  // The `arguments` objects as JSON text; 0 is {}.
+  ArgumentTable argument_texts;
   struct Process {
     uint32_t pid = 0;
     uint32_t parent_pid = 0;  // 0 for the process the session started with

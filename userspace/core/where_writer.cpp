@@ -110,7 +110,7 @@ void write_where_json(const TraceModel& model, const BreakpointSpec& breakpoint,
   Json entries = Json::array();
   for (const auto& [frame, depth] : frames) {
     const CodeInfo& code = *frame->code;
-    Json arguments = Json::parse(model.argument_texts.at(frame->arguments));
+    Json arguments = Json::parse(model.argument_texts[frame->arguments]);
     auto [args, kwargs] = split_arguments(code, arguments);
     Json entry = Json::object();
     entry["location"] = scope.location(code.filename, frame->line, false);
@@ -166,7 +166,7 @@ void write_where_report(const TraceModel& model, const BreakpointSpec& breakpoin
       out << "  Call: " << line_text(sources, frame->call_site->code->filename, frame->call_site->line)
           << "\n";
     }
-    Json arguments = Json::parse(model.argument_texts.at(frame->arguments));
+    Json arguments = Json::parse(model.argument_texts[frame->arguments]);
     auto [args, kwargs] = split_arguments(code, arguments);
     if (!args.empty() || !kwargs.empty()) {
       out << "  Arguments:\n";
