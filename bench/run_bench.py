@@ -24,7 +24,7 @@ costs removed (its time over plain on the workload, less the same on an
 empty script), each divided by the probe hits bpftrace counted. Ratios
 from one run are comparable; absolute times on a shared machine are not.
 Then start-up (from starting trace_program to the script's first
-bytecode), and with --big a 10^7-call run.
+bytecode), and with --big a 2 * 10^7-call test suite (workloads/big_suite).
 
 usage: sudo bench/run.sh [--rounds N] [--big] [--tracer PATH] [--pytest-tracer PATH] [--python PATH]
 """
@@ -34,10 +34,12 @@ import os
 import json
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -306,18 +308,83 @@ def processes(args, out):
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
-def big_run(args, out):
-    """fib(33): 1.1 * 10^7 calls traced and written; time from the
-    program's end (timed.py says when) to the JSON written."""
-    trace_file = os.path.join(out, "big.json")
-    command = [args.tracer, "--python", args.python, "-o", trace_file, os.path.join(WORKLOADS_DIR, "calls.py"), "33"]
+def peak_memory(pid, peak):
+    """Samples process `pid`'s resident memory into `peak` (MB): its own
+    (anonymous) and the file pages it has mapped (the spill file's)."""
+    try:
+        for line in open("/proc/%d/status" % pid):
+            key = line.split(":")[0]
+            if key in ("RssAnon", "RssFile"):
+                peak[key] = max(peak.get(key, 0), int(line.split()[1]) / 1024)
+    except OSError:
+        pass
+
+
+def watched(command, cwd, env=None, ready=None):
+    """Runs `command`, sampling its memory every 50 ms; with `ready`, until
+    a line of its stdout starts with it. Returns (seconds, peak, stderr)."""
     wait_for_detach()
-    elapsed, peak, _, stderr, ended, _ = run(command, WORKLOADS_DIR)
-    _, write = workload_report(stderr, ended)
-    frames = read_metadata(trace_file)["total_frames"]
-    size = os.path.getsize(trace_file)
-    os.unlink(trace_file)
-    return {"calls": frames, "elapsed": elapsed, "rss": peak, "write": write, "size": size}
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=dict(os.environ, **(env or {})), text=True,
+                               stdout=subprocess.PIPE if ready else subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = {}
+    if ready:
+        seen = threading.Event()
+        threading.Thread(target=lambda: any(line.startswith(ready) for line in process.stdout) and seen.set(),
+                         daemon=True).start()
+        while process.poll() is None and not seen.is_set():
+            peak_memory(process.pid, peak)
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        process.terminate()
+        _, err = process.communicate()
+        return elapsed, peak, err
+    while process.poll() is None:
+        peak_memory(process.pid, peak)
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - start
+    err = process.stderr.read()
+    if process.returncode != 0:
+        sys.exit("failed: %s\n%s" % (" ".join(command), err))
+    return elapsed, peak, err
+
+
+def compressed_metadata(path):
+    text = subprocess.run("zstd -q -d -c '%s' | head -c 200000" % path, shell=True, capture_output=True,
+                          text=True).stdout
+    head = text[:text.index('"trace_data"')].rstrip().rstrip(",") + "}"
+    return json.loads(head)["metadata"]
+
+
+def big_run(args, out):
+    """bench/workloads/big_suite: 2 * 10^7 calls in the scope, under
+    trace_pytest, written as .zst; the tracer's peak memory (its own, and
+    the spill file's pages it maps), records lost. Then the same suite at
+    2 * 10^6 calls written as plain JSON, and the viewer's time and memory
+    until it serves it."""
+    suite = os.path.join(WORKLOADS_DIR, "big_suite")
+    results = {}
+    for calls, name in ((20000000, "big.json.zst"), (2000000, "big.json")):
+        trace_file = os.path.join(out, name)
+        command = [args.pytest_tracer, "--python", args.python, "-o", trace_file, "--", "-q", "-p",
+                   "no:cacheprovider", "."]
+        elapsed, peak, stderr = watched(command, suite, {"PYTRACE_BENCH_CALLS": str(calls)})
+        meta = compressed_metadata(trace_file) if name.endswith(".zst") else read_metadata(trace_file)
+        results[name] = {"calls": meta["total_frames"], "elapsed": elapsed, "peak": peak,
+                         "lost": sum(v for k, v in meta["loss"].items() if k != "open_at_end"),
+                         "size": os.path.getsize(trace_file)}
+        if name.endswith(".zst"):
+            os.unlink(trace_file)
+    view = os.path.join(os.path.dirname(args.pytest_tracer), "..", "viewer", "pytrace_view")
+    plain = os.path.join(out, "big.json")
+    if os.path.exists(view):
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            port = free.getsockname()[1]
+        elapsed, peak, _ = watched([view, plain, str(port)], out, ready="Press Ctrl-C")
+        results["viewer"] = {"elapsed": elapsed, "peak": peak}
+    os.unlink(plain)
+    return results
 
 
 def main():
@@ -331,7 +398,8 @@ def main():
         default_python = open(marker).read().strip()
     parser.add_argument("--python", default=default_python)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--big", action="store_true", help="also trace and write 1.1 * 10^7 calls")
+    parser.add_argument("--big", action="store_true",
+                        help="also trace a 2 * 10^7-call test suite and show a 2 * 10^6-call one in the viewer")
     parser.add_argument("--only", help="comma-separated workload names (empty is always run)")
     args = parser.parse_args()
     args.tracer, args.pytest_tracer = os.path.abspath(args.tracer), os.path.abspath(args.pytest_tracer)
@@ -361,8 +429,15 @@ def main():
               "is traced %.1f ms (%.1fx)" % (p["alone"] * 1e3, p["beside"] * 1e3, p["beside"] / p["alone"]))
         if args.big:
             b = big_run(args, out)
-            print("\n%d calls: traced and written in %.1f s; peak RSS %.0f MB; JSON (%.1f GB) written %.1f s "
-                  "after the program ended" % (b["calls"], b["elapsed"], b["rss"], b["size"] / 1e9, b["write"]))
+            for name, r in ((n, b[n]) for n in ("big.json.zst", "big.json")):
+                print("\n%s: %d calls traced and written in %.1f s; %d records lost; tracer peak memory %.0f MB "
+                      "of its own, %.0f MB of spill-file pages; %.1f bytes per call" % (
+                          name, r["calls"], r["elapsed"], r["lost"], r["peak"].get("RssAnon", 0),
+                          r["peak"].get("RssFile", 0), r["size"] / max(1, r["calls"])), end="")
+            if "viewer" in b:
+                v = b["viewer"]
+                print("\nthe viewer on big.json: serving after %.1f s, peak memory %.0f MB of its own, %.0f MB of "
+                      "the file's pages" % (v["elapsed"], v["peak"].get("RssAnon", 0), v["peak"].get("RssFile", 0)))
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
