@@ -1178,11 +1178,13 @@ static __always_inline __u32 caller_scope_of(__u64 code)
  * runs, so the caller is read at the return too (only for code that is not
  * in the scope). A generator's runs are never left out: userspace keeps
  * where each one last yielded, to restore runs that had no entry probe; they
- * are sent without argument values.
+ * are sent without argument values. A subprogram of its own: the rest of
+ * the probe's program is then verified once after it, not once for each
+ * way through it.
  */
-static __always_inline bool leave_out(struct thread_info *info, struct frame_facts *f, __u16 kind,
-				      bool generator_like)
+static __noinline bool leave_out(struct thread_info *info, __u16 kind, bool generator_like)
 {
+	struct frame_facts *f = &info->facts;
 	__u32 scope;
 	__u32 zero = 0;
 	__u64 *count;
@@ -1280,7 +1282,7 @@ static __always_inline int emit_frame(struct pt_regs *ctx, __u16 kind)
 			 * entry probe if a throw() or close() started it. */
 			read_caller(info, f);
 		}
-		if (leave_out(info, f, kind, generator_like))
+		if (leave_out(info, kind, generator_like))
 			return 0;
 	}
 
