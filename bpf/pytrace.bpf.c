@@ -168,7 +168,7 @@ struct {
 	__type(value, struct pt_scope_verdict);
 } scope_verdicts SEC(".maps");
 
-/* Probe hits left out by the verdicts, per CPU (no atomic operation). */
+/* Probe hits left out by the verdicts, per CPU (no shared cache line). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -1160,12 +1160,16 @@ static __always_inline __u32 scope_of(__u64 code, __u64 description)
 
 /* The same for a caller's code, through its latest description: the caller
  * runs, so its code was described when its call was seen (or, attaching,
- * when the running frames were sent). */
+ * when the running frames were sent). A generator's calls are never left
+ * out: a run of it resumed by throw() or close() fires no entry, and
+ * userspace restores it from the first call it makes. */
 static __always_inline __u32 caller_scope_of(__u64 code)
 {
 	struct code_seen *seen = bpf_map_lookup_elem(&codes, &code);
 
-	return seen ? scope_of(code, seen->description) : PT_SCOPE_UNKNOWN;
+	if (!seen || (seen->flags & (PT_CO_GENERATOR | PT_CO_COROUTINE | PT_CO_ASYNC_GENERATOR)))
+		return PT_SCOPE_UNKNOWN;
+	return scope_of(code, seen->description);
 }
 
 /*
@@ -1206,8 +1210,8 @@ static __noinline bool leave_out(struct thread_info *info, __u16 kind, bool gene
 		return false;
 	}
 	count = bpf_map_lookup_elem(&hits_left_out, &zero);
-	if (count)
-		*count += 1;
+	if (count) /* atomic: another hit on this CPU may preempt this one */
+		__sync_fetch_and_add(count, 1);
 	return true;
 }
 

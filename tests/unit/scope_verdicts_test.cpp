@@ -80,6 +80,13 @@ RecordStream boundary_program() {
   // a generator of the scope driven by the library
   s.enter(apply, 1).enter(step, 5).resume(numbers, 0x910000, 18).enter(deep, 9).leave().leave(19);
   s.leave().leave();
+
+  // a library generator resumed by throw() from the scope (no entry probe):
+  // it is restored from its first call, which goes through the library
+  uint64_t guarded = s.code("/lib/lib.py", "guarded", 20, kGenerator);
+  s.enter(guarded, 20, FrameNote::kGeneratorCreation);
+  s.resume(guarded, 0x920000, 20).leave(21);
+  s.run_without_entry(guarded, 0x920000).enter(step, 5).enter(callback, 10).leave().leave().leave(22);
   s.leave().leave();
 
   s.on_thread(101).running({run, step, deep}).enter(callback, 10).leave();

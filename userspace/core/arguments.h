@@ -82,9 +82,10 @@ void append_argument_value(std::string& out, const ArgValue& value);
 class ArgumentTable {
  public:
   ArgumentTable();
-  ArgumentTable(ArgumentTable&& other) noexcept { swap(other); }
+  // A moved-from table is a new one, {} and nothing else.
+  ArgumentTable(ArgumentTable&& other) noexcept : ArgumentTable() { swap(other); }
   ArgumentTable& operator=(ArgumentTable&& other) noexcept {
-    swap(other);  // `other` frees what this held
+    swap(other);  // `other` holds what this held, and frees it
     return *this;
   }
   ArgumentTable(const ArgumentTable&) = delete;

@@ -68,12 +68,15 @@ bool CallFilter::is_main_module(const CodeInfo& code, const FrameEnter& enter, c
 
 // The interpreter runs the tool's line starter as a "<string>" module, which
 // may have been logged as an external call before it ran the script (and
-// nothing else): that entry is the tool's, not the program's.
-void CallFilter::forget_line_starter(Thread& thread) {
+// nothing else): that entry is the tool's, not the program's. It is the
+// script's caller; a "<string>" module of the program's own (exec) that is
+// open when the starter was left out (core/scope_verdicts.h) is not.
+void CallFilter::forget_line_starter(Thread& thread, const FrameEnter& script) {
   if (thread.stack.empty() || thread.trace < 0) return;
   Frame& starter = thread.stack.back();
   ThreadTrace& trace = model_.threads[thread.trace];
-  if (starter.code->filename != "<string>" || starter.code->name != "<module>" || starter.entry < 0 ||
+  if (!script.call_site || script.call_site->code != starter.code || starter.code->filename != "<string>" ||
+      starter.code->name != "<module>" || starter.entry < 0 ||
       starter.entry + 1 != static_cast<int64_t>(trace.entries.size()))
     return;
   if (trace.entries.back().number_of_calls) --call_counter(*starter.code, trace.entries.back().line);
@@ -126,7 +129,7 @@ void CallFilter::on_enter(const FrameEnter& enter) {
   Thread& thread = threads_[enter.tid];
   const CodeInfo& code = *enter.code;
   if (!options_.line_script.empty() && code.filename == options_.line_script) {
-    if (!model_.line_script_ran) forget_line_starter(thread);
+    if (!model_.line_script_ran) forget_line_starter(thread, enter);
     model_.line_script_ran = true;
     if (code.name == kLineCallbackName) add_executed_line(thread, enter);
     if (code.name == kNoLineToolIdName) model_.line_tool_ids_taken = true;

@@ -89,7 +89,7 @@ class CallFilter : public FrameSink {
 
   bool in_scope(const CodeInfo* code);
   void add_executed_line(Thread& thread, const FrameEnter& callback);
-  void forget_line_starter(Thread& thread);
+  void forget_line_starter(Thread& thread, const FrameEnter& script);
   void take_breakpoint_stack(const Thread& thread, const FrameEnter& callback);
   uint32_t& call_counter(const CodeInfo& code, int line);
   bool is_main_module(const CodeInfo& code, const FrameEnter& enter, const Thread& thread) const;

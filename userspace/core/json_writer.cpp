@@ -198,7 +198,8 @@ Json metadata_json(const TraceModel& model, const EntryIds& ids) {
   meta["records"] = st.records;
   // Calls out of the scope made by code out of the scope: never logged, not lost.
   meta["left_out"] = model.scope_filter ? Json{{"probe_hits_in_kernel", ps.hits_left_out},
-                                               {"records_in_reader", st.left_out}}
+                                               {"records_in_reader", st.left_out},
+                                               {"verdicts_not_kept", ps.verdicts_not_kept}}
                                         : Json(nullptr);
   if (model.session.executed_lines) {
     meta["executed_lines_count"] = ids.line_entries();  // the seed counted entries, not lines

@@ -34,12 +34,13 @@ class ScopeVerdicts {
 };
 
 // A call of `callee` made by `caller` (null: no Python caller, or not
-// known) that is left out: both out of the scope. A generator's runs are
-// never left out: where each last yielded is kept, to restore a run that
-// had no entry probe (docs/probes.md, quirks).
+// known) that is left out: both out of the scope. Generators are never
+// left out, nor what they call: a run of a generator that had no entry
+// probe (throw(), close()) is restored from where it last yielded and from
+// the first call it makes (docs/probes.md, quirks).
 inline bool left_out(const CodeInfo& callee, const CodeInfo* caller) {
   return callee.scope == ScopeVerdict::kOut && !callee.flags.generator && caller &&
-         caller->scope == ScopeVerdict::kOut;
+         caller->scope == ScopeVerdict::kOut && !caller->flags.generator;
 }
 
 }  // namespace pytrace

@@ -44,7 +44,8 @@ std::string SpillFile::open(const std::string& directory) {
   return "";
 }
 
-void* SpillFile::allocate(size_t bytes) {
+void* SpillFile::allocate(size_t bytes, bool spill_it) {
+  if (!spill_it) return heap_chunk(bytes);
   Spill& s = spill();
   std::lock_guard lock(s.mutex);
   // Blocks are reserved first: a mapping of a file that cannot grow on a

@@ -28,9 +28,11 @@ class SpillFile {
   // Makes chunks from now on come from a new unnamed file in `directory`;
   // returns "" or why it could not (then chunks stay ordinary memory).
   static std::string open(const std::string& directory);
-  // `bytes` (a multiple of the page size) of zeroed, writable memory: from
-  // the spill file when there is one and it has room, else from the heap.
-  static void* allocate(size_t bytes);
+  // `bytes` (a multiple of the page size) of zeroed, writable memory: with
+  // `spill`, from the spill file when there is one and it has room (its
+  // blocks reserved), else from the process's own memory, whose pages
+  // cost nothing until they are touched.
+  static void* allocate(size_t bytes, bool spill = true);
   static void release(void* chunk, size_t bytes);
   // Bytes of chunks given out from the file so far.
   static uint64_t spilled_bytes();
@@ -88,8 +90,10 @@ class ChunkedStore {
   const_iterator end() const { return {this, size_}; }
 
   void push_back(const T& value) {
+    // The first chunk is the process's own memory: a store that stays
+    // small (a short-lived thread's calls) reserves no blocks on disk.
     if ((size_ >> kChunkBits) == chunks_.size())
-      chunks_.push_back(static_cast<T*>(SpillFile::allocate(kBytes)));
+      chunks_.push_back(static_cast<T*>(SpillFile::allocate(kBytes, !chunks_.empty())));
     (*this)[size_] = value;
     ++size_;
   }

@@ -114,6 +114,7 @@ struct ProbeStats {
   uint64_t scratch_busy = 0;        // code or stack descriptions not sent
   uint64_t untraced_processes = 0;  // children not traced: too many processes at once
   uint64_t hits_left_out = 0;       // probe hits the scope verdicts left out in the kernel
+  uint64_t verdicts_not_kept = 0;   // verdicts the kernel's map had no room for (those codes are all sent)
 };
 
 struct SessionInfo {

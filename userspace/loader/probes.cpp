@@ -299,9 +299,10 @@ void Probes::poll(int timeout_ms, int wake_fd) {
 
 void Probes::set_scope_verdict(uint64_t code, uint64_t description, ScopeVerdict scope) {
   pt_scope_verdict verdict{description, static_cast<uint32_t>(scope), 0};
-  // Full: the code keeps no verdict and its calls are all sent.
-  bpf_map__update_elem(skeleton_->maps.scope_verdicts, &code, sizeof(code), &verdict, sizeof(verdict),
-                       BPF_ANY);
+  // Full: the code keeps no verdict and its calls are all sent (counted).
+  if (bpf_map__update_elem(skeleton_->maps.scope_verdicts, &code, sizeof(code), &verdict, sizeof(verdict),
+                           BPF_ANY) != 0)
+    ++verdicts_not_kept_;
 }
 
 void Probes::drain() {
@@ -313,6 +314,7 @@ ProbeStats Probes::stats() const {
   const pt_stats& s = skeleton_->bss->stats;
   ProbeStats stats{s.ringbuf_drops, s.tstate_misses, s.frame_mismatches, s.scratch_busy,
                    s.untraced_processes};
+  stats.verdicts_not_kept = verdicts_not_kept_;
   // One counter per CPU.
   int cpus = libbpf_num_possible_cpus();
   std::vector<uint64_t> per_cpu(cpus > 0 ? cpus : 0);

@@ -125,6 +125,7 @@ class Probes {
   RecordHandler handler_;
   bool follows_forks_ = false;
   bool filters_by_scope_ = false;
+  uint64_t verdicts_not_kept_ = 0;  // the verdict map was full
   std::string tracepoint_problem_;
 };
 
