@@ -92,10 +92,8 @@ void CallStackBuilder::on_code(const CodeRecord& record) {
   if (judged && on_verdict_) on_verdict_(record.code, record.description, codes_.find(record.code)->scope);
 }
 
-bool CallStackBuilder::is_left_out(uint64_t code, uint64_t caller_code) const {
-  if (!verdicts_) return false;
-  const CodeInfo* callee = codes_.find(code);
-  return callee && left_out(*callee, caller_code ? codes_.find(caller_code) : nullptr);
+bool CallStackBuilder::is_left_out(const CodeInfo* callee, const CodeInfo* caller) const {
+  return verdicts_ && callee && left_out(*callee, caller);
 }
 
 const CodeInfo* CallStackBuilder::code_for(uint64_t key) {
@@ -176,12 +174,14 @@ void CallStackBuilder::on_call(ThreadState& thread, const FrameRecord& record) {
     ++stats_.generator_creations;
     return;
   }
-  if (is_left_out(record.code, record.caller_code)) {
+  const CodeInfo* known = codes_.find(record.code);
+  const CodeInfo* caller = codes_.find(record.caller_code);
+  if (is_left_out(known, caller)) {
     ++stats_.left_out;
     return;
   }
   place_under_caller(thread, record);
-  const CodeInfo* code = code_for(record.code);
+  const CodeInfo* code = known ? known : code_for(record.code);
   FrameEnter enter;
   enter.pid = record.header.pid;
   enter.tid = record.header.tid;
@@ -199,7 +199,7 @@ void CallStackBuilder::on_call(ThreadState& thread, const FrameRecord& record) {
   }
   // Formatted only for calls that may be logged: most calls of a big
   // program are neither in the scope nor called from it.
-  if (!record.args.empty() && sink_.may_log(*code, codes_.find(record.caller_code)))
+  if (!record.args.empty() && sink_.may_log(*code, caller))
     enter.arguments = arguments_.intern(format_arguments(code->params, record.args));
   if (record.frame != 0) suspended_[thread.pid].erase(record.frame);
   thread.stack.push_back(OpenFrame{record.frame, code, std::nullopt});
@@ -212,20 +212,19 @@ void CallStackBuilder::on_call(ThreadState& thread, const FrameRecord& record) {
 void CallStackBuilder::on_stack(ThreadState& thread, const StackRecord& record) {
   if (record.truncated) ++stats_.truncated_stacks;
   std::optional<CallSite> site;  // the outermost frame's caller is not known
-  uint64_t caller_code = 0;
+  const CodeInfo* caller = nullptr;
   for (auto frame = record.frames.rbegin(); frame != record.frames.rend(); ++frame) {
-    bool dropped = is_left_out(frame->code, caller_code);
-    caller_code = frame->code;
-    if (dropped) {  // its return, if it comes, is dropped too
-      site = site_at(frame->code, frame->instr);
-      continue;
+    const CodeInfo* known = codes_.find(frame->code);
+    // A frame left out is not opened: its return, if it comes, is dropped too.
+    if (!is_left_out(known, caller)) {
+      const CodeInfo* code = known ? known : code_for(frame->code);
+      ++stats_.running_frames;
+      suspended_[thread.pid].erase(frame->frame);
+      thread.stack.push_back(OpenFrame{frame->frame, code, std::nullopt});
+      emit(thread, FrameEnter{thread.pid, thread.tid, record.header.ts_ns, code,
+                              std::max(code->first_lineno, 0), site, true});
     }
-    const CodeInfo* code = code_for(frame->code);
-    ++stats_.running_frames;
-    suspended_[thread.pid].erase(frame->frame);
-    thread.stack.push_back(OpenFrame{frame->frame, code, std::nullopt});
-    emit(thread, FrameEnter{thread.pid, thread.tid, record.header.ts_ns, code,
-                            std::max(code->first_lineno, 0), site, true});
+    caller = known;
     site = site_at(frame->code, frame->instr);
   }
 }
@@ -235,11 +234,11 @@ void CallStackBuilder::on_return(ThreadState& thread, const FrameRecord& record)
     ++stats_.shim_returns;
     return;
   }
-  if (is_left_out(record.code, record.caller_code)) {
+  const CodeInfo* code = codes_.find(record.code);
+  if (is_left_out(code, codes_.find(record.caller_code))) {
     ++stats_.left_out;
     return;
   }
-  const CodeInfo* code = codes_.find(record.code);
   auto& suspended = suspended_[thread.pid];
   // The frame this return closes: by address when both sides were read,
   // else by code object.

@@ -103,7 +103,8 @@ class CallStackBuilder {
     return site_at(record.caller_code, record.caller_instr);
   }
   const CodeInfo* code_for(uint64_t key);
-  bool is_left_out(uint64_t code, uint64_t caller_code) const;
+  // Filtering in the kernel: a call the kernel may have left out (null: not described).
+  bool is_left_out(const CodeInfo* callee, const CodeInfo* caller) const;
 
   CodeTable& codes_;
   FrameSink& sink_;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "core/scope_verdicts.h"
 
+#include "core/thread_names.h"
+
 extern "C" {
 #include "pytrace.h"
 }
@@ -14,7 +16,7 @@ static_assert(static_cast<int>(ScopeVerdict::kSend) == PT_SCOPE_SEND);
 ScopeVerdict ScopeVerdicts::verdict(const CodeInfo& code) const {
   if (scope_.contains(code.filename)) return ScopeVerdict::kSend;
   // Thread names come from threading's own calls (core/thread_names.h).
-  if (code.filename == line_script_ || code.filename.ends_with("/threading.py")) return ScopeVerdict::kSend;
+  if (code.filename == line_script_ || is_threading_module(code)) return ScopeVerdict::kSend;
   return ScopeVerdict::kOut;
 }
 

@@ -40,7 +40,7 @@ void ThreadNames::add(const FrameRecord& frame, const CodeInfo& code) {
   if (frame.is_return) return;
   // Most calls are none of threading's: a thread waiting for its target is
   // looked up only while there is one.
-  const bool threading = code.filename.ends_with("/threading.py");
+  const bool threading = is_threading_module(code);
   auto running = running_.end();
   if (waiting_for_target_ || threading) running = running_.find(thread);
   if (running != running_.end() && running->second.run_frame &&

@@ -24,6 +24,12 @@
 
 namespace pytrace {
 
+// threading.py, whose calls give the names: they are read whatever calls
+// them, so filtering in the kernel never leaves them out (core/scope_verdicts.h).
+inline bool is_threading_module(const CodeInfo& code) {
+  return code.filename.ends_with("/threading.py");
+}
+
 class ThreadNames {
  public:
   // A call or return, with its code (the same the call stacks see).

@@ -17,15 +17,11 @@ constexpr size_t kChunk = 1 << 20;
 constexpr int kGzipLevel = 1;
 constexpr int kZstdLevel = 3;
 
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
 }  // namespace
 
 Compression compression_for_name(std::string_view path) {
-  if (ends_with(path, ".gz")) return Compression::kGzip;
-  if (ends_with(path, ".zst")) return Compression::kZstd;
+  if (path.ends_with(".gz")) return Compression::kGzip;
+  if (path.ends_with(".zst")) return Compression::kZstd;
   return Compression::kNone;
 }
 
