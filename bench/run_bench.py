@@ -30,6 +30,7 @@ usage: sudo bench/run.sh [--rounds N] [--big] [--tracer PATH] [--pytest-tracer P
 """
 
 import argparse
+import http.client
 import os
 import json
 import re
@@ -320,25 +321,13 @@ def peak_memory(pid, peak):
         pass
 
 
-def watched(command, cwd, env=None, ready=None):
-    """Runs `command`, sampling its memory every 50 ms; with `ready`, until
-    a line of its stdout starts with it. Returns (seconds, peak, stderr)."""
+def watched(command, cwd, env=None):
+    """Runs `command`, sampling its memory every 50 ms. Returns (seconds, peak, stderr)."""
     wait_for_detach()
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=dict(os.environ, **(env or {})), text=True,
-                               stdout=subprocess.PIPE if ready else subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = {}
-    if ready:
-        seen = threading.Event()
-        threading.Thread(target=lambda: any(line.startswith(ready) for line in process.stdout) and seen.set(),
-                         daemon=True).start()
-        while process.poll() is None and not seen.is_set():
-            peak_memory(process.pid, peak)
-            time.sleep(0.05)
-        elapsed = time.perf_counter() - start
-        process.terminate()
-        _, err = process.communicate()
-        return elapsed, peak, err
     while process.poll() is None:
         peak_memory(process.pid, peak)
         time.sleep(0.05)
@@ -360,8 +349,8 @@ def big_run(args, out):
     """bench/workloads/big_suite: 2 * 10^7 calls in the scope, under
     trace_pytest, written as .zst; the tracer's peak memory (its own, and
     the spill file's pages it maps), records lost. Then the same suite at
-    2 * 10^6 calls written as plain JSON, and the viewer's time and memory
-    until it serves it."""
+    2 * 10^6 calls written as plain JSON. The viewer on each: its time and
+    memory until it serves the trace and while it sends the page's model."""
     suite = os.path.join(WORKLOADS_DIR, "big_suite")
     results = {}
     for calls, name in ((20000000, "big.json.zst"), (2000000, "big.json")):
@@ -373,18 +362,49 @@ def big_run(args, out):
         results[name] = {"calls": meta["total_frames"], "elapsed": elapsed, "peak": peak,
                          "lost": sum(v for k, v in meta["loss"].items() if k != "open_at_end"),
                          "size": os.path.getsize(trace_file)}
-        if name.endswith(".zst"):
-            os.unlink(trace_file)
     view = os.path.join(os.path.dirname(args.pytest_tracer), "..", "viewer", "pytrace_view")
-    plain = os.path.join(out, "big.json")
     if os.path.exists(view):
-        with socket.socket() as free:
-            free.bind(("127.0.0.1", 0))
-            port = free.getsockname()[1]
-        elapsed, peak, _ = watched([view, plain, str(port)], out, ready="Press Ctrl-C")
-        results["viewer"] = {"elapsed": elapsed, "peak": peak}
-    os.unlink(plain)
+        for name in ("big.json.zst", "big.json"):
+            results["viewer " + name] = view_run(view, os.path.join(out, name), out)
+    for name in ("big.json.zst", "big.json"):
+        os.unlink(os.path.join(out, name))
     return results
+
+
+def view_run(view, trace_file, out):
+    """The viewer on `trace_file`: seconds until it serves, its peak memory,
+    and the page's model (GET /api/model) fetched whole."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    process = subprocess.Popen([view, trace_file, str(port)], cwd=out, text=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    start = time.perf_counter()
+    peak = {}
+    seen = threading.Event()
+    threading.Thread(target=lambda: any(line.startswith("Press Ctrl-C") for line in process.stdout) and seen.set(),
+                     daemon=True).start()
+    while process.poll() is None and not seen.is_set():
+        peak_memory(process.pid, peak)
+        time.sleep(0.05)
+    ready = time.perf_counter() - start
+    model_bytes = 0
+    if seen.is_set():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        connection.request("GET", "/api/model")
+        response = connection.getresponse()
+        while True:
+            piece = response.read(1 << 20)
+            if not piece:
+                break
+            model_bytes += len(piece)
+            peak_memory(process.pid, peak)
+        connection.close()
+    process.terminate()
+    _, err = process.communicate()
+    if not seen.is_set():
+        sys.exit("the viewer did not start on %s:\n%s" % (trace_file, err))
+    return {"elapsed": ready, "peak": peak, "model_bytes": model_bytes}
 
 
 def main():
@@ -434,10 +454,14 @@ def main():
                       "of its own, %.0f MB of spill-file pages; %.1f bytes per call" % (
                           name, r["calls"], r["elapsed"], r["lost"], r["peak"].get("RssAnon", 0),
                           r["peak"].get("RssFile", 0), r["size"] / max(1, r["calls"])), end="")
-            if "viewer" in b:
-                v = b["viewer"]
-                print("\nthe viewer on big.json: serving after %.1f s, peak memory %.0f MB of its own, %.0f MB of "
-                      "the file's pages" % (v["elapsed"], v["peak"].get("RssAnon", 0), v["peak"].get("RssFile", 0)))
+            for name in ("big.json.zst", "big.json"):
+                if "viewer " + name in b:
+                    v = b["viewer " + name]
+                    print("\nthe viewer on %s: serving after %.1f s; peak memory %.0f MB of its own (the page's "
+                          "model of %.0f MB sent), %.0f MB of the file's pages" % (
+                              name, v["elapsed"], v["peak"].get("RssAnon", 0), v["model_bytes"] / 1048576,
+                              v["peak"].get("RssFile", 0)), end="")
+            print()
     finally:
         shutil.rmtree(out, ignore_errors=True)
 

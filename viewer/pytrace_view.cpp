@@ -199,10 +199,10 @@ class ViewServer {
         hosts_(options.host, options.allowed_hosts) {
     struct stat shown {};
     if (stat(trace_.c_str(), &shown) == 0) trace_id_ = {shown.st_dev, shown.st_ino};
-    model_ = view_model_json(doc_, {.trace_path = trace_.string(),
-                                    .patterns = options.patterns,
-                                    .hide_imports = options.hide_imports,
-                                    .suggested_save = suggested_save_name(trace_)});
+    model_ = std::make_unique<ViewModel>(doc_, ViewSettings{.trace_path = trace_.string(),
+                                                            .patterns = options.patterns,
+                                                            .hide_imports = options.hide_imports,
+                                                            .suggested_save = suggested_save_name(trace_)});
     routes();
   }
 
@@ -228,12 +228,14 @@ class ViewServer {
     server_.Get("/style.css", page(web::kStyleCss, "text/css; charset=utf-8"));
     server_.Get("/favicon.ico",
                 [](const httplib::Request&, httplib::Response& response) { response.status = 204; });
-    // Streamed from the string built once; a provider with a length is
-    // sent as is (no per-request copy, no compression of tens of MB).
+    // Streamed from the document's columns; a provider with a length is
+    // sent as is (no copy of the whole, no compression of hundreds of MB).
     server_.Get("/api/model", [this](const httplib::Request&, httplib::Response& response) {
-      response.set_content_provider(model_.size(), "application/json",
+      response.set_content_provider(model_->size(), "application/octet-stream",
                                     [this](size_t offset, size_t length, httplib::DataSink& sink) {
-                                      return sink.write(model_.data() + offset, length);
+                                      std::vector<char> piece(std::min<size_t>(length, 1 << 20));
+                                      size_t n = model_->read(offset, piece.data(), piece.size());
+                                      return n > 0 && sink.write(piece.data(), n);
                                     });
     });
     server_.Get(R"(/api/entry/(\d{1,10}))",
@@ -371,7 +373,7 @@ class ViewServer {
   std::optional<std::pair<dev_t, ino_t>> trace_id_;  // the shown trace's file, however it is named
   ViewOptions options_;
   HostRules hosts_;
-  std::string model_;
+  std::unique_ptr<ViewModel> model_;  // refers to doc_
   httplib::Server server_;
   std::mutex save_mutex_;
 };
@@ -417,6 +419,29 @@ std::string human_size(uintmax_t bytes) {
   return text;
 }
 
+// "indexing 3172.5 MB of 12675.8 MB (25%)", redrawn in place on a terminal
+// twice a second; nothing where stderr is not a terminal.
+class ProgressLine {
+ public:
+  ProgressLine() : shown_(isatty(STDERR_FILENO) == 1) {}
+  void operator()(std::string_view phase, uint64_t done, uint64_t total) {
+    if (!shown_) return;
+    auto now = std::chrono::steady_clock::now();
+    bool finished = total != 0 && done == total;
+    bool phase_only = done == 0 && total == 0;  // a phase that tells no progress: its own line
+    if (!finished && !phase_only && now - last_ < std::chrono::milliseconds(500)) return;
+    last_ = now;
+    std::string line = std::string(kTool) + ": " + std::string(phase);
+    if (done) line += " " + human_size(done);
+    if (total) line += " of " + human_size(total) + " (" + std::to_string(done * 100 / total) + "%)";
+    std::fprintf(stderr, "\r%-72s%s", line.c_str(), finished || phase_only ? "\n" : "");
+  }
+
+ private:
+  bool shown_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
 int run(const ViewOptions& options) {
   // Ctrl-C, SIGTERM and SIGHUP are taken by one thread that stops the
   // server; blocked here so that httplib's threads inherit the mask.
@@ -434,7 +459,7 @@ int run(const ViewOptions& options) {
   std::cerr << kTool << ": reading " << options.trace << (ec ? "" : " (" + human_size(bytes) + ")")
             << "...\n";
   auto started = std::chrono::steady_clock::now();
-  TraceDocument doc = TraceDocument::load(trace.string());
+  TraceDocument doc = TraceDocument::load(trace.string(), true, ProgressLine());
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::fprintf(stderr, "%s: %zu calls in %zu %s, %zu pattern groups (read in %.2f s)\n", kTool, doc.size(),
                doc.threads.size(), doc.threads.size() == 1 ? "thread" : "threads", doc.groups.size(),

@@ -77,8 +77,12 @@ TraceDocument::TraceDocument(TraceDocument&&) noexcept = default;
 TraceDocument& TraceDocument::operator=(TraceDocument&&) noexcept = default;
 TraceDocument::~TraceDocument() = default;
 
+std::string_view TraceDocument::raw_entry(size_t call) const {
+  return {text_->data + entry_offset_[call], entry_size_[call]};
+}
+
 std::string TraceDocument::entry_json(size_t call) const {
-  std::string_view raw = raw_[call];
+  std::string_view raw = raw_entry(call);
   auto lines = lines_of_call_.find(static_cast<uint32_t>(call));
   if (lines == lines_of_call_.end() || raw.empty() || raw.back() != '}') return std::string(raw);
   std::string out(raw.substr(0, raw.size() - 1));
@@ -92,12 +96,8 @@ std::string TraceDocument::entry_json(size_t call) const {
 
 namespace {
 
-// A compressed trace may hold anything: one that would decompress to more
-// than the machine's memory is refused rather than let grow.
-size_t max_decompressed_bytes() {
-  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-  return pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : size_t{1} << 34;
-}
+// How deeply an entry may nest: simdjson's own limit.
+constexpr size_t kMaxEntryDepth = 1024;
 
 // String interning without a copy per lookup.
 struct StringHash {
@@ -188,54 +188,223 @@ class DocumentReader {
     ids_.emplace("", 0);
   }
 
-  void read(bool find_groups) {
+  void read(bool find_groups, const LoadProgress& progress) {
     const TraceDocument::Text& text = *doc_.text_;
-    ondemand::parser outer;
-    try {
-      ondemand::document json = outer.iterate(
-          simdjson::padded_string_view(text.data, text.size, text.size + simdjson::SIMDJSON_PADDING));
-      if (json.type() == ondemand::json_type::array) {
-        read_entries(json.get_array());  // the original tool's legacy document
-      } else if (json.type() == ondemand::json_type::object) {
-        bool has_entries = false;
-        for (auto field : json.get_object()) {
-          std::string_view key = field.unescaped_key();
-          if (key == "metadata") {
-            ondemand::value metadata = field.value();
-            if (metadata.type() == ondemand::json_type::object) {
-              ondemand::object object = metadata.get_object();
-              doc_.metadata_ = object.raw_json();
-              // trace_where's document: its metadata names the breakpoint.
-              doc_.is_stack = has_key(doc_.metadata_, "breakpoint");
-              if (doc_.is_stack && has_entries)
-                fail("its metadata (a trace_where stack's) comes after trace_data; it must come first");
-            } else if (!metadata.is_null())
-              fail("its \"metadata\" is not an object");
-          } else if (key == "trace_data") {
-            ondemand::value entries = field.value();
-            if (entries.type() != ondemand::json_type::array) fail("\"trace_data\" is not a list");
-            read_entries(entries.get_array());
-            has_entries = true;
-          }
-        }
-        if (!has_entries) fail("it has no \"trace_data\" list; is it a pytrace trace?");
-      } else {
-        fail("it is neither a trace document (an object) nor a list of calls");
-      }
-    } catch (const simdjson::simdjson_error& e) {
-      fail(std::string("not valid JSON (") + simdjson::error_message(e.error()) + ")" + where());
+    at_ = text.data;
+    end_ = text.data + text.size;
+    progress_ = progress;
+    skip_space();
+    if (at_ < end_ && *at_ == '[') {
+      read_entries();  // the original tool's legacy document
+    } else if (at_ < end_ && *at_ == '{') {
+      read_object();
+    } else if (at_ < end_ && (std::strchr("-0123456789\"tfn", *at_) != nullptr)) {
+      std::string_view scalar = take_value();
+      if (!valid_json(scalar)) fail_json("the document is not a JSON value");
+      fail("it is neither a trace document (an object) nor a list of calls");
+    } else {
+      fail_json("the document is not a JSON value");
     }
+    skip_space();
+    if (at_ != end_) fail_json("there is more text after the document");
     if (doc_.metadata_.empty()) doc_.metadata_ = "null";
+    if (progress_) progress_("indexing", text.size, text.size);
     link_tree();
+    depth_given_ = {};
     read_metadata();
     summarize();
-    if (find_groups) this->find_groups();
+    call_of_entry_ = {};
+    if (find_groups) {
+      if (progress_) progress_("finding repeated calls", 0, 0);
+      this->find_groups();
+    }
   }
 
  private:
   [[noreturn]] void fail(const std::string& what) const { throw Error("cannot show " + name_ + ": " + what); }
+  [[noreturn]] void fail_json(const std::string& what) const {
+    fail("not valid JSON (" + what + ")" + where());
+  }
   std::string where() const {
     return entry_index_ < 0 ? "" : " in entry " + std::to_string(entry_index_) + " of trace_data";
+  }
+
+  // ---- The document's outer structure ---------------------------------------
+  // Walked here without parsing the document whole: simdjson keeps an index
+  // of 4 bytes per bracket, comma, colon and quote of what it parses (more
+  // than the trace itself) and refuses documents over 4 GiB. Only strings
+  // and brackets are followed; each entry is parsed on its own, and so
+  // checked, by read_entry().
+
+  void skip_space() {
+    while (at_ < end_ && (*at_ == ' ' || *at_ == '\n' || *at_ == '\r' || *at_ == '\t')) ++at_;
+  }
+
+  void expect(char c, const char* what) {
+    skip_space();
+    if (at_ >= end_ || *at_ != c) fail_json(what);
+    ++at_;
+  }
+
+  // Past the string starting at `p` (its opening quote).
+  const char* string_end(const char* p) const {
+    for (++p;;) {
+      auto quote = static_cast<const char*>(std::memchr(p, '"', static_cast<size_t>(end_ - p)));
+      if (!quote) fail_json("a string is not closed");
+      const char* backslash = quote;
+      while (backslash > p && backslash[-1] == '\\') --backslash;
+      if ((quote - backslash) % 2 == 0) return quote + 1;  // not escaped
+      p = quote + 1;
+    }
+  }
+
+  // The text of the JSON value at at_, which it moves past. A string, an
+  // object or an array is followed to its end; a number or literal goes to
+  // the next delimiter. Brackets nested deeper than `max_depth` are refused.
+  std::string_view take_value(size_t max_depth = kMaxEntryDepth) {
+    skip_space();
+    const char* begin = at_;
+    if (at_ >= end_) fail_json("the document ends early");
+    if (*at_ == '"') {
+      at_ = string_end(at_);
+    } else if (*at_ == '{' || *at_ == '[') {
+      std::string closers;  // what closes each open bracket
+      while (true) {
+        if (at_ >= end_) fail_json("the document ends early");
+        char c = *at_;
+        if (c == '"') {
+          at_ = string_end(at_);
+          continue;
+        }
+        if (c == '{' || c == '[') {
+          if (closers.size() >= max_depth)
+            fail((entry_index_ < 0 ? std::string("its metadata") : "entry " + std::to_string(entry_index_)) +
+                 " is nested more than " + std::to_string(max_depth) + " levels deep");
+          closers.push_back(c == '{' ? '}' : ']');
+        } else if (c == '}' || c == ']') {
+          if (c != closers.back()) fail_json("a bracket does not match");
+          closers.pop_back();
+          if (closers.empty()) {
+            ++at_;
+            break;
+          }
+        }
+        ++at_;
+      }
+    } else {
+      while (at_ < end_ && !std::strchr(",]} \t\n\r", *at_)) ++at_;
+      if (at_ == begin) fail_json("a value is missing");
+    }
+    return {begin, static_cast<size_t>(at_ - begin)};
+  }
+
+  // Whether `text` (inside the document's padded buffer) is valid JSON.
+  bool valid_json(std::string_view text) const {
+    ondemand::parser parser;
+    auto json =
+        parser.iterate(text.data(), text.size(), static_cast<size_t>(doc_.text_->padded_end() - text.data()));
+    if (json.error()) return false;
+    std::string_view raw;
+    return !json.value().raw_json().get(raw);
+  }
+
+  void read_object() {
+    ++at_;  // {
+    bool has_entries = false;
+    skip_space();
+    if (at_ < end_ && *at_ == '}') {
+      ++at_;
+    } else {
+      while (true) {
+        skip_space();
+        if (at_ >= end_ || *at_ != '"') fail_json("a key is missing");
+        std::string_view key = take_value();
+        expect(':', "a colon is missing after a key");
+        skip_space();
+        if (key == "\"metadata\"") {
+          std::string_view metadata = take_value(kMaxJsonDepth);
+          if (metadata.front() == '{') {
+            doc_.metadata_ = metadata;
+            // trace_where's document: its metadata names the breakpoint.
+            doc_.is_stack = has_key(metadata, "breakpoint");
+            if (doc_.is_stack && has_entries)
+              fail("its metadata (a trace_where stack's) comes after trace_data; it must come first");
+          } else if (metadata != "null") {
+            fail("its \"metadata\" is not an object");
+          }
+        } else if (key == "\"trace_data\"") {
+          if (at_ >= end_ || *at_ != '[') {
+            take_value();
+            fail("\"trace_data\" is not a list");
+          }
+          read_entries();
+          has_entries = true;
+        } else {
+          take_value();
+        }
+        skip_space();
+        if (at_ < end_ && *at_ == ',') {
+          ++at_;
+          continue;
+        }
+        expect('}', "a comma or the end of the object is missing");
+        break;
+      }
+    }
+    if (!has_entries) fail("it has no \"trace_data\" list; is it a pytrace trace?");
+  }
+
+  // The list at at_: each entry is taken and read.
+  void read_entries() {
+    ++at_;  // [
+    const char* buffer_end = doc_.text_->padded_end();
+    ondemand::parser inner;
+    auto add = [&](std::string_view raw) {
+      // The rest of the buffer is the entry's padding.
+      ondemand::document entry =
+          inner.iterate(raw.data(), raw.size(), static_cast<size_t>(buffer_end - raw.data()));
+      try {
+        EntryFields f = read_fields(entry.get_object());
+        add_entry(f, raw);
+      } catch (const simdjson::simdjson_error& e) {
+        fail_json(simdjson::error_message(e.error()));
+      }
+    };
+    // trace_where's document lists a stack innermost first: shown outermost
+    // first, it is a tree of one branch.
+    std::vector<std::string_view> stack;
+    skip_space();
+    bool empty = at_ < end_ && *at_ == ']';
+    if (empty) ++at_;
+    for (int64_t index = 0; !empty; ++index) {
+      entry_index_ = index;  // in messages (a stack's are numbered again below)
+      std::string_view raw = take_value();
+      if (raw.front() != '{') {
+        entry_index_ = -1;
+        fail("entry " + std::to_string(index) + " is not an object");
+      }
+      if (doc_.is_stack)
+        stack.push_back(raw);
+      else
+        add(raw);
+      if (progress_ && index % 65536 == 0)
+        progress_("indexing", static_cast<uint64_t>(at_ - doc_.text_->data), doc_.text_->size);
+      skip_space();
+      if (at_ < end_ && *at_ == ',') {
+        ++at_;
+        continue;
+      }
+      entry_index_ = -1;
+      expect(']', "a comma or the end of trace_data is missing");
+      break;
+    }
+    entry_index_ = -1;
+    int64_t index = 0;
+    for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
+      entry_index_ = index++;
+      add(*it);
+    }
+    entry_index_ = -1;
   }
 
   // Whether the object whose JSON text `raw` is (inside the document's
@@ -243,10 +412,14 @@ class DocumentReader {
   bool has_key(std::string_view raw, std::string_view key) const {
     const char* buffer_end = doc_.text_->padded_end();
     ondemand::parser parser;
-    ondemand::document object =
-        parser.iterate(raw.data(), raw.size(), static_cast<size_t>(buffer_end - raw.data()));
-    for (auto field : object.get_object())
-      if (field.unescaped_key() == key) return true;
+    try {
+      ondemand::document object =
+          parser.iterate(raw.data(), raw.size(), static_cast<size_t>(buffer_end - raw.data()));
+      for (auto field : object.get_object())
+        if (field.unescaped_key() == key) return true;
+    } catch (const simdjson::simdjson_error& e) {
+      fail("its metadata is not valid JSON (" + std::string(simdjson::error_message(e.error())) + ")");
+    }
     return false;
   }
 
@@ -259,59 +432,42 @@ class DocumentReader {
     return id;
   }
 
-  void read_entries(ondemand::array entries) {
-    const char* buffer_end = doc_.text_->padded_end();
-    ondemand::parser inner;
-    auto add = [&](std::string_view raw) {
-      // The entry is parsed again on its own: its text stays available for
-      // the detail panel and for saving. The rest of the buffer is its padding.
-      ondemand::document entry =
-          inner.iterate(raw.data(), raw.size(), static_cast<size_t>(buffer_end - raw.data()));
-      EntryFields f = read_fields(entry.get_object());
-      add_entry(f, raw);
-    };
-    // trace_where's document lists a stack innermost first: shown outermost
-    // first, it is a tree of one branch.
-    std::vector<std::string_view> stack;
-    for (ondemand::value value : entries) {
-      if (value.type() != ondemand::json_type::object)
-        fail("entry " + std::to_string(entry_index_ + 1 + stack.size()) + " is not an object");
-      ondemand::object object = value.get_object();
-      std::string_view raw = object.raw_json();
-      if (doc_.is_stack) {
-        stack.push_back(raw);
-        continue;
-      }
-      ++entry_index_;
-      add(raw);
-    }
-    for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
-      ++entry_index_;
-      add(*it);
-    }
-    entry_index_ = -1;
+  // The call that entry `entry` (one before the current) is; -1 for an
+  // entry that is not a call. Entries and calls are the same until the
+  // first entry that is not a call.
+  int32_t call_of_entry(int64_t entry) const {
+    return call_of_entry_.empty() ? static_cast<int32_t>(entry) : call_of_entry_[entry];
   }
 
   void add_entry(const EntryFields& f, std::string_view raw) {
     bool is_test = f.event == "test";
+    auto call = static_cast<int32_t>(doc_.size());
     if (!f.event.empty() && f.event != "function_call" && !is_test) {
+      if (call_of_entry_.empty()) {  // from here on, calls and entries are numbered apart
+        call_of_entry_.resize(call);
+        std::iota(call_of_entry_.begin(), call_of_entry_.end(), 0);
+        doc_.entry_id.assign(call_of_entry_.begin(), call_of_entry_.end());
+      }
       ++doc_.skipped_entries;  // not a call: an executed_line entry, or an unknown one
       call_of_entry_.push_back(-1);
       if (f.event == "executed_line") {
         doc_.executed_lines += f.lines;
         // Listed with the call that ran them (call_id; the original's have none).
-        if (f.call_id >= 0 && f.call_id < entry_index_ && call_of_entry_[f.call_id] >= 0)
-          doc_.lines_of_call_[call_of_entry_[f.call_id]].push_back(raw);
+        if (f.call_id >= 0 && f.call_id < entry_index_ && call_of_entry(f.call_id) >= 0)
+          doc_.lines_of_call_[call_of_entry(f.call_id)].push_back(raw);
       }
       return;
     }
-    auto call = static_cast<int32_t>(doc_.raw_.size());
     if (f.has_id && f.id != entry_index_)
       fail("entry " + std::to_string(entry_index_) + " has id " + std::to_string(f.id) +
            "; ids must be the entries' positions in trace_data");
-    call_of_entry_.push_back(call);
-    doc_.raw_.push_back(raw);
-    doc_.entry_id.push_back(static_cast<uint32_t>(entry_index_));
+    if (raw.size() > UINT32_MAX) fail("entry " + std::to_string(entry_index_) + " is larger than 4 GiB");
+    if (!call_of_entry_.empty()) {
+      call_of_entry_.push_back(call);
+      doc_.entry_id.push_back(static_cast<uint32_t>(entry_index_));
+    }
+    doc_.entry_offset_.push_back(static_cast<uint64_t>(raw.data() - doc_.text_->data));
+    doc_.entry_size_.push_back(static_cast<uint32_t>(raw.size()));
 
     if (call == 0)
       by_id_ = f.has_parent_id;
@@ -324,14 +480,15 @@ class DocumentReader {
     int64_t parent_entry = !by_id_ ? -1 : f.has_caller_id ? f.caller_id : f.parent_id;
     int32_t parent = -1;
     if (parent_entry >= 0) {
-      if (parent_entry >= entry_index_ || call_of_entry_[parent_entry] < 0)
+      if (parent_entry >= entry_index_ || call_of_entry(parent_entry) < 0)
         fail("entry " + std::to_string(entry_index_) +
              (f.has_caller_id ? " has caller_id " : " has parent_id ") + std::to_string(parent_entry) +
              ", which is not a call before it");
-      parent = call_of_entry_[parent_entry];
+      parent = call_of_entry(parent_entry);
     }
     doc_.parent.push_back(parent);
-    depth_given_.push_back(f.has_depth ? f.depth : -1);
+    depth_given_.push_back(f.has_depth ? static_cast<int32_t>(std::clamp<int64_t>(f.depth, -1, INT32_MAX))
+                                       : -1);
 
     auto [thread_it, new_thread] = thread_index_.try_emplace(f.thread_id, doc_.threads.size());
     if (new_thread) {
@@ -375,7 +532,7 @@ class DocumentReader {
   // descendants follow it), fills parents from depth where the document has
   // no parent_id, and the depths and subtree ends.
   void link_tree() {
-    size_t n = doc_.raw_.size();
+    size_t n = doc_.size();
     std::vector<int32_t> open;
     doc_.depth.resize(n);
     for (size_t i = 0; i < n; ++i) {
@@ -388,7 +545,7 @@ class DocumentReader {
                " has ended; entries must be in call order");
       } else {
         // The original tool's document: the parent is the last call one level up.
-        auto depth = static_cast<size_t>(std::max<int64_t>(depth_given_[i], 0));
+        auto depth = static_cast<size_t>(std::max<int32_t>(depth_given_[i], 0));
         if (open.size() > depth) open.resize(depth);
         parent = open.empty() ? -1 : open.back();
       }
@@ -449,7 +606,7 @@ class DocumentReader {
   void summarize() {
     Summary& s = doc_.summary;
     std::unordered_set<uint32_t> locations;
-    for (size_t i = 0; i < doc_.raw_.size(); ++i) {
+    for (size_t i = 0; i < doc_.size(); ++i) {
       uint8_t flags = doc_.flags[i];
       if (flags & kTest) {
         s.tests++;
@@ -469,23 +626,24 @@ class DocumentReader {
 
   // The tool's grouper over each thread's calls; see core/patterns.h.
   void find_groups() {
-    size_t n = doc_.raw_.size();
+    size_t n = doc_.size();
     for (size_t begin = 0; begin < n;) {
       size_t end = begin + doc_.threads[doc_.thread[begin]].calls;
-      std::vector<CallShape> shapes;
-      shapes.reserve(end - begin);
-      for (size_t i = begin; i < end; ++i) {
-        // Alike: same name at the same location (an import: of the same
-        // module; its location tells its name); a test only to itself.
+      // Alike: same name at the same location (an import: of the same
+      // module; its location tells its name); a test only to itself.
+      auto key_of = [&](size_t k) -> uint64_t {
+        size_t i = begin + k;
         uint32_t module = doc_.imports[i];
-        uint64_t key = doc_.flags[i] & kTest ? (uint64_t{1} << 63) | i
-                       : module ? (uint64_t{1} << 62) | (uint64_t{doc_.location[i]} << 31) | module
-                                : (uint64_t{doc_.location[i]} << 32) | doc_.name[i];
-        int64_t parent = doc_.parent[i] < 0 ? -1 : doc_.parent[i] - static_cast<int64_t>(begin);
-        shapes.push_back({parent, key});
-      }
+        return doc_.flags[i] & kTest ? (uint64_t{1} << 63) | i
+               : module              ? (uint64_t{1} << 62) | (uint64_t{doc_.location[i]} << 31) | module
+                                     : (uint64_t{doc_.location[i]} << 32) | doc_.name[i];
+      };
+      auto parent_of = [&](size_t k) -> int64_t {
+        int32_t parent = doc_.parent[begin + k];
+        return parent < 0 ? -1 : parent - static_cast<int64_t>(begin);
+      };
       size_t base = doc_.groups.size();
-      for (const PatternGroup& g : find_patterns(shapes, PatternOptions{})) {
+      for (const PatternGroup& g : find_patterns(end - begin, parent_of, key_of, PatternOptions{})) {
         auto first = static_cast<uint32_t>(begin + g.first);
         uint32_t last_sibling = first;
         for (uint32_t k = 1; k < g.period; ++k) last_sibling = doc_.subtree_end[last_sibling];
@@ -530,20 +688,69 @@ class DocumentReader {
   std::unordered_map<int64_t, size_t> thread_index_;
   std::unordered_set<uint64_t> functions_;
   std::vector<int32_t> call_of_entry_;  // by entry index: its call, -1 if skipped
-  std::vector<int64_t> depth_given_;    // -1 when the entry has no depth
+  std::vector<int32_t> depth_given_;    // -1 when the entry has no depth
   int64_t entry_index_ = -1;            // the entry being read, for messages
-  bool by_id_ = true;                   // the tree comes from parent_id, not depth
-  bool by_caller_ = false;              // ... or from caller_id, where entries have it
+  const char* at_ = nullptr;            // where the outer structure is read
+  const char* end_ = nullptr;
+  LoadProgress progress_;
+  bool by_id_ = true;       // the tree comes from parent_id, not depth
+  bool by_caller_ = false;  // ... or from caller_id, where entries have it
 };
 
 TraceDocument TraceDocument::parse(std::string text, const std::string& name, bool find_groups) {
   TraceDocument doc;
   doc.text_->own(simdjson::padded_string(text));
-  DocumentReader(doc, name).read(find_groups);
+  DocumentReader(doc, name).read(find_groups, {});
   return doc;
 }
 
-TraceDocument TraceDocument::load(const std::string& path, bool find_groups) {
+namespace {
+
+// Decompresses `text` into an unnamed file in `directory` (O_TMPFILE, mode
+// 0600: gone when closed) and maps that.
+// The file, not memory, holds the text: a trace of tens of GB decompresses
+// within the viewer's memory.
+std::unique_ptr<TraceDocument::Text> decompress_to_file(Compression compression,
+                                                        const TraceDocument::Text& text,
+                                                        const std::string& path, const std::string& directory,
+                                                        const LoadProgress& progress) {
+  int fd = open(directory.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0)
+    throw Error("cannot decompress " + path + ": no temporary file in " + directory + ": " +
+                std::strerror(errno));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { close(fd); }
+  } closer{fd};
+  size_t written = 0;
+  uint64_t pieces = 0;
+  try {
+    decompress(compression, {text.data, text.size}, [&](std::span<const char> piece) {
+      for (size_t done = 0; done < piece.size();) {
+        ssize_t n = write(fd, piece.data() + done, piece.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0)
+          throw Error("cannot write the decompressed text into " + directory + ": " +
+                      std::strerror(n < 0 ? errno : EIO));
+        done += static_cast<size_t>(n);
+      }
+      written += piece.size();
+      if (progress && ++pieces % 256 == 0) progress("decompressing", written, 0);
+    });
+  } catch (const Error& e) {
+    throw Error("cannot read " + path + " (" + compression_name(compression) + "): " + e.what());
+  }
+  if (written == 0) throw Error("cannot show " + path + ": it decompresses to nothing");
+  auto decompressed = std::make_unique<TraceDocument::Text>();
+  if (!map_file(fd, written, *decompressed))
+    throw Error("cannot map the decompressed " + path + ": " + std::strerror(errno));
+  return decompressed;
+}
+
+}  // namespace
+
+TraceDocument TraceDocument::load(const std::string& path, bool find_groups, const LoadProgress& progress,
+                                  const std::string& scratch_directory) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error("cannot read " + path + ": " + std::strerror(errno));
   struct stat st {};
@@ -556,19 +763,10 @@ TraceDocument TraceDocument::load(const std::string& path, bool find_groups) {
   if (st.st_size == 0) throw Error("cannot show " + path + ": the file is empty");
   if (!mapped) throw Error("cannot read " + path + ": " + std::strerror(map_error));
   // A compressed trace (-o FILE.gz, FILE.zst), known by its first bytes.
-  const TraceDocument::Text& raw = *doc.text_;
-  if (Compression compression = compression_of({raw.data, raw.size}); compression != Compression::kNone) {
-    std::string text;
-    try {
-      decompress(compression, {raw.data, raw.size}, text, max_decompressed_bytes());
-    } catch (const Error& e) {
-      throw Error("cannot read " + path + " (" + compression_name(compression) + "): " + e.what());
-    }
-    auto decompressed = std::make_unique<TraceDocument::Text>();
-    decompressed->own(simdjson::padded_string(text));
-    doc.text_ = std::move(decompressed);
-  }
-  DocumentReader(doc, path).read(find_groups);
+  if (Compression compression = compression_of({doc.text_->data, doc.text_->size});
+      compression != Compression::kNone)
+    doc.text_ = decompress_to_file(compression, *doc.text_, path, scratch_directory, progress);
+  DocumentReader(doc, path).read(find_groups, progress);
   return doc;
 }
 

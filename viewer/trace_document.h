@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -68,11 +69,18 @@ struct Summary {
   uint64_t open_at_end = 0;
 };
 
+// Told how far loading has come: in which phase ("decompressing",
+// "indexing"), bytes done and of how many (0: not known).
+using LoadProgress = std::function<void(std::string_view phase, uint64_t done, uint64_t total)>;
+
 class TraceDocument {
  public:
   // Reads and checks the file. Throws pytrace::Error with a message that
-  // names the file and what is wrong with it.
-  static TraceDocument load(const std::string& path, bool find_groups = true);
+  // names the file and what is wrong with it. A compressed file is
+  // decompressed into an unnamed temporary file in `scratch_directory`.
+  static TraceDocument load(const std::string& path, bool find_groups = true,
+                            const LoadProgress& progress = {},
+                            const std::string& scratch_directory = "/var/tmp");
   // The same from text already in memory; `name` is used in messages.
   static TraceDocument parse(std::string text, const std::string& name, bool find_groups = true);
 
@@ -80,8 +88,8 @@ class TraceDocument {
   TraceDocument& operator=(TraceDocument&&) noexcept;
   ~TraceDocument();
 
-  size_t size() const { return raw_.size(); }
-  std::string_view raw_entry(size_t call) const { return raw_[call]; }
+  size_t size() const { return entry_offset_.size(); }
+  std::string_view raw_entry(size_t call) const;
   // The metadata object's JSON text, or "null".
   std::string_view metadata() const { return metadata_; }
 
@@ -95,7 +103,9 @@ class TraceDocument {
   std::vector<uint32_t> imports;     // the module an import entry imports, into strings ("" for none)
   std::vector<int64_t> duration_ns;  // -1 when null
   std::vector<uint8_t> flags;
-  std::vector<uint32_t> entry_id;  // the call's position in trace_data (entries that are not calls count)
+  // The call's position in trace_data, where entries that are not calls
+  // are among the calls (skipped_entries > 0); empty where they are not.
+  std::vector<uint32_t> entry_id;
 
   std::vector<std::string> strings;  // strings[0] is ""
   std::vector<DocumentThread> threads;
@@ -116,8 +126,9 @@ class TraceDocument {
   struct Text;  // the bytes: a mapped file or text in memory
 
  private:
-  std::unique_ptr<Text> text_;  // owns the bytes raw_ and metadata_ point into
-  std::vector<std::string_view> raw_;
+  std::unique_ptr<Text> text_;          // owns the bytes the entries and metadata_ are in
+  std::vector<uint64_t> entry_offset_;  // each call's JSON text: where it starts in text_
+  std::vector<uint32_t> entry_size_;    // ... and its length
   std::unordered_map<uint32_t, std::vector<std::string_view>> lines_of_call_;
   std::string_view metadata_;
   friend class DocumentReader;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "view_model.h"
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 
 #include "core/json_text.h"
@@ -9,25 +11,10 @@ namespace pytrace::viewer {
 
 namespace {
 
-// Appends `"key":[v,...],`: a column of numbers.
-template <typename T>
-void append_column(std::string& out, std::string_view key, const std::vector<T>& values) {
-  append_json_string(out, key);
-  out += ":[";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ',';
-    out += std::to_string(values[i]);
-  }
-  out += "],";
-}
+constexpr size_t kAlignment = 8;
 
-// One field of every group, as a column.
-template <typename T>
-std::vector<T> group_column(const std::vector<DocumentGroup>& groups, T DocumentGroup::*field) {
-  std::vector<T> values;
-  values.reserve(groups.size());
-  for (const auto& g : groups) values.push_back(g.*field);
-  return values;
+size_t aligned(size_t offset) {
+  return (offset + kAlignment - 1) / kAlignment * kAlignment;
 }
 
 void append_summary(std::string& out, const Summary& s) {
@@ -63,77 +50,160 @@ void append_summary(std::string& out, const Summary& s) {
 
 }  // namespace
 
-std::string view_model_json(const TraceDocument& doc, const ViewSettings& settings) {
-  namespace fs = std::filesystem;
-  fs::path trace(settings.trace_path);
-  std::string out;
-  out.reserve(doc.size() * 48 + 4096);
+void ViewModel::add(std::string table, std::string name, const void* values, size_t count, size_t width,
+                    const char* type, bool int64_as_double) {
+  columns_.push_back({.table = std::move(table),
+                      .name = std::move(name),
+                      .type = type,
+                      .values = values,
+                      .count = count,
+                      .width = width,
+                      .int64_as_double = int64_as_double});
+}
 
-  out += "{\"trace\":{\"path\":";
-  append_json_string(out, trace.string());
-  out += ",\"name\":";
-  append_json_string(out, trace.filename().string());
-  out += ",\"directory\":";
-  append_json_string(out, trace.parent_path().string());
-  out += ",\"suggested_save\":";
-  append_json_string(out, settings.suggested_save);
-  out += ",\"skipped_entries\":" + std::to_string(doc.skipped_entries);
-  out += ",\"executed_lines\":" + std::to_string(doc.executed_lines);
-  out += doc.is_stack ? ",\"stack\":true" : ",\"stack\":false";
-  out += "},\"options\":{\"patterns\":";
-  out += settings.patterns ? "true" : "false";
-  out += ",\"hide_imports\":";
-  out += settings.hide_imports ? "true" : "false";
-  out += "},\"metadata\":";
-  out += doc.metadata();
-  out += ',';
-  append_summary(out, doc.summary);
-
-  out += ",\"strings\":[";
-  for (size_t i = 0; i < doc.strings.size(); ++i) {
-    if (i) out += ',';
-    append_json_string(out, doc.strings[i]);
-  }
-  out += "],\"threads\":[";
-  for (size_t i = 0; i < doc.threads.size(); ++i) {
-    const DocumentThread& t = doc.threads[i];
-    if (i) out += ',';
-    out +=
-        "{\"thread_id\":" + std::to_string(t.thread_id) + ",\"pid\":" + std::to_string(t.pid) + ",\"name\":";
-    append_json_string(out, t.name);
-    out += ",\"calls\":" + std::to_string(t.calls) + '}';
-  }
-
-  out += "],\"calls\":{\"count\":" + std::to_string(doc.size()) + ',';
-  append_column(out, "parent", doc.parent);
-  append_column(out, "depth", doc.depth);
-  append_column(out, "end", doc.subtree_end);
-  append_column(out, "thread", doc.thread);
-  append_column(out, "name", doc.name);
-  append_column(out, "qualname", doc.qualname);
-  append_column(out, "location", doc.location);
-  append_column(out, "type", doc.call_type);
-  append_column(out, "site", doc.call_site);
-  append_column(out, "imports", doc.imports);
-  append_column(out, "duration", doc.duration_ns);
-  append_column(out, "flags", doc.flags);
+ViewModel::ViewModel(const TraceDocument& doc, const ViewSettings& settings) {
+  // Every number the page indexes by is below 2^31, so unsigned columns
+  // are sent as the page's Int32Array.
+  size_t n = doc.size();
+  add("calls", "parent", doc.parent.data(), n, 4, "i32");
+  add("calls", "depth", doc.depth.data(), n, 4, "i32");
+  add("calls", "end", doc.subtree_end.data(), n, 4, "i32");
+  add("calls", "thread", doc.thread.data(), n, 4, "i32");
+  add("calls", "name", doc.name.data(), n, 4, "i32");
+  add("calls", "qualname", doc.qualname.data(), n, 4, "i32");
+  add("calls", "location", doc.location.data(), n, 4, "i32");
+  add("calls", "type", doc.call_type.data(), n, 4, "i32");
+  add("calls", "site", doc.call_site.data(), n, 4, "i32");
+  add("calls", "imports", doc.imports.data(), n, 4, "i32");
+  add("calls", "duration", doc.duration_ns.data(), n, 8, "f64", true);
+  add("calls", "flags", doc.flags.data(), n, 1, "u8");
   // Where entries that are not calls (executed lines) are among them, the
   // calls' ids in the document are not their numbers here.
-  if (doc.skipped_entries) append_column(out, "id", doc.entry_id);
-  out.back() = '}';
+  if (!doc.entry_id.empty()) add("calls", "id", doc.entry_id.data(), n, 4, "i32");
 
   const auto& groups = doc.groups;
-  out += ",\"groups\":{\"count\":" + std::to_string(groups.size()) + ',';
-  append_column(out, "parent", group_column(groups, &DocumentGroup::parent));
-  append_column(out, "first", group_column(groups, &DocumentGroup::first));
-  append_column(out, "last", group_column(groups, &DocumentGroup::last));
-  append_column(out, "template_end", group_column(groups, &DocumentGroup::template_end));
-  append_column(out, "period", group_column(groups, &DocumentGroup::period));
-  append_column(out, "repetitions", group_column(groups, &DocumentGroup::repetitions));
-  append_column(out, "outer", group_column(groups, &DocumentGroup::outer));
-  out.back() = '}';
-  out += '}';
-  return out;
+  size_t g = groups.size();
+  const std::pair<const char*, int32_t (*)(const DocumentGroup&)> group_fields[] = {
+      {"parent", [](const DocumentGroup& x) { return x.parent; }},
+      {"first", [](const DocumentGroup& x) { return static_cast<int32_t>(x.first); }},
+      {"last", [](const DocumentGroup& x) { return static_cast<int32_t>(x.last); }},
+      {"template_end", [](const DocumentGroup& x) { return static_cast<int32_t>(x.template_end); }},
+      {"period", [](const DocumentGroup& x) { return static_cast<int32_t>(x.period); }},
+      {"repetitions", [](const DocumentGroup& x) { return static_cast<int32_t>(x.repetitions); }},
+      {"outer", [](const DocumentGroup& x) { return x.outer; }},
+  };
+  group_fields_.reserve(g * std::size(group_fields));
+  for (const auto& [name, field] : group_fields)
+    for (const DocumentGroup& group : groups) group_fields_.push_back(field(group));
+  for (size_t f = 0; f < std::size(group_fields); ++f)
+    add("groups", group_fields[f].first, group_fields_.data() + f * g, g, 4, "i32");
+
+  namespace fs = std::filesystem;
+  fs::path trace(settings.trace_path);
+  std::string json = "{\"trace\":{\"path\":";
+  append_json_string(json, trace.string());
+  json += ",\"name\":";
+  append_json_string(json, trace.filename().string());
+  json += ",\"directory\":";
+  append_json_string(json, trace.parent_path().string());
+  json += ",\"suggested_save\":";
+  append_json_string(json, settings.suggested_save);
+  json += ",\"skipped_entries\":" + std::to_string(doc.skipped_entries);
+  json += ",\"executed_lines\":" + std::to_string(doc.executed_lines);
+  json += doc.is_stack ? ",\"stack\":true" : ",\"stack\":false";
+  json += "},\"options\":{\"patterns\":";
+  json += settings.patterns ? "true" : "false";
+  json += ",\"hide_imports\":";
+  json += settings.hide_imports ? "true" : "false";
+  json += "},\"metadata\":";
+  json += doc.metadata();
+  json += ',';
+  append_summary(json, doc.summary);
+  json += ",\"strings\":[";
+  for (size_t i = 0; i < doc.strings.size(); ++i) {
+    if (i) json += ',';
+    append_json_string(json, doc.strings[i]);
+  }
+  json += "],\"threads\":[";
+  for (size_t i = 0; i < doc.threads.size(); ++i) {
+    const DocumentThread& t = doc.threads[i];
+    if (i) json += ',';
+    json +=
+        "{\"thread_id\":" + std::to_string(t.thread_id) + ",\"pid\":" + std::to_string(t.pid) + ",\"name\":";
+    append_json_string(json, t.name);
+    json += ",\"calls\":" + std::to_string(t.calls) + '}';
+  }
+  json += ']';
+
+  // The columns' offsets depend on the header's length, which depends on
+  // the offsets' digits: lay out with room for the longest offsets, pad.
+  auto describe = [&](size_t first_offset) {
+    std::string tables;
+    size_t offset = first_offset;
+    for (const char* table : {"calls", "groups"}) {
+      tables += ",\"";
+      tables += table;
+      tables +=
+          "\":{\"count\":" + std::to_string(std::string_view(table) == "calls" ? n : g) + ",\"columns\":{";
+      bool first = true;
+      for (Column& c : columns_) {
+        if (c.table != table) continue;
+        c.offset = offset;
+        offset = aligned(offset + c.count * c.width);
+        if (!first) tables += ',';
+        first = false;
+        append_json_string(tables, c.name);
+        tables += ":{\"type\":\"" + c.type + "\",\"offset\":" + std::to_string(c.offset) + '}';
+      }
+      tables += "}}";
+    }
+    size_ = offset;
+    return tables;
+  };
+  size_t longest = aligned(kAlignment + json.size() + describe(SIZE_MAX / 2).size() + 2);
+  std::string tables = describe(longest);
+  header_ = std::string(kAlignment, '\0') + json + tables + '}';
+  header_.resize(longest, ' ');  // whitespace after the JSON text: still the same JSON
+  auto length = static_cast<uint32_t>(longest - kAlignment);
+  for (int i = 0; i < 4; ++i) header_[i] = static_cast<char>((length >> (8 * i)) & 0xff);
+}
+
+size_t ViewModel::read(size_t offset, char* out, size_t length) const {
+  size_t done = 0;
+  auto copy = [&](size_t part_offset, size_t part_size, auto&& bytes_at) {
+    if (offset + done < part_offset || offset + done >= part_offset + part_size) return;
+    size_t from = offset + done - part_offset;
+    size_t n = std::min(length - done, part_size - from);
+    bytes_at(from, out + done, n);
+    done += n;
+  };
+  copy(0, header_.size(),
+       [&](size_t from, char* to, size_t n) { std::memcpy(to, header_.data() + from, n); });
+  for (const Column& c : columns_) {
+    if (done == length) break;
+    size_t bytes = c.count * c.width;
+    // The gap before the next column is zeros.
+    copy(c.offset, aligned(bytes), [&](size_t from, char* to, size_t n) {
+      for (size_t i = 0; i < n;) {
+        size_t at = from + i;
+        if (at >= bytes) {
+          size_t zeros = n - i;
+          std::memset(to + i, 0, zeros);
+          i += zeros;
+        } else if (c.int64_as_double) {
+          double value = static_cast<double>(static_cast<const int64_t*>(c.values)[at / 8]);
+          size_t k = std::min(n - i, 8 - at % 8);
+          std::memcpy(to + i, reinterpret_cast<const char*>(&value) + at % 8, k);
+          i += k;
+        } else {
+          size_t k = std::min(n - i, bytes - at);
+          std::memcpy(to + i, static_cast<const char*>(c.values) + at, k);
+          i += k;
+        }
+      }
+    });
+  }
+  return done;
 }
 
 }  // namespace pytrace::viewer

@@ -105,30 +105,30 @@ class Model {
     this.strings = json.strings;
     const c = json.calls;
     this.n = c.count;
-    this.parent = Int32Array.from(c.parent);
-    this.depth = Int32Array.from(c.depth);
-    this.end = Int32Array.from(c.end);
-    this.thread = Int32Array.from(c.thread);
-    this.name = Int32Array.from(c.name);
-    this.qualname = Int32Array.from(c.qualname);
-    this.location = Int32Array.from(c.location);
-    this.type = Int32Array.from(c.type);
-    this.site = Int32Array.from(c.site);
-    this.imports = Int32Array.from(c.imports);
-    this.duration = Float64Array.from(c.duration);
-    this.flags = Uint8Array.from(c.flags);
+    this.parent = c.parent;
+    this.depth = c.depth;
+    this.end = c.end;
+    this.thread = c.thread;
+    this.name = c.name;
+    this.qualname = c.qualname;
+    this.location = c.location;
+    this.type = c.type;
+    this.site = c.site;
+    this.imports = c.imports;
+    this.duration = c.duration;
+    this.flags = c.flags;
     // The id in the document, where it is not the call's number (executed lines among the calls).
-    this.id = c.id ? Int32Array.from(c.id) : null;
+    this.id = c.id || null;
     const g = json.groups;
     this.groupCount = g.count;
-    this.gParent = Int32Array.from(g.parent);
-    this.gFirst = Int32Array.from(g.first);
-    this.gLast = Int32Array.from(g.last);
-    this.gTemplateEnd = Int32Array.from(g.template_end);
-    this.gPeriod = Int32Array.from(g.period);
-    this.gRepetitions = Int32Array.from(g.repetitions);
-    this.gOuter = Int32Array.from(g.outer);
-    json.calls = json.groups = null; // the typed arrays replace them
+    this.gParent = g.parent;
+    this.gFirst = g.first;
+    this.gLast = g.last;
+    this.gTemplateEnd = g.template_end;
+    this.gPeriod = g.period;
+    this.gRepetitions = g.repetitions;
+    this.gOuter = g.outer;
+    json.calls = json.groups = null; // held as the typed arrays above
     // Groups starting at each call, outermost first (the server sorts them so).
     this.groupsAt = new Map();
     for (let i = 0; i < this.groupCount; i++) {
@@ -910,36 +910,44 @@ function renderLegend() {
 
 // ---- loading ------------------------------------------------------------------
 
-// Reads the model with progress: it can be tens of megabytes.
+// Reads the model with progress: it can be hundreds of megabytes. Its
+// layout is in viewer/view_model.h: a JSON header, then columns of numbers
+// taken as typed arrays over the bytes received.
 async function fetchModel() {
   const response = await fetch("api/model");
   if (!response.ok) throw new Error("the server answered " + response.status + " " + response.statusText);
-  const total = Number(response.headers.get("Content-Length")) || 0;
+  const total = Number(response.headers.get("Content-Length"));
+  if (!total) throw new Error("the server did not say how long the trace's model is");
   const progress = $("load-progress");
   const text = $("load-text");
-  if (total) progress.max = total;
+  progress.max = total;
+  const bytes = new Uint8Array(total);
   const reader = response.body.getReader();
-  const chunks = [];
   let received = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    chunks.push(value);
+    if (received + value.length > total) throw new Error("the server sent more than it announced");
+    bytes.set(value, received);
     received += value.length;
-    if (total) {
-      progress.value = received;
-      text.textContent = "Loading the trace… " + (received / 1048576).toFixed(1) + " of " + (total / 1048576).toFixed(1) + " MB";
+    progress.value = received;
+    text.textContent = "Loading the trace… " + (received / 1048576).toFixed(1) + " of " + (total / 1048576).toFixed(1) + " MB";
+  }
+  if (received !== total) throw new Error("the model ended after " + received + " of " + total + " bytes");
+  return decodeModel(bytes.buffer);
+}
+
+function decodeModel(buffer) {
+  const headerLength = new DataView(buffer).getUint32(0, true);
+  const json = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, headerLength)));
+  const arrayTypes = { i32: Int32Array, f64: Float64Array, u8: Uint8Array };
+  for (const table of [json.calls, json.groups]) {
+    for (const [name, column] of Object.entries(table.columns)) {
+      table[name] = new arrayTypes[column.type](buffer, column.offset, table.count);
     }
+    delete table.columns;
   }
-  const bytes = new Uint8Array(received);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  text.textContent = "Preparing " + (received / 1048576).toFixed(1) + " MB…";
-  await new Promise((resolve) => setTimeout(resolve, 0)); // let the message show
-  return JSON.parse(new TextDecoder().decode(bytes));
+  return json;
 }
 
 async function main() {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -326,6 +327,37 @@ TEST(TraceDocument, BadDocumentsSayWhatIsWrong) {
   EXPECT_NE(error_of(document(entries)).find("not together"), std::string::npos);
 }
 
+TEST(TraceDocument, StringsAndSpacingDoNotConfuseTheOuterReading) {
+  // Brackets, quotes and backslashes inside strings, keys the viewer does
+  // not know (with nested values), spacing everywhere, metadata last.
+  json entries = repeated_calls();
+  entries[1]["arguments"] = {
+      {"s", "]}\\\"{["}, {"t", "\\"}, {"nested", {{"a", json::array({1, {{"b", "}"}}})}}}};
+  entries[2]["name"] = "q\"}]";
+  std::string text = "\n {\n \"note\" : [ {\"x\": \"]\"}, [] ] ,\r\n\t\"trace_data\" :\n" + entries.dump(2) +
+                     " ,  \"metadata\" : {\"original_command\": \"a ] b\"}\n}\n  ";
+  auto doc = TraceDocument::parse(text, "t.json");
+  EXPECT_EQ(doc.size(), entries.size());
+  EXPECT_EQ(doc.strings[doc.name[2]], "q\"}]");
+  EXPECT_EQ(json::parse(doc.raw_entry(1)), entries[1]);
+  EXPECT_EQ(json::parse(doc.metadata())["original_command"], "a ] b");
+
+  std::string good = document(repeated_calls());
+  for (const auto& [bad, phrase] : std::vector<std::pair<std::string, std::string>>{
+           {good + "x", "more text after the document"},
+           {"hello", "not valid JSON"},
+           {"{\"trace_data\": [{\"a\": [1}]}", "a bracket does not match"},
+           {"{\"trace_data\": [{\"a\": \"open}]}", "a string is not closed"},
+           {"{\"trace_data\": [{\"a\": 1} {\"a\": 2}]}", "a comma or the end of trace_data is missing"},
+           {"{\"trace_data\": [] \"x\": 1}", "a comma or the end of the object is missing"},
+           {"{\"trace_data\": [{\"name\": tru}]}", "entry 0"},
+           {"{\"trace_data\": [" + std::string(2000, '[') + "]}",
+            "entry 0 is nested more than 1024 levels deep"},
+       }) {
+    EXPECT_NE(error_of(bad).find(phrase), std::string::npos) << error_of(bad);
+  }
+}
+
 TEST(TraceDocument, FilesThatCannotBeRead) {
   auto load_error = [](const std::string& path) -> std::string {
     try {
@@ -344,11 +376,50 @@ TEST(TraceDocument, FilesThatCannotBeRead) {
   std::filesystem::remove(empty);
 }
 
+// The model as the page sees it: the header, with each column read into a
+// list. Read in pieces of `piece` bytes, which split values.
+json decoded_model(const ViewModel& model, size_t piece) {
+  std::string bytes;
+  std::vector<char> buffer(piece);
+  for (size_t n; (n = model.read(bytes.size(), buffer.data(), piece)) > 0;) bytes.append(buffer.data(), n);
+  EXPECT_EQ(bytes.size(), model.size());
+  uint32_t header_length = 0;
+  std::memcpy(&header_length, bytes.data(), 4);
+  json out = json::parse(bytes.substr(8, header_length));
+  for (const char* table : {"calls", "groups"}) {
+    size_t count = out[table]["count"];
+    for (auto& [name, column] : out[table]["columns"].items()) {
+      size_t offset = column["offset"];
+      EXPECT_EQ(offset % 8, 0u) << name;
+      json values = json::array();
+      for (size_t i = 0; i < count; ++i) {
+        if (column["type"] == "i32") {
+          int32_t v;
+          std::memcpy(&v, bytes.data() + offset + 4 * i, 4);
+          values.push_back(v);
+        } else if (column["type"] == "f64") {
+          double v;
+          std::memcpy(&v, bytes.data() + offset + 8 * i, 8);
+          values.push_back(static_cast<int64_t>(v));
+        } else {
+          values.push_back(static_cast<uint8_t>(bytes[offset + i]));
+        }
+      }
+      out[table][name] = values;
+    }
+  }
+  return out;
+}
+
 TEST(ViewModel, ColumnsAndSettings) {
   auto doc = TraceDocument::parse(document(repeated_calls()), "t.json");
-  json model = json::parse(view_model_json(
+  ViewModel view(
       doc,
-      {.trace_path = "/data/t.json", .patterns = false, .hide_imports = true, .suggested_save = "t_f.json"}));
+      {.trace_path = "/data/t.json", .patterns = false, .hide_imports = true, .suggested_save = "t_f.json"});
+  json model = decoded_model(view, 7);
+  EXPECT_EQ(decoded_model(view, 1 << 20), model);
+  EXPECT_EQ(model["calls"]["duration"][5], 1005);
+  EXPECT_EQ(model["calls"]["flags"][0], 0);
   EXPECT_EQ(model["trace"]["name"], "t.json");
   EXPECT_EQ(model["trace"]["directory"], "/data");
   EXPECT_EQ(model["trace"]["suggested_save"], "t_f.json");

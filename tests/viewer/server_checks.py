@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -99,6 +100,23 @@ class Server:
             raise Failure("%s %s answered %s, not JSON" % (method, path, content_type))
         return status, json.loads(data)
 
+    def model(self):
+        """GET /api/model, decoded as the page decodes it (viewer/view_model.h):
+        the JSON header with each column as a list."""
+        status, content_type, data = self.request("GET", "/api/model")
+        if status != 200 or content_type != "application/octet-stream":
+            raise Failure("GET /api/model answered %s %s" % (status, content_type))
+        header_length = struct.unpack_from("<I", data, 0)[0]
+        model = json.loads(data[8:8 + header_length])
+        for table in (model["calls"], model["groups"]):
+            for name, column in table.pop("columns").items():
+                size = {"i32": 4, "f64": 8, "u8": 1}[column["type"]]
+                expect(column["offset"] % 8 == 0 and column["offset"] + size * table["count"] <= len(data),
+                       "column %s is out of place" % name)
+                code = {"i32": "i", "f64": "d", "u8": "B"}[column["type"]]
+                table[name] = list(struct.unpack_from("<%d%s" % (table["count"], code), data, column["offset"]))
+        return status, model
+
     def stop(self, sig=signal.SIGINT):
         self.process.send_signal(sig)
         try:
@@ -158,7 +176,7 @@ def serves_the_page_the_model_and_each_entry(env):
     expect(status == 200 and content_type.startswith("text/html") and b"viewer.js" in page, "GET / is not the page")
     for path in ("/viewer.js", "/style.css"):
         expect(server.request("GET", path)[0] == 200, "GET %s failed" % path)
-    status, model = server.json("GET", "/api/model")
+    status, model = server.model()
     expect(status == 200 and model["calls"]["count"] == len(env.data), "the model does not hold every call")
     expect(model["trace"]["path"] == env.trace, "the model names %s" % model["trace"]["path"])
     # Each call's own entry, as written in the trace (the original viewer
@@ -257,7 +275,7 @@ def save_writes_next_to_the_trace_and_never_overwrites_silently(env):
     # What was saved can be shown.
     server.stop()
     again = env.serve(trace=target)
-    status, model = again.json("GET", "/api/model")
+    status, model = again.model()
     expect(status == 200 and model["calls"]["count"] == 1, "the saved trace cannot be shown")
 
 
@@ -294,14 +312,14 @@ def bad_inputs_get_one_message(env):
 def reads_compressed_traces(env):
     """A trace written as FILE.gz or FILE.zst (the tools' -o) is shown as
     the same trace, whatever its name; a damaged or cut one gets one message."""
-    plain = env.serve().json("GET", "/api/model")[1]
+    plain = env.serve().model()[1]
     for suffix, compress in ((".gz", ["gzip", "-c"]), (".zst", ["zstd", "-q", "-c"]), (".trace", ["gzip", "-c"])):
         if not shutil.which(compress[0]):
             raise Failure("%s is not installed (scripts/setup.sh installs it)" % compress[0])
         path = os.path.join(env.tmp, "demo.json" + suffix)
         with open(path, "wb") as f:
             subprocess.run(compress + [env.trace], stdout=f, check=True)
-        served = env.serve(trace=path).json("GET", "/api/model")[1]
+        served = env.serve(trace=path).model()[1]
         trace = served.pop("trace")
         expect(served == {k: v for k, v in plain.items() if k != "trace"},
                "%s: the model differs from the plain trace's" % suffix)
@@ -357,7 +375,7 @@ def shows_a_trace_larger_than_its_memory_limit(env):
     try:
         command = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', group, env.view]
         server = env.serve(trace=path, command=command)
-        status, model = server.json("GET", "/api/model")
+        status, model = server.model()
         expect(status == 200 and model["calls"]["count"] == 40000, "the model: %s %s" % (status, model.get("calls")))
         status, last = server.json("GET", "/api/entry/39999")
         expect(status == 200 and last["name"] == "step49" and len(last["arguments"]["text"]) == 4096,
@@ -396,7 +414,7 @@ def script_takes_flags_in_any_order(env):
     os.environ["PYTRACE_VIEW"] = env.view  # the build's, not an installed one
     server = Server([env.script, env.trace, "--no-patterns", str(port), "--hide-imports"], port)
     env.servers.append(server)
-    status, model = server.json("GET", "/api/model")
+    status, model = server.model()
     expect(model["options"] == {"patterns": False, "hide_imports": True}, "options: %s" % model["options"])
     server.stop()
     result = subprocess.run([env.script], capture_output=True, text=True, timeout=30)

@@ -169,18 +169,19 @@ class SiblingGrouper {
 
 class Finder {
  public:
-  Finder(std::span<const CallShape> calls, const PatternOptions& options)
-      : calls_(calls), grouper_(options) {}
+  Finder(size_t count, const std::function<int64_t(size_t)>& parent_of,
+         const std::function<uint64_t(size_t)>& key_of, const PatternOptions& options)
+      : count_(count), parent_of_(parent_of), key_of_(key_of), grouper_(options) {}
 
   std::vector<PatternGroup> run() {
-    const size_t n = calls_.size();
+    const size_t n = count_;
     // Children of every call, and of the top level (slot n), in call order.
     begin_.assign(n + 2, 0);
-    for (const auto& call : calls_) ++begin_[slot_of(call.parent) + 1];
+    for (size_t i = 0; i < n; ++i) ++begin_[slot_of(parent_of_(i)) + 1];
     for (size_t i = 1; i < begin_.size(); ++i) begin_[i] += begin_[i - 1];
     children_.resize(n);
     std::vector<uint32_t> fill(begin_.begin(), begin_.end() - 1);
-    for (size_t i = 0; i < n; ++i) children_[fill[slot_of(calls_[i].parent)]++] = static_cast<uint32_t>(i);
+    for (size_t i = 0; i < n; ++i) children_[fill[slot_of(parent_of_(i))]++] = static_cast<uint32_t>(i);
 
     // Children come after their parent: shapes and sizes from the end.
     shape_.assign(n, 0);
@@ -192,7 +193,7 @@ class Finder {
         child_shapes.push_back(shape_[c]);
         size_[i] += size_[c];
       }
-      shape_[i] = shapes_.intern(calls_[i].key, child_shapes);
+      shape_[i] = shapes_.intern(key_of_(i), child_shapes);
     }
 
     group_list(-1);
@@ -201,7 +202,7 @@ class Finder {
   }
 
  private:
-  size_t slot_of(int64_t parent) const { return parent < 0 ? calls_.size() : static_cast<size_t>(parent); }
+  size_t slot_of(int64_t parent) const { return parent < 0 ? count_ : static_cast<size_t>(parent); }
 
   std::span<const uint32_t> kids(size_t slot) const {
     return std::span<const uint32_t>(children_).subspan(begin_[slot], begin_[slot + 1] - begin_[slot]);
@@ -231,10 +232,12 @@ class Finder {
     }
   }
 
-  std::span<const CallShape> calls_;
+  size_t count_;
+  const std::function<int64_t(size_t)>& parent_of_;
+  const std::function<uint64_t(size_t)>& key_of_;
   SiblingGrouper grouper_;
   ShapeTable shapes_;
-  std::vector<uint64_t> begin_;
+  std::vector<uint32_t> begin_;  // into children_: one thread has fewer than 2^32 calls
   std::vector<uint32_t> children_;
   std::vector<uint32_t> shape_;
   std::vector<uint32_t> size_;
@@ -245,7 +248,15 @@ class Finder {
 }  // namespace
 
 std::vector<PatternGroup> find_patterns(std::span<const CallShape> calls, const PatternOptions& options) {
-  return Finder(calls, options).run();
+  return find_patterns(
+      calls.size(), [calls](size_t i) { return calls[i].parent; }, [calls](size_t i) { return calls[i].key; },
+      options);
+}
+
+std::vector<PatternGroup> find_patterns(size_t count, const std::function<int64_t(size_t)>& parent_of,
+                                        const std::function<uint64_t(size_t)>& key_of,
+                                        const PatternOptions& options) {
+  return Finder(count, parent_of, key_of, options).run();
 }
 
 uint64_t calls_in_groups(const std::vector<PatternGroup>& groups) {

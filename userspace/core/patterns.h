@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -52,6 +53,12 @@ struct PatternGroup {
 // The groups of one thread's calls, ordered by parent (in call order), then
 // position, each outer group before the groups nested in its template.
 std::vector<PatternGroup> find_patterns(std::span<const CallShape> calls, const PatternOptions& options);
+// The same for `count` calls described by functions of the call's index:
+// for callers that hold the calls' parents and keys in columns of their
+// own, with no copy as CallShapes (the viewer, on tens of millions of calls).
+std::vector<PatternGroup> find_patterns(size_t count, const std::function<int64_t(size_t)>& parent_of,
+                                        const std::function<uint64_t(size_t)>& key_of,
+                                        const PatternOptions& options);
 
 // How many calls lie in at least one group (groups inside the repetitions
 // of another group count once).

@@ -4,6 +4,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.h"
@@ -136,27 +137,28 @@ bool CompressingBuffer::finish() {
   return compress(true) && sink_.pubsync() == 0;
 }
 
-void decompress(Compression compression, std::span<const char> data, std::string& out, size_t limit) {
+void decompress(Compression compression, std::span<const char> data,
+                const std::function<void(std::span<const char>)>& sink) {
   std::vector<char> chunk(kChunk);
-  auto append = [&](size_t produced) {
-    if (out.size() + produced > limit)
-      throw Error("it decompresses to more than " + std::to_string(limit >> 20) + " MiB");
-    out.append(chunk.data(), produced);
-  };
   if (compression == Compression::kGzip) {
     z_stream z{};
     if (inflateInit2(&z, 15 + 16) != Z_OK) throw Error("cannot start gzip decompression");
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
+    size_t fed = 0;  // zlib takes at most 4 GiB at a time
     int result = Z_OK;
     try {
       while (result != Z_STREAM_END) {
+        if (z.avail_in == 0 && fed < data.size()) {
+          size_t piece = std::min<size_t>(data.size() - fed, size_t{1} << 30);
+          z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data() + fed));
+          z.avail_in = static_cast<uInt>(piece);
+          fed += piece;
+        }
         z.next_out = reinterpret_cast<Bytef*>(chunk.data());
         z.avail_out = static_cast<uInt>(chunk.size());
         result = inflate(&z, Z_NO_FLUSH);
         if (result != Z_OK && result != Z_STREAM_END)
           throw Error(result == Z_BUF_ERROR ? "the gzip data ends early" : "the gzip data is damaged");
-        append(chunk.size() - z.avail_out);
+        sink({chunk.data(), chunk.size() - z.avail_out});
       }
     } catch (...) {
       inflateEnd(&z);
@@ -176,13 +178,21 @@ void decompress(Compression compression, std::span<const char> data, std::string
       left = ZSTD_decompressStream(stream.get(), &buffer, &in);
       if (ZSTD_isError(left))
         throw Error(std::string("the zstd data is damaged: ") + ZSTD_getErrorName(left));
-      append(buffer.pos);
+      sink({chunk.data(), buffer.pos});
       if (in.pos == in.size && left != 0 && buffer.pos == 0 && in.pos == before)
         throw Error("the zstd data ends early");
     }
     return;
   }
-  out.append(data.data(), data.size());
+  sink(data);
+}
+
+void decompress(Compression compression, std::span<const char> data, std::string& out, size_t limit) {
+  decompress(compression, data, [&](std::span<const char> piece) {
+    if (out.size() + piece.size() > limit)
+      throw Error("it decompresses to more than " + std::to_string(limit >> 20) + " MiB");
+    out.append(piece.data(), piece.size());
+  });
 }
 
 }  // namespace pytrace

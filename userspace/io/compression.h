@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <span>
 #include <streambuf>
@@ -49,8 +50,12 @@ class CompressingBuffer : public std::streambuf {
   bool finished_ = false;
 };
 
-// Decompresses `data` whole into `out` (appended). Throws Error for data
-// that is not a whole stream of that kind, or whose size would pass `limit`.
+// Decompresses `data` whole, handing what comes out to `sink` piece by
+// piece. Throws Error for data that is not a whole stream of that kind;
+// what `sink` throws passes through.
+void decompress(Compression compression, std::span<const char> data,
+                const std::function<void(std::span<const char>)>& sink);
+// The same appended to `out`; throws Error if its size would pass `limit`.
 void decompress(Compression compression, std::span<const char> data, std::string& out, size_t limit);
 
 }  // namespace pytrace
