@@ -459,7 +459,9 @@ int run(const ViewOptions& options) {
   std::cerr << kTool << ": reading " << options.trace << (ec ? "" : " (" + human_size(bytes) + ")")
             << "...\n";
   auto started = std::chrono::steady_clock::now();
-  TraceDocument doc = TraceDocument::load(trace.string(), true, ProgressLine());
+  const char* tmpdir = getenv("TMPDIR");
+  TraceDocument doc =
+      TraceDocument::load(trace.string(), true, ProgressLine(), tmpdir && *tmpdir ? tmpdir : "/var/tmp");
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::fprintf(stderr, "%s: %zu calls in %zu %s, %zu pattern groups (read in %.2f s)\n", kTool, doc.size(),
                doc.threads.size(), doc.threads.size() == 1 ? "thread" : "threads", doc.groups.size(),

@@ -5,6 +5,7 @@
 #include <simdjson.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -707,9 +708,11 @@ TraceDocument TraceDocument::parse(std::string text, const std::string& name, bo
 namespace {
 
 // Decompresses `text` into an unnamed file in `directory` (O_TMPFILE, mode
-// 0600: gone when closed) and maps that.
-// The file, not memory, holds the text: a trace of tens of GB decompresses
-// within the viewer's memory.
+// 0600: gone when closed) and maps that. The file, not memory, holds the
+// text: a trace of tens of GB decompresses within the viewer's memory. A
+// file that would expand without end (or past what the directory's file
+// system can spare: all but a tenth of its free space, at most 1 GiB kept)
+// is refused before it fills the disk.
 std::unique_ptr<TraceDocument::Text> decompress_to_file(Compression compression,
                                                         const TraceDocument::Text& text,
                                                         const std::string& path, const std::string& directory,
@@ -722,10 +725,19 @@ std::unique_ptr<TraceDocument::Text> decompress_to_file(Compression compression,
     int fd;
     ~FdCloser() { close(fd); }
   } closer{fd};
+  struct statvfs space {};
+  uint64_t limit = UINT64_MAX;
+  if (fstatvfs(fd, &space) == 0) {
+    uint64_t available = uint64_t{space.f_bavail} * space.f_frsize;
+    limit = available - std::min<uint64_t>(available / 10, uint64_t{1} << 30);
+  }
   size_t written = 0;
   uint64_t pieces = 0;
   try {
     decompress(compression, {text.data, text.size}, [&](std::span<const char> piece) {
+      if (written + piece.size() > limit)
+        throw Error("it decompresses to more than the " + std::to_string(limit >> 20) + " MiB that " +
+                    directory + " can spare");
       for (size_t done = 0; done < piece.size();) {
         ssize_t n = write(fd, piece.data() + done, piece.size() - done);
         if (n < 0 && errno == EINTR) continue;

@@ -77,7 +77,8 @@ class TraceDocument {
  public:
   // Reads and checks the file. Throws pytrace::Error with a message that
   // names the file and what is wrong with it. A compressed file is
-  // decompressed into an unnamed temporary file in `scratch_directory`.
+  // decompressed into an unnamed temporary file in `scratch_directory`
+  // (pytrace_view passes $TMPDIR, or /var/tmp).
   static TraceDocument load(const std::string& path, bool find_groups = true,
                             const LoadProgress& progress = {},
                             const std::string& scratch_directory = "/var/tmp");

@@ -143,11 +143,12 @@ class Env:
         self.servers.append(server)
         return server
 
-    def run_view(self, *args, as_nobody=False):
+    def run_view(self, *args, as_nobody=False, env=None):
         command = [self.view] + list(args)
         if as_nobody:
             command = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups"] + command
-        return subprocess.run(command, capture_output=True, text=True, timeout=60)
+        return subprocess.run(command, capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ, **(env or {})))
 
     def close(self):
         for server in self.servers:
@@ -333,6 +334,42 @@ def reads_compressed_traces(env):
             cut, "gzip" if compress[0] == "gzip" else "zstd"))
 
 
+@case
+def a_trace_that_would_fill_the_disk_is_refused(env):
+    """A compressed trace is decompressed into a temporary file ($TMPDIR),
+    not memory: one that expands past what that file system can spare is
+    refused with one message, and leaves nothing behind."""
+    if os.geteuid() != 0:
+        raise Skip("the check needs a small file system of its own, and mounting one needs root")
+    scratch = os.path.join(env.tmp, "scratch")
+    os.makedirs(scratch)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", scratch], check=True)
+    try:
+        bomb = os.path.join(env.tmp, "bomb.json.zst")
+        with open(bomb, "wb") as f:
+            zeros = subprocess.Popen(["head", "-c", str(256 << 20), "/dev/zero"], stdout=subprocess.PIPE)
+            subprocess.run(["zstd", "-q", "-c"], stdin=zeros.stdout, stdout=f, check=True)
+            zeros.wait()
+        expect(os.path.getsize(bomb) < 1 << 20, "the bomb is not small")
+        expect_one_message(env.run_view(bomb, str(free_port()), env={"TMPDIR": scratch}), 1, "can spare")
+        used = os.statvfs(scratch)
+        expect(used.f_bfree == used.f_blocks, "the refused trace left %d blocks used in $TMPDIR" % (
+            used.f_blocks - used.f_bfree))
+        # Within what it can spare, the same directory serves.
+        small = os.path.join(env.tmp, "demo.json.zst")
+        with open(small, "wb") as f:
+            subprocess.run(["zstd", "-q", "-c", env.trace], stdout=f, check=True)
+        os.environ["TMPDIR"] = scratch
+        try:
+            status, model = env.serve(trace=small).model()
+        finally:
+            del os.environ["TMPDIR"]
+        expect(status == 200 and model["calls"]["count"] == len(env.data), "the small trace is not shown")
+    finally:
+        env.close()
+        subprocess.run(["umount", scratch], check=True)
+
+
 def memory_cgroup(limit_bytes):
     """A new memory cgroup limited to `limit_bytes` (cgroup v2 or v1), or Skip."""
     if os.geteuid() != 0:
@@ -365,26 +402,31 @@ def write_big_trace(path, calls, argument_bytes):
 
 @case
 def shows_a_trace_larger_than_its_memory_limit(env):
-    """The trace file is mapped, not read into the server's memory: a
-    server limited to less memory than the file's size shows it whole."""
+    """The trace file is mapped, not read into the server's memory, and
+    indexed without parsing it whole: a server limited to less memory than
+    the file's size shows it, whether its bytes are in long arguments or in
+    many small calls (the server keeps tens of bytes per call)."""
     limit = 96 << 20
-    path = os.path.join(env.tmp, "big.json")
-    write_big_trace(path, 40000, 4096)
-    expect(os.path.getsize(path) > 1.5 * limit, "the trace is not larger than the limit")
-    group = memory_cgroup(limit)
-    try:
-        command = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', group, env.view]
-        server = env.serve(trace=path, command=command)
-        status, model = server.model()
-        expect(status == 200 and model["calls"]["count"] == 40000, "the model: %s %s" % (status, model.get("calls")))
-        status, last = server.json("GET", "/api/entry/39999")
-        expect(status == 200 and last["name"] == "step49" and len(last["arguments"]["text"]) == 4096,
-               "the last entry: %s" % status)
-        rc, _, err = server.stop()
-        expect(rc == 0, "the server ended with %d: %s" % (rc, err))
-    finally:
-        env.close()
-        os.rmdir(group)
+    for calls, argument_bytes in ((40000, 4096), (500000, 8)):
+        path = os.path.join(env.tmp, "big.json")
+        write_big_trace(path, calls, argument_bytes)
+        expect(os.path.getsize(path) > 1.5 * limit, "the trace is not larger than the limit")
+        group = memory_cgroup(limit)
+        try:
+            command = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', group, env.view]
+            server = env.serve(trace=path, command=command)
+            status, model = server.model()
+            expect(status == 200 and model["calls"]["count"] == calls,
+                   "the model: %s %s" % (status, model["calls"]["count"]))
+            status, last = server.json("GET", "/api/entry/%d" % (calls - 1))
+            expect(status == 200 and last["name"] == "step%d" % ((calls - 1) % 50) and
+                   len(last["arguments"]["text"]) == argument_bytes, "the last entry: %s" % status)
+            rc, _, err = server.stop()
+            expect(rc == 0, "the server ended with %d: %s" % (rc, err))
+        finally:
+            env.close()
+            os.rmdir(group)
+        os.unlink(path)
 
 
 @case
