@@ -434,10 +434,19 @@ class ProgressLine {
     std::string line = std::string(kTool) + ": " + std::string(phase);
     if (done) line += " " + human_size(done);
     if (total) line += " of " + human_size(total) + " (" + std::to_string(done * 100 / total) + "%)";
-    std::fprintf(stderr, "\r%-72s%s", line.c_str(), finished || phase_only ? "\n" : "");
+    bool ends = finished || phase_only;
+    std::fprintf(stderr, "\r%-72s%s", line.c_str(), ends ? "\n" : "");
+    line_open_ = !ends;
+  }
+
+  // Ends a line left open, so that a message printed next has a line of its own.
+  static void end_line() {
+    if (line_open_) std::fputc('\n', stderr);
+    line_open_ = false;
   }
 
  private:
+  static inline bool line_open_ = false;
   bool shown_;
   std::chrono::steady_clock::time_point last_{};
 };
@@ -533,9 +542,11 @@ int main(int argc, char** argv) {
   try {
     return run(options);
   } catch (const Error& e) {
+    ProgressLine::end_line();
     std::cerr << kTool << ": " << e.what() << "\n";
     return 1;
   } catch (const std::exception& e) {
+    ProgressLine::end_line();
     std::cerr << kTool << ": unexpected error: " << e.what() << "\n";
     return 1;
   }

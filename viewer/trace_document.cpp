@@ -99,6 +99,9 @@ namespace {
 
 // How deeply an entry may nest: simdjson's own limit.
 constexpr size_t kMaxEntryDepth = 1024;
+// How long one entry may be. The tools' are at most kilobytes (argument
+// values are short texts); an executed_line entry lists line numbers.
+constexpr size_t kMaxEntryBytes = size_t{64} << 20;
 
 // String interning without a copy per lookup.
 struct StringHash {
@@ -200,7 +203,7 @@ class DocumentReader {
     } else if (at_ < end_ && *at_ == '{') {
       read_object();
     } else if (at_ < end_ && (std::strchr("-0123456789\"tfn", *at_) != nullptr)) {
-      std::string_view scalar = take_value();
+      std::string_view scalar = take_value("the document");
       if (!valid_json(scalar)) fail_json("the document is not a JSON value");
       fail("it is neither a trace document (an object) nor a list of calls");
     } else {
@@ -261,8 +264,9 @@ class DocumentReader {
 
   // The text of the JSON value at at_, which it moves past. A string, an
   // object or an array is followed to its end; a number or literal goes to
-  // the next delimiter. Brackets nested deeper than `max_depth` are refused.
-  std::string_view take_value(size_t max_depth = kMaxEntryDepth) {
+  // the next delimiter. Brackets nested deeper than `max_depth` are refused,
+  // naming the value as `what`.
+  std::string_view take_value(std::string_view what, size_t max_depth = kMaxEntryDepth) {
     skip_space();
     const char* begin = at_;
     if (at_ >= end_) fail_json("the document ends early");
@@ -279,8 +283,7 @@ class DocumentReader {
         }
         if (c == '{' || c == '[') {
           if (closers.size() >= max_depth)
-            fail((entry_index_ < 0 ? std::string("its metadata") : "entry " + std::to_string(entry_index_)) +
-                 " is nested more than " + std::to_string(max_depth) + " levels deep");
+            fail(std::string(what) + " is nested more than " + std::to_string(max_depth) + " levels deep");
           closers.push_back(c == '{' ? '}' : ']');
         } else if (c == '}' || c == ']') {
           if (c != closers.back()) fail_json("a bracket does not match");
@@ -299,19 +302,24 @@ class DocumentReader {
     return {begin, static_cast<size_t>(at_ - begin)};
   }
 
-  // Whether `text` (inside the document's padded buffer) is valid JSON.
-  bool valid_json(std::string_view text) const {
-    ondemand::parser parser;
-    auto json =
-        parser.iterate(text.data(), text.size(), static_cast<size_t>(doc_.text_->padded_end() - text.data()));
-    if (json.error()) return false;
-    std::string_view raw;
-    return !json.value().raw_json().get(raw);
+  // Whether `text` is valid JSON, checked whole (simdjson's DOM parser;
+  // its on-demand one checks only what is read).
+  static bool valid_json(std::string_view text) {
+    simdjson::dom::parser parser;
+    return !parser.parse(text.data(), text.size(), true).error();
+  }
+
+  // A key as written, between its quotes: unescaped when it has escapes.
+  std::string unescaped_key(std::string_view quoted) const {
+    if (quoted.find('\\') == std::string_view::npos) return std::string(quoted.substr(1, quoted.size() - 2));
+    nlohmann::json key = nlohmann::json::parse(quoted, nullptr, false);
+    if (!key.is_string()) fail_json("a key is not a valid string");
+    return key.get<std::string>();
   }
 
   void read_object() {
     ++at_;  // {
-    bool has_entries = false;
+    bool has_entries = false, has_metadata = false;
     skip_space();
     if (at_ < end_ && *at_ == '}') {
       ++at_;
@@ -319,11 +327,13 @@ class DocumentReader {
       while (true) {
         skip_space();
         if (at_ >= end_ || *at_ != '"') fail_json("a key is missing");
-        std::string_view key = take_value();
+        std::string key = unescaped_key(take_value("a key"));
         expect(':', "a colon is missing after a key");
         skip_space();
-        if (key == "\"metadata\"") {
-          std::string_view metadata = take_value(kMaxJsonDepth);
+        if (key == "metadata") {
+          if (has_metadata) fail("it has two \"metadata\" objects");
+          has_metadata = true;
+          std::string_view metadata = take_value("its metadata", kMaxJsonDepth);
           if (metadata.front() == '{') {
             doc_.metadata_ = metadata;
             // trace_where's document: its metadata names the breakpoint.
@@ -333,15 +343,17 @@ class DocumentReader {
           } else if (metadata != "null") {
             fail("its \"metadata\" is not an object");
           }
-        } else if (key == "\"trace_data\"") {
+        } else if (key == "trace_data") {
+          if (has_entries) fail("it has two \"trace_data\" lists");
           if (at_ >= end_ || *at_ != '[') {
-            take_value();
+            take_value("trace_data");
             fail("\"trace_data\" is not a list");
           }
           read_entries();
           has_entries = true;
         } else {
-          take_value();
+          std::string what = "its \"" + key + "\"";
+          if (!valid_json(take_value(what))) fail_json("in " + what);
         }
         skip_space();
         if (at_ < end_ && *at_ == ',') {
@@ -361,10 +373,10 @@ class DocumentReader {
     const char* buffer_end = doc_.text_->padded_end();
     ondemand::parser inner;
     auto add = [&](std::string_view raw) {
-      // The rest of the buffer is the entry's padding.
-      ondemand::document entry =
-          inner.iterate(raw.data(), raw.size(), static_cast<size_t>(buffer_end - raw.data()));
       try {
+        // The rest of the buffer is the entry's padding.
+        ondemand::document entry =
+            inner.iterate(raw.data(), raw.size(), static_cast<size_t>(buffer_end - raw.data()));
         EntryFields f = read_fields(entry.get_object());
         add_entry(f, raw);
       } catch (const simdjson::simdjson_error& e) {
@@ -379,11 +391,15 @@ class DocumentReader {
     if (empty) ++at_;
     for (int64_t index = 0; !empty; ++index) {
       entry_index_ = index;  // in messages (a stack's are numbered again below)
-      std::string_view raw = take_value();
-      if (raw.front() != '{') {
-        entry_index_ = -1;
-        fail("entry " + std::to_string(index) + " is not an object");
-      }
+      std::string name = "entry " + std::to_string(index);
+      std::string_view raw = take_value(name);
+      entry_index_ = -1;
+      if (raw.front() != '{') fail(name + " is not an object");
+      // simdjson's index of an entry takes about 4 bytes per byte of it.
+      if (raw.size() > kMaxEntryBytes)
+        fail(name + " is larger than " + std::to_string(kMaxEntryBytes >> 20) +
+             " MiB; no trace the tools write has one");
+      entry_index_ = index;
       if (doc_.is_stack)
         stack.push_back(raw);
       else
@@ -462,7 +478,6 @@ class DocumentReader {
     if (f.has_id && f.id != entry_index_)
       fail("entry " + std::to_string(entry_index_) + " has id " + std::to_string(f.id) +
            "; ids must be the entries' positions in trace_data");
-    if (raw.size() > UINT32_MAX) fail("entry " + std::to_string(entry_index_) + " is larger than 4 GiB");
     if (!call_of_entry_.empty()) {
       call_of_entry_.push_back(call);
       doc_.entry_id.push_back(static_cast<uint32_t>(entry_index_));
@@ -711,8 +726,8 @@ namespace {
 // 0600: gone when closed) and maps that. The file, not memory, holds the
 // text: a trace of tens of GB decompresses within the viewer's memory. A
 // file that would expand without end (or past what the directory's file
-// system can spare: all but a tenth of its free space, at most 1 GiB kept)
-// is refused before it fills the disk.
+// system can spare: three quarters of its free space) is refused before it
+// fills the disk.
 std::unique_ptr<TraceDocument::Text> decompress_to_file(Compression compression,
                                                         const TraceDocument::Text& text,
                                                         const std::string& path, const std::string& directory,
@@ -728,8 +743,7 @@ std::unique_ptr<TraceDocument::Text> decompress_to_file(Compression compression,
   struct statvfs space {};
   uint64_t limit = UINT64_MAX;
   if (fstatvfs(fd, &space) == 0) {
-    uint64_t available = uint64_t{space.f_bavail} * space.f_frsize;
-    limit = available - std::min<uint64_t>(available / 10, uint64_t{1} << 30);
+    limit = uint64_t{space.f_bavail} * space.f_frsize / 4 * 3;
   }
   size_t written = 0;
   uint64_t pieces = 0;

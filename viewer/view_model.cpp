@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/error.h"
 #include "core/json_text.h"
 
 namespace pytrace::viewer {
@@ -12,6 +13,7 @@ namespace pytrace::viewer {
 namespace {
 
 constexpr size_t kAlignment = 8;
+constexpr size_t kMaxHeaderBytes = size_t{256} << 20;
 
 size_t aligned(size_t offset) {
   return (offset + kAlignment - 1) / kAlignment * kAlignment;
@@ -160,6 +162,11 @@ ViewModel::ViewModel(const TraceDocument& doc, const ViewSettings& settings) {
     size_ = offset;
     return tables;
   };
+  // The page decodes the header as one string, which a browser holds up to
+  // 2^29 characters or so; the strings of any trace the tools write are far fewer.
+  if (json.size() > kMaxHeaderBytes)
+    throw Error("the trace's names and locations take " + std::to_string(json.size() >> 20) +
+                " MiB, more than the page can take (" + std::to_string(kMaxHeaderBytes >> 20) + " MiB)");
   size_t longest = aligned(kAlignment + json.size() + describe(SIZE_MAX / 2).size() + 2);
   std::string tables = describe(longest);
   header_ = std::string(kAlignment, '\0') + json + tables + '}';

@@ -916,34 +916,42 @@ function renderLegend() {
 async function fetchModel() {
   const response = await fetch("api/model");
   if (!response.ok) throw new Error("the server answered " + response.status + " " + response.statusText);
-  const total = Number(response.headers.get("Content-Length"));
-  if (!total) throw new Error("the server did not say how long the trace's model is");
+  // The announced length lets the bytes go straight into one buffer; it
+  // grows when there is none (a proxy that re-chunks) or it was short.
+  const total = Number(response.headers.get("Content-Length")) || 0;
   const progress = $("load-progress");
   const text = $("load-text");
-  progress.max = total;
-  const bytes = new Uint8Array(total);
+  if (total) progress.max = total;
+  let bytes = new Uint8Array(total || 1 << 20);
   const reader = response.body.getReader();
   let received = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    if (received + value.length > total) throw new Error("the server sent more than it announced");
+    if (received + value.length > bytes.length) {
+      const bigger = new Uint8Array(Math.max(2 * bytes.length, received + value.length));
+      bigger.set(bytes.subarray(0, received));
+      bytes = bigger;
+    }
     bytes.set(value, received);
     received += value.length;
-    progress.value = received;
-    text.textContent = "Loading the trace… " + (received / 1048576).toFixed(1) + " of " + (total / 1048576).toFixed(1) + " MB";
+    if (total) progress.value = Math.min(received, total);
+    text.textContent = "Loading the trace… " + (received / 1048576).toFixed(1) +
+      (total ? " of " + (total / 1048576).toFixed(1) : "") + " MB";
   }
-  if (received !== total) throw new Error("the model ended after " + received + " of " + total + " bytes");
-  return decodeModel(bytes.buffer);
+  return decodeModel(bytes.buffer, received);
 }
 
-function decodeModel(buffer) {
+// The model's `size` bytes at the start of `buffer` as the page's Model takes them.
+function decodeModel(buffer, size) {
   const headerLength = new DataView(buffer).getUint32(0, true);
   const json = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, headerLength)));
   const arrayTypes = { i32: Int32Array, f64: Float64Array, u8: Uint8Array };
   for (const table of [json.calls, json.groups]) {
     for (const [name, column] of Object.entries(table.columns)) {
-      table[name] = new arrayTypes[column.type](buffer, column.offset, table.count);
+      const type = arrayTypes[column.type];
+      if (column.offset + type.BYTES_PER_ELEMENT * table.count > size) throw new Error("the trace's model was cut short");
+      table[name] = new type(buffer, column.offset, table.count);
     }
     delete table.columns;
   }

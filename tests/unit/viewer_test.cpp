@@ -341,6 +341,8 @@ TEST(TraceDocument, StringsAndSpacingDoNotConfuseTheOuterReading) {
   EXPECT_EQ(doc.strings[doc.name[2]], "q\"}]");
   EXPECT_EQ(json::parse(doc.raw_entry(1)), entries[1]);
   EXPECT_EQ(json::parse(doc.metadata())["original_command"], "a ] b");
+  // A key may be written with escapes.
+  EXPECT_EQ(TraceDocument::parse(R"({"trace\u005fdata": [{"name": "f"}]})", "t.json").size(), 1u);
 
   std::string good = document(repeated_calls());
   for (const auto& [bad, phrase] : std::vector<std::pair<std::string, std::string>>{
@@ -353,6 +355,15 @@ TEST(TraceDocument, StringsAndSpacingDoNotConfuseTheOuterReading) {
            {"{\"trace_data\": [{\"name\": tru}]}", "entry 0"},
            {"{\"trace_data\": [" + std::string(2000, '[') + "]}",
             "entry 0 is nested more than 1024 levels deep"},
+           {"{\"x\": " + std::string(2000, '[') + ", \"trace_data\": []}", "its \"x\" is nested more than"},
+           {"{\"x\": [1 2], \"trace_data\": []}", "not valid JSON (in its \"x\")"},
+           {"{\"trace_data\": [], \"trace_data\": []}", "two \"trace_data\" lists"},
+           {"{\"metadata\": {}, \"metadata\": {}, \"trace_data\": []}", "two \"metadata\" objects"},
+           {"{\"trace_data\": [{}, {\"name\": \"a\xff"
+            "b\"}]}",
+            "The input is not valid UTF-8) in entry 1"},
+           {"{\"trace_data\": [{\"name\": \"" + std::string(65 << 20, 'a') + "\"}]}",
+            "entry 0 is larger than 64 MiB"},
        }) {
     EXPECT_NE(error_of(bad).find(phrase), std::string::npos) << error_of(bad);
   }
