@@ -88,43 +88,16 @@ std::string ObjectText::with(const std::vector<std::pair<std::string_view, std::
   return out;
 }
 
-std::string filtered_document(const TraceDocument& doc, std::span<const uint32_t> kept,
-                              const FilterRecord& record) {
+void write_filtered_document(const TraceDocument& doc, std::span<const uint32_t> kept,
+                             const FilterRecord& record, const std::function<void(std::string_view)>& write) {
   // New index of every kept call, -1 for the others.
-  std::vector<int64_t> new_id(doc.size(), -1);
+  std::vector<int32_t> new_id(doc.size(), -1);
+  std::unordered_map<int64_t, uint64_t> calls_per_thread;
   for (size_t i = 0; i < kept.size(); ++i) {
     if (kept[i] >= doc.size()) throw Error("call " + std::to_string(kept[i]) + " is not in the trace");
     if (i > 0 && kept[i] <= kept[i - 1]) throw Error("the calls to keep are not in ascending order");
-    new_id[kept[i]] = static_cast<int64_t>(i);
-  }
-  // The nearest kept ancestor in the drawn tree (the caller), or the nearest
-  // kept in-scope one (the parent: external calls are never parents).
-  auto kept_ancestor = [&](uint32_t call, bool in_scope) -> int64_t {
-    for (int32_t p = doc.parent[call]; p >= 0; p = doc.parent[p]) {
-      if (new_id[p] >= 0 && !(in_scope && (doc.flags[p] & kExternal))) return new_id[p];
-    }
-    return -1;
-  };
-
-  std::string entries;
-  std::vector<int64_t> new_depth(kept.size());
-  std::unordered_map<int64_t, uint64_t> calls_per_thread;
-  for (size_t i = 0; i < kept.size(); ++i) {
-    uint32_t call = kept[i];
-    ObjectText entry(doc.raw_entry(call), call);
-    int64_t parent = kept_ancestor(call, true);
-    new_depth[i] = parent < 0 ? 0 : new_depth[parent] + 1;
-    std::vector<std::pair<std::string_view, std::string>> values{{"depth", std::to_string(new_depth[i])}};
-    auto id_or_null = [](int64_t id) { return id < 0 ? std::string("null") : std::to_string(id); };
-    if (std::optional<std::string_view> old_id = entry.value("id")) {
-      values.push_back({"id", std::to_string(i)});
-      values.push_back({"parent_id", id_or_null(parent)});
-      if (entry.value("caller_id")) values.push_back({"caller_id", id_or_null(kept_ancestor(call, false))});
-      values.push_back({"original_id", std::string(*old_id)});
-    }
-    calls_per_thread[doc.threads[doc.thread[call]].thread_id]++;
-    entries += i ? ",\n" : "\n";
-    entries += entry.with(values);
+    new_id[kept[i]] = static_cast<int32_t>(i);
+    calls_per_thread[doc.threads[doc.thread[kept[i]]].thread_id]++;
   }
 
   ordered_json metadata = ordered_json::parse(doc.metadata(), nullptr, false);
@@ -158,12 +131,44 @@ std::string filtered_document(const TraceDocument& doc, std::span<const uint32_t
   metadata["filtered_total_calls"] = kept.size();
   metadata["filters_applied"] = record.filters;
   metadata["filtered_from"] = record.source;
+  write("{\"metadata\": ");
+  write(metadata.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
+  write(",\n\"trace_data\": [");
 
-  std::string out = "{\"metadata\": ";
-  out += metadata.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
-  out += ",\n\"trace_data\": [";
-  out += entries;
-  out += "\n]}\n";
+  // The nearest kept ancestor in the drawn tree (the caller), or the nearest
+  // kept in-scope one (the parent: external calls are never parents).
+  auto kept_ancestor = [&](uint32_t call, bool in_scope) -> int64_t {
+    for (int32_t p = doc.parent[call]; p >= 0; p = doc.parent[p]) {
+      if (new_id[p] >= 0 && !(in_scope && (doc.flags[p] & kExternal))) return new_id[p];
+    }
+    return -1;
+  };
+  // Entries are written one by one: a save of tens of millions of calls is
+  // never whole in memory.
+  std::vector<int32_t> new_depth(kept.size());
+  for (size_t i = 0; i < kept.size(); ++i) {
+    uint32_t call = kept[i];
+    ObjectText entry(doc.raw_entry(call), call);
+    int64_t parent = kept_ancestor(call, true);
+    new_depth[i] = parent < 0 ? 0 : new_depth[parent] + 1;
+    std::vector<std::pair<std::string_view, std::string>> values{{"depth", std::to_string(new_depth[i])}};
+    auto id_or_null = [](int64_t id) { return id < 0 ? std::string("null") : std::to_string(id); };
+    if (std::optional<std::string_view> old_id = entry.value("id")) {
+      values.push_back({"id", std::to_string(i)});
+      values.push_back({"parent_id", id_or_null(parent)});
+      if (entry.value("caller_id")) values.push_back({"caller_id", id_or_null(kept_ancestor(call, false))});
+      values.push_back({"original_id", std::string(*old_id)});
+    }
+    write(i ? ",\n" : "\n");
+    write(entry.with(values));
+  }
+  write("\n]}\n");
+}
+
+std::string filtered_document(const TraceDocument& doc, std::span<const uint32_t> kept,
+                              const FilterRecord& record) {
+  std::string out;
+  write_filtered_document(doc, kept, record, [&out](std::string_view piece) { out += piece; });
   return out;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -51,7 +52,12 @@ class ObjectText {
 // filter_applied_at, original_total_calls, filtered_total_calls,
 // filters_applied) plus filtered_from; thread call counts and test ids are
 // updated. Pattern groups are left out: the viewer finds them again.
-// Throws pytrace::Error when `kept` is not ascending or out of range.
+// Written piece by piece through `write` (never whole in memory). Throws
+// pytrace::Error, before writing anything, when `kept` is not ascending or
+// out of range.
+void write_filtered_document(const TraceDocument& doc, std::span<const uint32_t> kept,
+                             const FilterRecord& record, const std::function<void(std::string_view)>& write);
+// The same as one string.
 std::string filtered_document(const TraceDocument& doc, std::span<const uint32_t> kept,
                               const FilterRecord& record);
 

@@ -150,10 +150,12 @@ std::string suggested_save_name(const fs::path& trace) {
   return name;
 }
 
-// Writes `text` as DIR/NAME, whole or not at all: a temporary file first,
-// then linked into place (which fails if the name is taken) or, to
-// overwrite, renamed. Given the trace file's owner when running as root.
-void write_next_to(const fs::path& trace, const std::string& name, const std::string& text, bool overwrite) {
+// Writes what `produce` hands its writer as DIR/NAME, whole or not at all:
+// a temporary file first, then linked into place (which fails if the name
+// is taken) or, to overwrite, renamed. Given the trace file's owner when
+// running as root. What `produce` throws passes through, the file removed.
+using Producer = std::function<void(const std::function<void(std::string_view)>&)>;
+void write_next_to(const fs::path& trace, const std::string& name, const Producer& produce, bool overwrite) {
   fs::path target = trace.parent_path() / name;
   static std::atomic<unsigned> counter{0};
   fs::path temp = trace.parent_path() /
@@ -161,17 +163,32 @@ void write_next_to(const fs::path& trace, const std::string& name, const std::st
   int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0)
     throw HttpError{500, "cannot write in " + trace.parent_path().string() + ": " + std::strerror(errno)};
-  size_t done = 0;
   int error = 0;
-  while (done < text.size()) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      error = n < 0 ? errno : EIO;
-      break;
+  auto write_all = [&](std::string_view text) {
+    for (size_t done = 0; done < text.size() && !error;) {
+      ssize_t n = write(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0)
+        error = n < 0 ? errno : EIO;
+      else
+        done += static_cast<size_t>(n);
     }
-    done += static_cast<size_t>(n);
+  };
+  std::string buffer;  // pieces are small: written a megabyte at a time
+  try {
+    produce([&](std::string_view piece) {
+      buffer += piece;
+      if (buffer.size() >= (1u << 20)) {
+        write_all(buffer);
+        buffer.clear();
+      }
+    });
+  } catch (...) {
+    close(fd);
+    unlink(temp.c_str());
+    throw;
   }
+  write_all(buffer);
   struct stat owner {};
   if (!error && geteuid() == 0 && stat(trace.c_str(), &owner) == 0 &&
       fchown(fd, owner.st_uid, owner.st_gid) != 0)
@@ -303,16 +320,19 @@ class ViewServer {
     if (exists && !asked.overwrite)
       throw HttpError{409, name + " already exists in " + trace_.parent_path().string(), true};
 
-    std::string text;
+    FilterRecord record{
+        .filters = asked.filters, .source = trace_.filename().string(), .applied_at = iso_time_now()};
+    std::lock_guard lock(save_mutex_);
     try {
-      text = filtered_document(
-          doc_, asked.kept,
-          {.filters = asked.filters, .source = trace_.filename().string(), .applied_at = iso_time_now()});
+      write_next_to(
+          trace_, name,
+          [&](const std::function<void(std::string_view)>& write) {
+            write_filtered_document(doc_, asked.kept, record, write);
+          },
+          asked.overwrite);
     } catch (const Error& e) {
       throw HttpError{400, std::string(e.what())};
     }
-    std::lock_guard lock(save_mutex_);
-    write_next_to(trace_, name, text, asked.overwrite);
     std::cerr << kTool << ": saved " << asked.kept.size() << " of " << doc_.size() << " calls to "
               << target.string() << "\n";
     return {{"path", target.string()}, {"name", name}, {"calls", asked.kept.size()}, {"of", doc_.size()}};
@@ -411,9 +431,9 @@ std::string login_name() {
 std::string human_size(uintmax_t bytes) {
   char text[32];
   if (bytes >= 1 << 20)
-    std::snprintf(text, sizeof text, "%.1f MB", bytes / 1048576.0);
+    std::snprintf(text, sizeof text, "%.1f MiB", bytes / 1048576.0);
   else if (bytes >= 1 << 10)
-    std::snprintf(text, sizeof text, "%.1f kB", bytes / 1024.0);
+    std::snprintf(text, sizeof text, "%.1f KiB", bytes / 1024.0);
   else
     std::snprintf(text, sizeof text, "%ju bytes", bytes);
   return text;

@@ -937,7 +937,7 @@ async function fetchModel() {
     received += value.length;
     if (total) progress.value = Math.min(received, total);
     text.textContent = "Loading the trace… " + (received / 1048576).toFixed(1) +
-      (total ? " of " + (total / 1048576).toFixed(1) : "") + " MB";
+      (total ? " of " + (total / 1048576).toFixed(1) : "") + " MiB";
   }
   return decodeModel(bytes.buffer, received);
 }

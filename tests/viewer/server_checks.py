@@ -405,7 +405,8 @@ def shows_a_trace_larger_than_its_memory_limit(env):
     """The trace file is mapped, not read into the server's memory, and
     indexed without parsing it whole: a server limited to less memory than
     the file's size shows it, whether its bytes are in long arguments or in
-    many small calls (the server keeps tens of bytes per call)."""
+    many small calls (the server keeps tens of bytes per call), and saves
+    it whole."""
     limit = 96 << 20
     for calls, argument_bytes in ((40000, 4096), (500000, 8)):
         path = os.path.join(env.tmp, "big.json")
@@ -421,6 +422,12 @@ def shows_a_trace_larger_than_its_memory_limit(env):
             status, last = server.json("GET", "/api/entry/%d" % (calls - 1))
             expect(status == 200 and last["name"] == "step%d" % ((calls - 1) % 50) and
                    len(last["arguments"]["text"]) == argument_bytes, "the last entry: %s" % status)
+            # A save of every call is written as it is made, never whole in memory.
+            status, answer = server.json("POST", "/api/save", {"filename": "all.json", "ranges": [[0, calls - 1]]})
+            expect(status == 200 and answer["calls"] == calls, "saving every call: %s %s" % (status, answer))
+            saved = os.path.join(env.tmp, "all.json")
+            expect(os.path.getsize(saved) > os.path.getsize(path), "the saved trace is smaller than the original")
+            os.unlink(saved)
             rc, _, err = server.stop()
             expect(rc == 0, "the server ended with %d: %s" % (rc, err))
         finally:
