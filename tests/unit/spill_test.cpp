@@ -51,6 +51,18 @@ TEST(Spill, ChunksFromAnUnnamedFile) {
   fill_and_check(store, 2 * ChunkedStore<Value>::kChunkSize + 1);
   // The first chunk is the process's own memory, the next two are the file's.
   EXPECT_EQ(SpillFile::spilled_bytes() - before, 2 * ChunkedStore<Value>::kChunkSize * sizeof(Value));
+
+  // Trimming unmaps the file's pages, not what they hold: the first chunk
+  // (the process's own memory, which MADV_DONTNEED would zero) and the
+  // file's chunks read back the same.
+  SpillFile::trim();
+  for (size_t i = 0; i + 1 < store.size(); ++i) ASSERT_EQ(store[i].a, i) << i;
+  EXPECT_EQ(store.back().a, 42u);
+  store[5].a = 99;
+  store[store.size() - 1].a = 98;
+  SpillFile::trim();
+  EXPECT_EQ(store[5].a, 99u);
+  EXPECT_EQ(store[store.size() - 1].a, 98u);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "core/call_text.h"
 #include "core/classify.h"
 #include "core/json_text.h"
+#include "core/spill.h"
 #include "version.h"
 
 namespace pytrace {
@@ -586,7 +587,7 @@ void write_json(const TraceModel& model, const Scope& scope, SourceCache& source
   out << "{\n  \"metadata\": " << indented << ",\n  \"trace_data\": [";
   EntryWriter writer(model, scope, sources);
   std::string buffer;
-  size_t written = 0;
+  size_t written = 0, buffers = 0;
   bool first = true;  // nothing written to trace_data yet
   {
     OverlappedWriter overlapped(out);
@@ -608,6 +609,7 @@ void write_json(const TraceModel& model, const Scope& scope, SourceCache& source
         if (buffer.size() > (1 << 20)) {
           buffer = overlapped.hand_over(std::move(buffer));
           if (progress) progress(written);
+          if (++buffers % 64 == 0) SpillFile::trim();  // faster than its timer: see spill.h
         }
       }
       write_lines_before(model.threads[t].entries.size());

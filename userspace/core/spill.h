@@ -34,6 +34,14 @@ class SpillFile {
   // cost nothing until they are touched.
   static void* allocate(size_t bytes, bool spill = true);
   static void release(void* chunk, size_t bytes);
+  // Unmaps the pages of every file chunk from the process (MADV_DONTNEED):
+  // on a shared file mapping their contents stay in the page cache, written
+  // back and dropped under memory pressure like any file's, and are mapped
+  // again when touched. So the tracer's resident memory counts the chunks
+  // touched lately, not every one filled so far. A thread does it every
+  // 100 ms while there is a spill file; a loop that reads every call (the
+  // grouper's input, the JSON writer) does it more often as it goes.
+  static void trim();
   // Bytes of chunks given out from the file so far.
   static uint64_t spilled_bytes();
 };

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <tuple>
 
+#include "core/spill.h"
+
 namespace pytrace {
 
 std::string_view call_type_name(CallType type) {
@@ -41,21 +43,28 @@ void TraceModel::find_patterns(const PatternOptions& options) {
   // Alike: the same function at the same line; an import, of the same module.
   std::map<std::tuple<std::string_view, std::string_view, int>, uint64_t> functions;
   for (auto& thread : threads) {
-    std::vector<CallShape> shapes;
-    shapes.reserve(thread.entries.size());
+    // The grouper's input as two columns, read from the entries once: 12
+    // bytes a call instead of a CallShape's 16, next to the grouper's own 24
+    // (tens of millions of calls).
+    std::vector<int32_t> callers;
+    std::vector<uint64_t> keys;
+    callers.reserve(thread.entries.size());
+    keys.reserve(thread.entries.size());
     for (size_t i = 0; i < thread.entries.size(); ++i) {
       const TraceEntry& entry = thread.entries[i];
-      uint64_t key;
+      callers.push_back(static_cast<int32_t>(caller_of(thread.entries, i)));  // repeats under one caller
       if (entry.test >= 0) {
-        key = (uint64_t{1} << 63) | static_cast<uint64_t>(entry.test);
+        keys.push_back((uint64_t{1} << 63) | static_cast<uint64_t>(entry.test));
       } else {
         auto [it, inserted] = functions.try_emplace(
             {entry.code->filename, entry.code->name, imported_module(entry)}, functions.size());
-        key = (it->second << 32) | static_cast<uint32_t>(entry.line);
+        keys.push_back((it->second << 32) | static_cast<uint32_t>(entry.line));
       }
-      shapes.push_back({caller_of(thread.entries, i), key});  // repeats under one caller
+      if (i % (1 << 20) == (1 << 20) - 1) SpillFile::trim();  // faster than its timer: see spill.h
     }
-    thread.patterns = pytrace::find_patterns(shapes, options);
+    thread.patterns = pytrace::find_patterns(
+        keys.size(), [&callers](size_t i) { return int64_t{callers[i]}; },
+        [&keys](size_t i) { return keys[i]; }, options);
   }
   pattern_options = options;
 }
