@@ -7,10 +7,11 @@
 // nothing another user can read or replace), mapped shared: the kernel
 // writes them out and drops them under memory pressure like any file's
 // pages, and reads them back when they are touched again (the last calls
-// to patch a duration, the whole trace once when it is written). What the
-// tracer keeps in its own memory is what is open: call stacks, the pattern
-// grouper's shapes, buffers. Without a spill file (unit tests, or when it
-// cannot be made), chunks are ordinary memory.
+// to patch a duration, the whole trace once when it is written); trim()
+// keeps them from counting in the tracer's resident memory once done with.
+// What the tracer keeps in its own memory is what is open: call stacks, the
+// pattern grouper's input, buffers. Without a spill file (unit tests, or
+// when it cannot be made), chunks are ordinary memory.
 #pragma once
 
 #include <cstddef>
