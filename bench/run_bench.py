@@ -310,12 +310,13 @@ def processes(args, out):
 
 
 def peak_memory(pid, peak):
-    """Samples process `pid`'s resident memory into `peak` (MB): its own
-    (anonymous) and the file pages it has mapped (the spill file's)."""
+    """Samples process `pid`'s resident memory into `peak` (MiB): its own
+    (anonymous), the file pages it has mapped (the spill file's, the ring
+    buffer's), and the kernel's own record of its peak (VmHWM)."""
     try:
         for line in open("/proc/%d/status" % pid):
             key = line.split(":")[0]
-            if key in ("RssAnon", "RssFile"):
+            if key in ("RssAnon", "RssFile", "VmHWM"):
                 peak[key] = max(peak.get(key, 0), int(line.split()[1]) / 1024)
     except OSError:
         pass
@@ -450,15 +451,15 @@ def main():
         if args.big:
             b = big_run(args, out)
             for name, r in ((n, b[n]) for n in ("big.json.zst", "big.json")):
-                print("\n%s: %d calls traced and written in %.1f s; %d records lost; tracer peak memory %.0f MB "
-                      "of its own, %.0f MB of spill-file pages; %.1f bytes per call" % (
-                          name, r["calls"], r["elapsed"], r["lost"], r["peak"].get("RssAnon", 0),
-                          r["peak"].get("RssFile", 0), r["size"] / max(1, r["calls"])), end="")
+                print("\n%s: %d calls traced and written in %.1f s; %d records lost; tracer peak resident memory "
+                      "%.0f MiB (VmHWM), of its own %.0f MiB; %.1f bytes per call" % (
+                          name, r["calls"], r["elapsed"], r["lost"], r["peak"].get("VmHWM", 0),
+                          r["peak"].get("RssAnon", 0), r["size"] / max(1, r["calls"])), end="")
             for name in ("big.json.zst", "big.json"):
                 if "viewer " + name in b:
                     v = b["viewer " + name]
-                    print("\nthe viewer on %s: serving after %.1f s; peak memory %.0f MB of its own (the page's "
-                          "model of %.0f MB sent), %.0f MB of the file's pages" % (
+                    print("\nthe viewer on %s: serving after %.1f s; peak memory %.0f MiB of its own (the page's "
+                          "model of %.0f MiB sent), %.0f MiB of the file's pages" % (
                               name, v["elapsed"], v["peak"].get("RssAnon", 0), v["model_bytes"] / 1048576,
                               v["peak"].get("RssFile", 0)), end="")
             print()

@@ -7,11 +7,10 @@
 // nothing another user can read or replace), mapped shared: the kernel
 // writes them out and drops them under memory pressure like any file's
 // pages, and reads them back when they are touched again (the last calls
-// to patch a duration, the whole trace once when it is written); trim()
-// keeps them from counting in the tracer's resident memory once done with.
-// What the tracer keeps in its own memory is what is open: call stacks, the
-// pattern grouper's input, buffers. Without a spill file (unit tests, or
-// when it cannot be made), chunks are ordinary memory.
+// to patch a duration, the whole trace once when it is written). What the
+// tracer keeps in its own memory is what is open: call stacks, the pattern
+// grouper's shapes, buffers. Without a spill file (unit tests, or when it
+// cannot be made), chunks are ordinary memory.
 #pragma once
 
 #include <cstddef>
@@ -39,9 +38,11 @@ class SpillFile {
   // on a shared file mapping their contents stay in the page cache, written
   // back and dropped under memory pressure like any file's, and are mapped
   // again when touched. So the tracer's resident memory counts the chunks
-  // touched lately, not every one filled so far. A thread does it every
-  // 100 ms while there is a spill file; a loop that reads every call (the
-  // grouper's input, the JSON writer) does it more often as it goes.
+  // touched lately, not every one filled so far. A thread does it four
+  // times a second, and the loops that read every call (regrouping
+  // by test, the grouper's input, the JSON writer) as they go. Only on Linux 6.1 and later, where unmapping
+  // while another thread writes loses nothing, and where a range of
+  // addresses for all chunks could be reserved (not under ulimit -v).
   static void trim();
   // Bytes of chunks given out from the file so far.
   static uint64_t spilled_bytes();

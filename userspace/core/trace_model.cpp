@@ -52,7 +52,9 @@ void TraceModel::find_patterns(const PatternOptions& options) {
     keys.reserve(thread.entries.size());
     for (size_t i = 0; i < thread.entries.size(); ++i) {
       const TraceEntry& entry = thread.entries[i];
-      callers.push_back(static_cast<int32_t>(caller_of(thread.entries, i)));  // repeats under one caller
+      // Repeats under one caller; a thread's calls are numbered in 32 bits
+      // throughout the grouper (PatternGroup).
+      callers.push_back(static_cast<int32_t>(caller_of(thread.entries, i)));
       if (entry.test >= 0) {
         keys.push_back((uint64_t{1} << 63) | static_cast<uint64_t>(entry.test));
       } else {
