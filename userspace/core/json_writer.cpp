@@ -215,7 +215,7 @@ Json metadata_json(const TraceModel& model, const EntryIds& ids) {
     for (size_t t = 0; t < model.threads.size(); ++t) {
       const ThreadTrace& thread = model.threads[t];
       for (size_t i = 0; i < thread.entries.size(); ++i) {
-        if (i % (1 << 20) == (1 << 20) - 1) SpillFile::trim();  // faster than its timer: see spill.h
+        SpillFile::trim_now_and_then(i);
         if (thread.entries[i].test < 0) continue;
         const TestInfo& test = model.tests[thread.entries[i].test];
         tests.push_back({{"nodeid", test.nodeid}, {"outcome", test.outcome}, {"id", ids.of(t, i)}});
@@ -452,7 +452,7 @@ std::vector<uint32_t> subtree_ends(const ThreadTrace& thread) {
     size_t j = i + 1;
     while (j < thread.entries.size() && caller_of(thread.entries, j) >= static_cast<int64_t>(i)) j = end[j];
     end[i] = static_cast<uint32_t>(j);
-    if (i % (1 << 20) == 0) SpillFile::trim();  // faster than its timer: see spill.h
+    SpillFile::trim_now_and_then(i);
   }
   return end;
 }
@@ -589,7 +589,7 @@ void write_json(const TraceModel& model, const Scope& scope, SourceCache& source
   out << "{\n  \"metadata\": " << indented << ",\n  \"trace_data\": [";
   EntryWriter writer(model, scope, sources);
   std::string buffer;
-  size_t written = 0, buffers = 0;
+  size_t written = 0;
   bool first = true;  // nothing written to trace_data yet
   {
     OverlappedWriter overlapped(out);
@@ -607,11 +607,10 @@ void write_json(const TraceModel& model, const Scope& scope, SourceCache& source
         buffer += first ? "\n    " : ",\n    ";
         first = false;
         writer.write(buffer, t, i, ids);
-        ++written;
+        SpillFile::trim_now_and_then(written++);
         if (buffer.size() > (1 << 20)) {
           buffer = overlapped.hand_over(std::move(buffer));
           if (progress) progress(written);
-          if (++buffers % 64 == 0) SpillFile::trim();  // faster than its timer: see spill.h
         }
       }
       write_lines_before(model.threads[t].entries.size());

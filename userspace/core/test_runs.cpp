@@ -134,7 +134,7 @@ void group_thread(ThreadTrace& thread, std::vector<std::pair<const TestRun*, int
     entry.caller_back = caller >= 0 ? static_cast<uint32_t>(grouped.size() - caller) : 0;
     new_index[i] = static_cast<int64_t>(grouped.size());
     grouped.push_back(entry);
-    if (i % (1 << 20) == (1 << 20) - 1) SpillFile::trim();  // faster than its timer: see spill.h
+    SpillFile::trim_now_and_then(i);
   }
   // A line stays just after the call it came after, ahead of a test that
   // starts there: it ran in an in-scope frame, logged when it started.

@@ -62,7 +62,7 @@ void TraceModel::find_patterns(const PatternOptions& options) {
             {entry.code->filename, entry.code->name, imported_module(entry)}, functions.size());
         keys.push_back((it->second << 32) | static_cast<uint32_t>(entry.line));
       }
-      if (i % (1 << 20) == (1 << 20) - 1) SpillFile::trim();  // faster than its timer: see spill.h
+      SpillFile::trim_now_and_then(i);
     }
     thread.patterns = pytrace::find_patterns(
         keys.size(), [&callers](size_t i) { return int64_t{callers[i]}; },
