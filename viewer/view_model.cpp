@@ -137,41 +137,36 @@ ViewModel::ViewModel(const TraceDocument& doc, const ViewSettings& settings) {
   }
   json += ']';
 
-  // The columns' offsets depend on the header's length, which depends on
-  // the offsets' digits: lay out with room for the longest offsets, pad.
-  auto describe = [&](size_t first_offset) {
-    std::string tables;
-    size_t offset = first_offset;
-    for (const char* table : {"calls", "groups"}) {
-      tables += ",\"";
-      tables += table;
-      tables +=
-          "\":{\"count\":" + std::to_string(std::string_view(table) == "calls" ? n : g) + ",\"columns\":{";
-      bool first = true;
-      for (Column& c : columns_) {
-        if (c.table != table) continue;
-        c.offset = offset;
-        offset = aligned(offset + c.count * c.width);
-        if (!first) tables += ',';
-        first = false;
-        append_json_string(tables, c.name);
-        tables += ":{\"type\":\"" + c.type + "\",\"offset\":" + std::to_string(c.offset) + '}';
-      }
-      tables += "}}";
+  // Offsets in the header count from the end of the header (padded to a
+  // multiple of 8), so they do not depend on its length.
+  size_t offset = 0;
+  for (const char* table : {"calls", "groups"}) {
+    json += ",\"";
+    json += table;
+    json += "\":{\"count\":" + std::to_string(std::string_view(table) == "calls" ? n : g) + ",\"columns\":{";
+    bool first = true;
+    for (Column& c : columns_) {
+      if (c.table != table) continue;
+      if (!first) json += ',';
+      first = false;
+      append_json_string(json, c.name);
+      json += ":{\"type\":\"" + c.type + "\",\"offset\":" + std::to_string(offset) + '}';
+      c.offset = offset;  // made absolute below
+      offset = aligned(offset + c.count * c.width);
     }
-    size_ = offset;
-    return tables;
-  };
+    json += "}}";
+  }
+  json += '}';
   // The page decodes the header as one string, which a browser holds up to
   // 2^29 characters or so; the strings of any trace the tools write are far fewer.
   if (json.size() > kMaxHeaderBytes)
     throw Error("the trace's names and locations take " + std::to_string(json.size() >> 20) +
                 " MiB, more than the page can take (" + std::to_string(kMaxHeaderBytes >> 20) + " MiB)");
-  size_t longest = aligned(kAlignment + json.size() + describe(SIZE_MAX / 2).size() + 2);
-  std::string tables = describe(longest);
-  header_ = std::string(kAlignment, '\0') + json + tables + '}';
-  header_.resize(longest, ' ');  // whitespace after the JSON text: still the same JSON
-  auto length = static_cast<uint32_t>(longest - kAlignment);
+  header_ = std::string(kAlignment, '\0') + json;
+  header_.resize(aligned(header_.size()), ' ');  // whitespace after the JSON text: still the same JSON
+  for (Column& c : columns_) c.offset += header_.size();
+  size_ = header_.size() + offset;
+  auto length = static_cast<uint32_t>(header_.size() - kAlignment);
   for (int i = 0; i < 4; ++i) header_[i] = static_cast<char>((length >> (8 * i)) & 0xff);
 }
 

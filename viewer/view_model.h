@@ -8,8 +8,9 @@
 // document's own columns, so the server keeps no copy per call.
 //
 // Layout: bytes 0-3 the header's length (little-endian), 4-7 zero, the
-// header, then each column at a multiple of 8 bytes, little-endian; the
-// header gives each column's type ("i32", "f64", "u8") and offset.
+// header (padded with spaces to a multiple of 8 bytes), then the columns,
+// little-endian; the header gives each column's type ("i32", "f64", "u8")
+// and offset from the header's end, a multiple of 8.
 #pragma once
 
 #include <cstddef>

@@ -946,12 +946,14 @@ async function fetchModel() {
 function decodeModel(buffer, size) {
   const headerLength = new DataView(buffer).getUint32(0, true);
   const json = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, headerLength)));
+  const columnsStart = 8 + headerLength;
   const arrayTypes = { i32: Int32Array, f64: Float64Array, u8: Uint8Array };
   for (const table of [json.calls, json.groups]) {
     for (const [name, column] of Object.entries(table.columns)) {
       const type = arrayTypes[column.type];
-      if (column.offset + type.BYTES_PER_ELEMENT * table.count > size) throw new Error("the trace's model was cut short");
-      table[name] = new type(buffer, column.offset, table.count);
+      const offset = columnsStart + column.offset;
+      if (offset + type.BYTES_PER_ELEMENT * table.count > size) throw new Error("the trace's model was cut short");
+      table[name] = new type(buffer, offset, table.count);
     }
     delete table.columns;
   }

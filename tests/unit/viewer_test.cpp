@@ -400,7 +400,7 @@ json decoded_model(const ViewModel& model, size_t piece) {
   for (const char* table : {"calls", "groups"}) {
     size_t count = out[table]["count"];
     for (auto& [name, column] : out[table]["columns"].items()) {
-      size_t offset = column["offset"];
+      size_t offset = 8 + header_length + column["offset"].get<size_t>();
       EXPECT_EQ(offset % 8, 0u) << name;
       json values = json::array();
       for (size_t i = 0; i < count; ++i) {

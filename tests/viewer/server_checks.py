@@ -111,10 +111,11 @@ class Server:
         for table in (model["calls"], model["groups"]):
             for name, column in table.pop("columns").items():
                 size = {"i32": 4, "f64": 8, "u8": 1}[column["type"]]
-                expect(column["offset"] % 8 == 0 and column["offset"] + size * table["count"] <= len(data),
+                offset = 8 + header_length + column["offset"]
+                expect(offset % 8 == 0 and offset + size * table["count"] <= len(data),
                        "column %s is out of place" % name)
                 code = {"i32": "i", "f64": "d", "u8": "B"}[column["type"]]
-                table[name] = list(struct.unpack_from("<%d%s" % (table["count"], code), data, column["offset"]))
+                table[name] = list(struct.unpack_from("<%d%s" % (table["count"], code), data, offset))
         return status, model
 
     def stop(self, sig=signal.SIGINT):
