@@ -439,7 +439,7 @@ std::string human_size(uintmax_t bytes) {
   return text;
 }
 
-// "indexing 3172.5 MB of 12675.8 MB (25%)", redrawn in place on a terminal
+// "indexing 3172.5 MiB of 12675.8 MiB (25%)", redrawn in place on a terminal
 // twice a second; nothing where stderr is not a terminal.
 class ProgressLine {
  public:

@@ -187,12 +187,4 @@ void decompress(Compression compression, std::span<const char> data,
   sink(data);
 }
 
-void decompress(Compression compression, std::span<const char> data, std::string& out, size_t limit) {
-  decompress(compression, data, [&](std::span<const char> piece) {
-    if (out.size() + piece.size() > limit)
-      throw Error("it decompresses to more than " + std::to_string(limit >> 20) + " MiB");
-    out.append(piece.data(), piece.size());
-  });
-}
-
 }  // namespace pytrace

@@ -55,7 +55,5 @@ class CompressingBuffer : public std::streambuf {
 // what `sink` throws passes through.
 void decompress(Compression compression, std::span<const char> data,
                 const std::function<void(std::span<const char>)>& sink);
-// The same appended to `out`; throws Error if its size would pass `limit`.
-void decompress(Compression compression, std::span<const char> data, std::string& out, size_t limit);
 
 }  // namespace pytrace
