@@ -5,8 +5,10 @@
 //   GET  /, /viewer.js, /style.css  the page (compiled in)
 //   GET  /api/model                 the trace as columns (view_model.h)
 //   GET  /api/entry/ID              one entry's JSON, as written in the trace
-//   POST /api/save                  {filename, ids, filters, overwrite}: a
+//   POST /api/save                  {filename, ranges, filters, overwrite}: a
 //                                   filtered trace next to the original
+//   POST /api/export                {format, ranges}: those calls in another
+//                                   format (trace_export.h), as a download
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <httplib.h>
@@ -35,6 +37,7 @@
 #include "filtered_trace.h"
 #include "io/compression.h"
 #include "trace_document.h"
+#include "trace_export.h"
 #include "view_model.h"
 #include "view_options.h"
 #include "web_assets.h"
@@ -139,6 +142,12 @@ class HostRules {
   std::set<std::string> names_;
 };
 
+// TRACE.trace.json, TRACE.speedscope.json, TRACE.folded (for TRACE.json.gz too).
+std::string suggested_export_name(const fs::path& trace, ExportFormat format) {
+  fs::path name_of_json = compression_for_name(trace.string()) == Compression::kNone ? trace : trace.stem();
+  return name_of_json.stem().string() + std::string(export_suffix(format));
+}
+
 // The name offered for saving: TRACE_filtered.json, numbered if taken
 // (for TRACE.json.gz too: saves are not compressed).
 std::string suggested_save_name(const fs::path& trace) {
@@ -150,10 +159,11 @@ std::string suggested_save_name(const fs::path& trace) {
   return name;
 }
 
-// Writes what `produce` hands its writer as DIR/NAME, whole or not at all:
-// a temporary file first, then linked into place (which fails if the name
-// is taken) or, to overwrite, renamed. Given the trace file's owner when
-// running as root. What `produce` throws passes through, the file removed.
+// Writes what `produce` hands its writer as NAME in the directory of
+// `trace`, whole or not at all: a temporary file first, then linked into
+// place (which fails if the name is taken) or, to overwrite, renamed. Given
+// `trace`'s owner when running as root (none when it does not exist). What
+// `produce` throws passes through, the file removed.
 using Producer = std::function<void(const std::function<void(std::string_view)>&)>;
 void write_next_to(const fs::path& trace, const std::string& name, const Producer& produce, bool overwrite) {
   fs::path target = trace.parent_path() / name;
@@ -270,6 +280,14 @@ class ViewServer {
         reply_json(response, e.status, {{"error", e.message}, {"exists", e.exists}});
       }
     });
+    server_.Post("/api/export", [this](const httplib::Request& request, httplib::Response& response) {
+      try {
+        start_export(request, response);
+      } catch (const HttpError& e) {
+        std::cerr << kTool << ": not exported: " << e.message << "\n";
+        reply_json(response, e.status, {{"error", e.message}});
+      }
+    });
     server_.set_error_handler([](const httplib::Request& request, httplib::Response& response) {
       if (response.body.empty())
         reply_json(response, response.status,
@@ -338,6 +356,38 @@ class ViewServer {
     return {{"path", target.string()}, {"name", name}, {"calls", asked.kept.size()}, {"of", doc_.size()}};
   }
 
+  // {"format": "chrome" | "speedscope" | "collapsed", "ranges": [[FIRST,
+  // LAST], ...]}: those calls in that format, streamed as a download named
+  // after the trace. What cannot be exported is a 400 before any byte.
+  void start_export(const httplib::Request& request, httplib::Response& response) {
+    if (json_depth(request.body) > kMaxJsonDepth) throw HttpError{400, "the request is nested too deeply"};
+    nlohmann::json json = nlohmann::json::parse(request.body, nullptr, false);
+    if (!json.is_object()) throw HttpError{400, "the request is not a JSON object"};
+    auto format_name = json.find("format");
+    std::optional<ExportFormat> format;
+    if (format_name != json.end() && format_name->is_string())
+      format = parse_export_format(format_name->get<std::string>());
+    if (!format) throw HttpError{400, "\"format\" is chrome, speedscope or collapsed"};
+    auto kept = std::make_shared<std::vector<uint32_t>>(kept_calls(json));
+    if (auto problem = export_problem(doc_, *kept)) throw HttpError{400, *problem};
+    std::string name = suggested_export_name(trace_, *format);
+    response.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
+    response.set_chunked_content_provider(
+        *format == ExportFormat::collapsed ? "text/plain; charset=utf-8" : "application/json",
+        [this, kept, format](size_t, httplib::DataSink& sink) {
+          struct Gone {};  // the browser went away: stop writing
+          try {
+            write_export(doc_, *format, *kept, false, [&](std::string_view piece) {
+              if (!sink.write(piece.data(), piece.size())) throw Gone{};
+            });
+          } catch (const Gone&) {
+            return false;
+          }
+          sink.done();
+          return true;
+        });
+  }
+
   struct SaveRequest {
     std::string filename;
     std::vector<uint32_t> kept;
@@ -363,23 +413,30 @@ class ViewServer {
       if (!filters->is_object()) throw HttpError{400, "\"filters\" is not an object"};
       asked.filters = nlohmann::ordered_json::parse(filters->dump());
     }
+    asked.kept = kept_calls(json);
+    return asked;
+  }
+
+  // The calls of a request's "ranges": [[first id, last id], ...] in order.
+  std::vector<uint32_t> kept_calls(const nlohmann::json& json) const {
     auto ranges = json.find("ranges");
     if (ranges == json.end() || !ranges->is_array())
       throw HttpError{400, "the request has no \"ranges\" list"};
+    std::vector<uint32_t> kept;
     uint64_t previous_end = 0;
     for (const auto& range : *ranges) {
       if (!range.is_array() || range.size() != 2 || !range[0].is_number_unsigned() ||
           !range[1].is_number_unsigned())
         throw HttpError{400, "\"ranges\" holds something that is not [first id, last id]"};
       uint64_t first = range[0].get<uint64_t>(), last = range[1].get<uint64_t>();
-      if (first > last || last >= doc_.size() || (!asked.kept.empty() && first < previous_end))
+      if (first > last || last >= doc_.size() || (!kept.empty() && first < previous_end))
         throw HttpError{400, "the range [" + std::to_string(first) + ", " + std::to_string(last) +
                                  "] is not in order or not calls of this trace (ids 0 to " +
                                  std::to_string(doc_.size() - 1) + ")"};
-      for (uint64_t id = first; id <= last; ++id) asked.kept.push_back(static_cast<uint32_t>(id));
+      for (uint64_t id = first; id <= last; ++id) kept.push_back(static_cast<uint32_t>(id));
       previous_end = last + 1;
     }
-    return asked;
+    return kept;
   }
 
   // The name is the shown trace under another path: a link to it.
@@ -471,7 +528,37 @@ class ProgressLine {
   std::chrono::steady_clock::time_point last_{};
 };
 
+// pytrace_view TRACE --export FORMAT -o FILE: no server.
+int run_export(const ViewOptions& options) {
+  ExportFormat format = *parse_export_format(options.export_format);
+  const char* tmpdir = getenv("TMPDIR");
+  TraceDocument doc =
+      TraceDocument::load(options.trace, false, ProgressLine(), tmpdir && *tmpdir ? tmpdir : "/var/tmp");
+  if (auto problem = export_problem(doc, {})) throw Error(options.trace + ": " + *problem);
+  auto produce = [&](const std::function<void(std::string_view)>& write) {
+    write_export(doc, format, {}, true, write);
+  };
+  if (options.output == "-") {
+    produce([](std::string_view piece) {
+      std::cout.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+    });
+    std::cout.flush();
+    if (!std::cout) throw Error("cannot write to standard output");
+    return 0;
+  }
+  fs::path output = fs::absolute(options.output);
+  if (fs::is_directory(output)) throw Error(options.output + " is a directory");
+  try {
+    write_next_to(output, output.filename().string(), produce, true);
+  } catch (const HttpError& e) {
+    throw Error(e.message);
+  }
+  std::cerr << kTool << ": wrote " << doc.size() << " calls to " << options.output << "\n";
+  return 0;
+}
+
 int run(const ViewOptions& options) {
+  if (!options.export_format.empty()) return run_export(options);
   // Ctrl-C, SIGTERM and SIGHUP are taken by one thread that stops the
   // server; blocked here so that httplib's threads inherit the mask.
   sigset_t stop_signals;

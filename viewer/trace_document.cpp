@@ -114,7 +114,8 @@ struct EntryFields {
   std::string_view event, name, qualname, location, call_type, call_site, file, test_outcome, importing;
   bool is_external = false, before_trace = false;
   bool has_id = false, has_parent_id = false, has_caller_id = false, has_depth = false, has_duration = false;
-  int64_t id = -1, parent_id = -1, caller_id = -1, depth = 0, thread_id = 0, pid = 0, duration_ns = -1;
+  int64_t id = -1, parent_id = -1, caller_id = -1, depth = 0, thread_id = 0, pid = 0, start_ns = -1,
+          duration_ns = -1;
   int64_t call_id = -1;  // an executed_line entry's call
   uint64_t lines = 0;    // how many lines an executed_line entry holds
 };
@@ -170,6 +171,8 @@ EntryFields read_fields(ondemand::object entry) {
       f.thread_id = value.get_int64();
     else if (key == "pid")
       f.pid = value.get_int64();
+    else if (key == "start_ns")
+      f.start_ns = int_or(value, -1);
     else if (key == "duration_ns")
       f.has_duration = true, f.duration_ns = int_or(value, -1);
     else if (key == "call_id")
@@ -530,6 +533,7 @@ class DocumentReader {
     // A function is its file (or the file part of its location) and qualified name.
     std::string_view file = f.file.empty() ? f.location.substr(0, f.location.rfind(':')) : f.file;
     functions_.insert((uint64_t{intern(file)} << 32) | doc_.qualname.back());
+    doc_.start_ns.push_back(f.start_ns);
     doc_.duration_ns.push_back(f.duration_ns);
 
     uint8_t flags = 0;

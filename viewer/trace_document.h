@@ -102,6 +102,7 @@ class TraceDocument {
   std::vector<uint32_t> thread;       // index into threads
   std::vector<uint32_t> name, qualname, location, call_type, call_site;  // into strings
   std::vector<uint32_t> imports;     // the module an import entry imports, into strings ("" for none)
+  std::vector<int64_t> start_ns;     // from the trace's start; -1 when the document has none
   std::vector<int64_t> duration_ns;  // -1 when null
   std::vector<uint8_t> flags;
   // The call's position in trace_data, where entries that are not calls

@@ -77,6 +77,7 @@ ViewModel::ViewModel(const TraceDocument& doc, const ViewSettings& settings) {
   add("calls", "type", doc.call_type.data(), n, 4, "i32");
   add("calls", "site", doc.call_site.data(), n, 4, "i32");
   add("calls", "imports", doc.imports.data(), n, 4, "i32");
+  add("calls", "start", doc.start_ns.data(), n, 8, "f64", true);
   add("calls", "duration", doc.duration_ns.data(), n, 8, "f64", true);
   add("calls", "flags", doc.flags.data(), n, 1, "u8");
   // Where entries that are not calls (executed lines) are among them, the

@@ -23,7 +23,16 @@ const char* const kViewUsage =
     "                    reached as http://NAME:PORT/); besides the address\n"
     "                    listened on, localhost when it is a loopback or every\n"
     "                    interface, and this machine's name when it is wider\n"
-    "  -h, --help        this text\n";
+    "  -h, --help        this text\n"
+    "\n"
+    "       pytrace_view TRACE.json --export FORMAT -o FILE\n"
+    "\n"
+    "Writes the trace's calls for other tools instead (docs/exports.md); - is\n"
+    "standard output. FORMAT is one of\n"
+    "  chrome            Chrome trace events: Perfetto UI, chrome://tracing\n"
+    "  speedscope        speedscope's file format (speedscope.app)\n"
+    "  collapsed         collapsed stacks with self time in ns: flamegraph.pl,\n"
+    "                    inferno, speedscope\n";
 
 ViewOptions parse_view_options(const std::vector<std::string>& args) {
   ViewOptions options;
@@ -44,6 +53,17 @@ ViewOptions parse_view_options(const std::vector<std::string>& args) {
       if (name.empty() || name.find_first_of(" /:@") != std::string::npos)
         throw UsageError("--allow-host needs a host name (no port, no scheme), not '" + name + "'");
       options.allowed_hosts.push_back(name);
+    } else if (arg == "--export" || arg.starts_with("--export=")) {
+      if (arg == "--export" && i + 1 >= args.size()) throw UsageError("--export needs a format");
+      options.export_format = arg == "--export" ? args[++i] : arg.substr(9);
+      if (options.export_format != "chrome" && options.export_format != "perfetto" &&
+          options.export_format != "speedscope" && options.export_format != "collapsed")
+        throw UsageError("--export takes chrome, speedscope or collapsed, not '" + options.export_format +
+                         "'");
+    } else if (arg == "-o" || arg == "--output" || arg.starts_with("--output=")) {
+      if (arg.find('=') == std::string::npos && i + 1 >= args.size()) throw UsageError(arg + " needs a file");
+      options.output = arg.find('=') == std::string::npos ? args[++i] : arg.substr(9);
+      if (options.output.empty()) throw UsageError(arg + " needs a file");
     } else if (arg == "-h" || arg == "--help") {
       options.help = true;
     } else if (arg.size() > 1 && arg[0] == '-') {
@@ -56,6 +76,11 @@ ViewOptions parse_view_options(const std::vector<std::string>& args) {
   if (positional.empty()) throw UsageError("no trace file given");
   if (positional.size() > 2) throw UsageError("unexpected argument " + positional[2]);
   options.trace = positional[0];
+  if (options.export_format.empty() != options.output.empty())
+    throw UsageError(options.output.empty() ? "--export needs -o FILE (- for standard output)"
+                                            : "-o is for --export FORMAT");
+  if (!options.export_format.empty() && positional.size() > 1)
+    throw UsageError("--export writes a file; it takes no port");
   if (positional.size() == 2) {
     const std::string& text = positional[1];
     unsigned port = 0;

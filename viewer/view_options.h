@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Command line of pytrace_view (and scripts/serve_visualization.sh):
 //   TRACE.json [PORT] [--no-patterns] [--hide-imports] [--host ADDRESS] [--allow-host NAME]...
+//   TRACE.json --export FORMAT -o FILE
 // with the flags anywhere, so a flag in the port's place is still a flag.
 #pragma once
 
@@ -20,6 +21,9 @@ struct ViewOptions {
   bool patterns = true;
   bool hide_imports = false;
   bool help = false;
+  // --export FORMAT -o FILE: write the trace in another format instead of serving it.
+  std::string export_format;
+  std::string output;
 };
 
 // `args` excludes the program name. Throws UsageError.

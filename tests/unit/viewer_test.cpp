@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "filtered_trace.h"
 #include "trace_document.h"
+#include "trace_export.h"
 #include "view_model.h"
 #include "view_options.h"
 
@@ -430,6 +431,7 @@ TEST(ViewModel, ColumnsAndSettings) {
   json model = decoded_model(view, 7);
   EXPECT_EQ(decoded_model(view, 1 << 20), model);
   EXPECT_EQ(model["calls"]["duration"][5], 1005);
+  EXPECT_EQ(model["calls"]["start"][5], -1);  // this document has no start times
   EXPECT_EQ(model["calls"]["flags"][0], 0);
   EXPECT_EQ(model["trace"]["name"], "t.json");
   EXPECT_EQ(model["trace"]["directory"], "/data");
@@ -585,6 +587,127 @@ TEST(ViewOptions, Mistakes) {
   EXPECT_THROW(parse_view_options({"t.json", "--allow-host"}), UsageError);
   EXPECT_THROW(parse_view_options({"t.json", "--allow-host", "box:8080"}), UsageError);
   EXPECT_THROW(parse_view_options({"t.json", "--allow-host", "http://box"}), UsageError);
+  EXPECT_THROW(parse_view_options({"t.json", "--export", "svg", "-o", "x"}), UsageError);
+  EXPECT_THROW(parse_view_options({"t.json", "--export", "chrome"}), UsageError);
+  EXPECT_THROW(parse_view_options({"t.json", "-o", "x"}), UsageError);
+  EXPECT_THROW(parse_view_options({"t.json", "8080", "--export", "chrome", "-o", "x"}), UsageError);
+  ViewOptions exporting = parse_view_options({"--export=speedscope", "t.json", "--output", "t.ss.json"});
+  EXPECT_EQ(exporting.export_format, "speedscope");
+  EXPECT_EQ(exporting.output, "t.ss.json");
+}
+
+// <module> (0-1000 ns) runs main (100-900), which runs step (200-300,
+// calling leaf 220-270) and step again (400-700, calling leaf that never
+// returned); a second thread runs worker (50-110).
+std::string timed_document() {
+  json entries = json::array({call(0, nullptr, 0, "<module>", "demo.py", "module_execution"),
+                              call(1, 0, 1, "main", "demo.py:5"), call(2, 1, 2, "step", "demo.py:9"),
+                              call(3, 2, 3, "leaf", "demo.py:12"), call(4, 1, 2, "step", "demo.py:9"),
+                              call(5, 4, 3, "leaf", "demo.py:12"),
+                              call(6, nullptr, 0, "worker", "w.py:3", "function_call", 200)});
+  const int64_t times[][2] = {{0, 1000}, {100, 800}, {200, 100}, {220, 50}, {400, 300}, {420, -1}, {50, 60}};
+  for (size_t i = 0; i < entries.size(); ++i) {
+    entries[i]["start_ns"] = times[i][0];
+    entries[i]["duration_ns"] = times[i][1] < 0 ? json(nullptr) : json(times[i][1]);
+  }
+  entries[2]["arguments"] = {{"n", "3"}};
+  return document(entries);
+}
+
+std::string exported(const TraceDocument& doc, ExportFormat format, std::vector<uint32_t> kept = {}) {
+  std::string text;
+  write_export(doc, format, kept, kept.empty(), [&](std::string_view piece) { text += piece; });
+  return text;
+}
+
+TEST(Export, ChromeTraceEvents) {
+  auto doc = TraceDocument::parse(timed_document(), "t.json");
+  json trace = json::parse(exported(doc, ExportFormat::chrome));
+  std::vector<json> calls, names;
+  for (const json& event : trace["traceEvents"]) (event["ph"] == "X" ? calls : names).push_back(event);
+  ASSERT_EQ(calls.size(), 7u);
+  EXPECT_EQ(calls[1]["name"], "main");
+  EXPECT_EQ(calls[1]["ts"], 0.1);  // microseconds
+  EXPECT_EQ(calls[1]["dur"], 0.8);
+  EXPECT_EQ(calls[1]["tid"], 100);
+  EXPECT_EQ(calls[1]["args"]["location"], "demo.py:5");
+  EXPECT_EQ(calls[1]["args"]["call_site"], "site of main");
+  EXPECT_EQ(calls[2]["args"]["arguments"], json({{"n", "3"}}));
+  // The leaf that never returned ends with its parent.
+  EXPECT_EQ(calls[5]["dur"], 0.28);
+  EXPECT_EQ(calls[5]["args"]["running_at_end"], true);
+  EXPECT_EQ(calls[6]["tid"], 200);
+  // One process name, a name per thread.
+  ASSERT_EQ(names.size(), 3u);
+  EXPECT_EQ(names[0]["name"], "process_name");
+  EXPECT_EQ(names[2]["name"], "thread_name");
+  EXPECT_EQ(names[2]["tid"], 200);
+  // Only the kept calls.
+  trace = json::parse(exported(doc, ExportFormat::chrome, {0, 3}));
+  EXPECT_EQ(trace["traceEvents"].size(), 3u + 2u);
+}
+
+TEST(Export, SpeedscopeEventsNest) {
+  auto doc = TraceDocument::parse(timed_document(), "t.json");
+  json file = json::parse(exported(doc, ExportFormat::speedscope));
+  EXPECT_EQ(file["$schema"], "https://www.speedscope.app/file-format-schema.json");
+  const json& frames = file["shared"]["frames"];
+  ASSERT_EQ(frames.size(), 5u);  // the two steps and leaves are one frame each
+  EXPECT_EQ(frames[1], json({{"name", "main"}, {"file", "demo.py"}, {"line", 5}}));
+  ASSERT_EQ(file["profiles"].size(), 2u);
+  const json& main_thread = file["profiles"][0];
+  EXPECT_EQ(main_thread["unit"], "nanoseconds");
+  EXPECT_EQ(main_thread["endValue"], 1000);
+  // Replayed: every close matches the innermost open frame, time never goes back.
+  std::string replay;
+  std::vector<int> open;
+  int64_t at = 0;
+  for (const json& event : main_thread["events"]) {
+    EXPECT_GE(event["at"].get<int64_t>(), at);
+    at = event["at"];
+    if (event["type"] == "O") {
+      open.push_back(event["frame"]);
+    } else {
+      ASSERT_FALSE(open.empty());
+      EXPECT_EQ(open.back(), event["frame"]);
+      open.pop_back();
+    }
+    replay += event["type"].get<std::string>() + std::to_string(event["frame"].get<int>()) + "@" +
+              std::to_string(at) + " ";
+  }
+  EXPECT_TRUE(open.empty());
+  EXPECT_EQ(replay, "O0@0 O1@100 O2@200 O3@220 C3@270 C2@300 O2@400 O3@420 C3@700 C2@700 C1@900 C0@1000 ");
+  EXPECT_EQ(file["profiles"][1]["events"].size(), 2u);
+}
+
+TEST(Export, CollapsedStacksCountSelfTime) {
+  auto doc = TraceDocument::parse(timed_document(), "t.json");
+  EXPECT_EQ(exported(doc, ExportFormat::collapsed),
+            "<module> (demo.py) 200\n"
+            "<module> (demo.py);main (demo.py:5) 400\n"
+            "<module> (demo.py);main (demo.py:5);step (demo.py:9) 70\n"
+            "<module> (demo.py);main (demo.py:5);step (demo.py:9);leaf (demo.py:12) 330\n"
+            "worker (w.py:3) 60\n");
+  // A kept call counts under its nearest kept ancestor.
+  EXPECT_EQ(exported(doc, ExportFormat::collapsed, {0, 3}),
+            "<module> (demo.py) 950\n"
+            "<module> (demo.py);leaf (demo.py:12) 50\n");
+}
+
+TEST(Export, TracesWithoutTimesAreRefused) {
+  auto doc = TraceDocument::parse(document(repeated_calls()), "t.json");
+  ASSERT_TRUE(export_problem(doc, {}).has_value());
+  EXPECT_NE(export_problem(doc, {}).value().find("start_ns"), std::string::npos);
+  std::string written;
+  EXPECT_THROW(write_export(doc, ExportFormat::chrome, {}, true, [&](std::string_view p) { written += p; }),
+               Error);
+  EXPECT_EQ(written, "");
+  auto timed = TraceDocument::parse(timed_document(), "t.json");
+  EXPECT_FALSE(export_problem(timed, {}).has_value());
+  EXPECT_THROW(write_export(timed, ExportFormat::chrome, std::vector<uint32_t>{3, 1}, false,
+                            [&](std::string_view p) { written += p; }),
+               Error);
+  EXPECT_EQ(written, "");
 }
 
 TEST(JsonDepth, CountsBracketsOutsideStrings) {

@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: MIT
+#include "trace_export.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <vector>
+
+#include "core/error.h"
+#include "core/json_text.h"
+#include "filtered_trace.h"
+
+namespace pytrace::viewer {
+
+std::optional<ExportFormat> parse_export_format(std::string_view name) {
+  if (name == "chrome" || name == "perfetto") return ExportFormat::chrome;
+  if (name == "speedscope") return ExportFormat::speedscope;
+  if (name == "collapsed") return ExportFormat::collapsed;
+  return std::nullopt;
+}
+
+std::string_view export_suffix(ExportFormat format) {
+  switch (format) {
+    case ExportFormat::chrome:
+      return ".trace.json";
+    case ExportFormat::speedscope:
+      return ".speedscope.json";
+    case ExportFormat::collapsed:
+      return ".folded";
+  }
+  return "";
+}
+
+namespace {
+
+// The kept calls with what every format needs: the nearest kept ancestor
+// and a time span that nests within it.
+struct Span {
+  uint32_t call;
+  int32_t parent;  // index into the spans; -1 at the top
+  int64_t start, end;
+};
+
+std::vector<Span> spans_of(const TraceDocument& doc, std::span<const uint32_t> kept, bool all) {
+  size_t count = all ? doc.size() : kept.size();
+  auto call_at = [&](size_t i) { return all ? static_cast<uint32_t>(i) : kept[i]; };
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t call = call_at(i);
+    if (call >= doc.size() || (i > 0 && call <= call_at(i - 1)))
+      throw Error("the calls to export are not in order or not calls of this trace");
+  }
+  if (auto problem = export_problem(doc, kept)) throw Error(*problem);
+  // Where each thread's last call ends: when its still running calls stop.
+  std::vector<int64_t> thread_end(doc.threads.size(), 0);
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t call = call_at(i);
+    int64_t end = doc.start_ns[call] + std::max<int64_t>(doc.duration_ns[call], 0);
+    thread_end[doc.thread[call]] = std::max(thread_end[doc.thread[call]], end);
+  }
+  std::vector<Span> spans;
+  spans.reserve(count);
+  std::vector<int32_t> open;  // spans whose subtrees hold the next call
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t call = call_at(i);
+    while (!open.empty() && call >= doc.subtree_end[spans[open.back()].call]) open.pop_back();
+    int32_t parent = open.empty() ? -1 : open.back();
+    int64_t start = doc.start_ns[call];
+    int64_t end = doc.duration_ns[call] >= 0 ? start + doc.duration_ns[call] : thread_end[doc.thread[call]];
+    // Clocks read at entry and return nest; clamping keeps the formats'
+    // rules (a child within its parent) whatever a document says.
+    if (parent >= 0) {
+      start = std::clamp(start, spans[parent].start, spans[parent].end);
+      end = std::clamp(end, start, spans[parent].end);
+    }
+    end = std::max(end, start);
+    open.push_back(static_cast<int32_t>(spans.size()));
+    spans.push_back({call, parent, start, end});
+  }
+  return spans;
+}
+
+// Nanoseconds as microseconds with every digit: 1234567 -> "1234.567".
+void append_micros(std::string& out, int64_t ns) {
+  out += std::to_string(ns / 1000);
+  int64_t rest = ns % 1000;
+  if (rest != 0) {
+    char digits[4] = {char('0' + rest / 100), char('0' + rest / 10 % 10), char('0' + rest % 10), 0};
+    out += '.';
+    out += digits;
+  }
+}
+
+// Where a call's code is: its location split at the last colon.
+std::pair<std::string_view, int64_t> file_and_line(std::string_view location) {
+  size_t colon = location.rfind(':');
+  if (colon == std::string_view::npos) return {location, 0};
+  int64_t line = 0;
+  for (char c : location.substr(colon + 1)) {
+    if (c < '0' || c > '9') return {location, 0};
+    line = line * 10 + (c - '0');
+  }
+  return {location.substr(0, colon), line};
+}
+
+std::string thread_title(const DocumentThread& thread) {
+  std::string title = thread.name.empty() ? "thread " + std::to_string(thread.thread_id) : thread.name;
+  return title + " (pid " + std::to_string(thread.pid) + ", tid " + std::to_string(thread.thread_id) + ")";
+}
+
+// Writes in pieces of about a megabyte.
+class Output {
+ public:
+  explicit Output(const std::function<void(std::string_view)>& write) : write_(write) {}
+  std::string& text() { return text_; }
+  void maybe_flush() {
+    if (text_.size() >= (1u << 20)) flush();
+  }
+  void flush() {
+    if (!text_.empty()) write_(text_);
+    text_.clear();
+  }
+
+ private:
+  const std::function<void(std::string_view)>& write_;
+  std::string text_;
+};
+
+void write_chrome(const TraceDocument& doc, const std::vector<Span>& spans, Output& out) {
+  std::string& s = out.text();
+  s += R"({"displayTimeUnit":"ns","otherData":{"exporter":"pytrace"},"traceEvents":[)";
+  bool first = true;
+  auto metadata = [&](std::string_view what, int64_t pid, int64_t tid, const std::string& name) {
+    s += first ? "\n" : ",\n";
+    first = false;
+    s += R"({"ph":"M","name":")";
+    s += what;
+    s += R"(","pid":)" + std::to_string(pid) + R"(,"tid":)" + std::to_string(tid) + R"(,"args":{"name":)";
+    append_json_string(s, name);
+    s += "}}";
+  };
+  std::vector<int64_t> pids_named;
+  for (const DocumentThread& thread : doc.threads) {
+    if (std::find(pids_named.begin(), pids_named.end(), thread.pid) == pids_named.end()) {
+      pids_named.push_back(thread.pid);
+      metadata("process_name", thread.pid, thread.pid, "python (pid " + std::to_string(thread.pid) + ")");
+    }
+    metadata("thread_name", thread.pid, thread.thread_id, thread_title(thread));
+  }
+  for (const Span& span : spans) {
+    uint32_t call = span.call;
+    const DocumentThread& thread = doc.threads[doc.thread[call]];
+    s += first ? "\n" : ",\n";
+    first = false;
+    s += R"({"ph":"X","name":)";
+    append_json_string(s, doc.strings[doc.qualname[call]]);
+    s += R"(,"cat":)";
+    append_json_string(s, doc.strings[doc.call_type[call]]);
+    s += R"(,"ts":)";
+    append_micros(s, span.start);
+    s += R"(,"dur":)";
+    append_micros(s, span.end - span.start);
+    s += R"(,"pid":)" + std::to_string(thread.pid) + R"(,"tid":)" + std::to_string(thread.thread_id);
+    s += R"(,"args":{"location":)";
+    append_json_string(s, doc.strings[doc.location[call]]);
+    if (uint32_t site = doc.call_site[call]) {
+      s += R"(,"call_site":)";
+      append_json_string(s, doc.strings[site]);
+    }
+    ObjectText entry(doc.raw_entry(call), call);
+    if (auto arguments = entry.value("arguments")) {
+      s += R"(,"arguments":)";
+      s += *arguments;
+    }
+    if (auto outcome = entry.value("test_outcome")) {
+      s += R"(,"outcome":)";
+      s += *outcome;
+    }
+    if (doc.duration_ns[call] < 0) s += R"(,"running_at_end":true)";
+    s += "}}";
+    out.maybe_flush();
+  }
+  s += "\n]}\n";
+}
+
+// Frames by (qualified name, location), numbered as first seen.
+class FrameTable {
+ public:
+  explicit FrameTable(const TraceDocument& doc) : doc_(doc) {}
+  uint32_t of(uint32_t call) {
+    uint64_t key = (uint64_t{doc_.location[call]} << 32) | doc_.qualname[call];
+    auto [it, added] = ids_.try_emplace(key, static_cast<uint32_t>(calls_.size()));
+    if (added) calls_.push_back(call);
+    return it->second;
+  }
+  // A call of each frame, in the frames' order.
+  const std::vector<uint32_t>& calls() const { return calls_; }
+
+ private:
+  const TraceDocument& doc_;
+  std::unordered_map<uint64_t, uint32_t> ids_;
+  std::vector<uint32_t> calls_;
+};
+
+void write_speedscope(const TraceDocument& doc, const std::vector<Span>& spans, Output& out) {
+  std::string& s = out.text();
+  s += R"({"$schema":"https://www.speedscope.app/file-format-schema.json","exporter":"pytrace",)";
+  s += R"("name":"pytrace","activeProfileIndex":0,"profiles":[)";
+  FrameTable frames(doc);
+  bool first_profile = true;
+  for (size_t begin = 0; begin < spans.size();) {
+    uint32_t thread = doc.thread[spans[begin].call];
+    size_t end = begin;
+    int64_t start_value = spans[begin].start, end_value = spans[begin].end;
+    while (end < spans.size() && doc.thread[spans[end].call] == thread)
+      end_value = std::max(end_value, spans[end++].end);
+    s += first_profile ? "\n" : ",\n";
+    first_profile = false;
+    s += R"({"type":"evented","name":)";
+    append_json_string(s, thread_title(doc.threads[thread]));
+    s += R"(,"unit":"nanoseconds","startValue":)" + std::to_string(start_value) + R"(,"endValue":)" +
+         std::to_string(end_value) + R"(,"events":[)";
+    // Opens each call and closes the ones its start leaves, innermost first;
+    // `at` never goes back, as the format requires.
+    struct Open {
+      size_t span;
+      uint32_t frame;
+    };
+    std::vector<Open> open;
+    int64_t at = start_value;
+    bool first_event = true;
+    auto event = [&](char type, uint32_t frame, int64_t when) {
+      at = std::max(at, when);
+      s += first_event ? "" : ",";
+      first_event = false;
+      s += R"({"type":")";
+      s += type;
+      s += R"(","frame":)" + std::to_string(frame) + R"(,"at":)" + std::to_string(at) + "}";
+    };
+    auto close_innermost = [&] {
+      event('C', open.back().frame, spans[open.back().span].end);
+      open.pop_back();
+    };
+    for (size_t i = begin; i < end; ++i) {
+      while (!open.empty() && static_cast<int32_t>(open.back().span) != spans[i].parent) close_innermost();
+      uint32_t frame = frames.of(spans[i].call);
+      event('O', frame, spans[i].start);
+      open.push_back({i, frame});
+      out.maybe_flush();
+    }
+    while (!open.empty()) close_innermost();
+    s += "]}";
+    begin = end;
+  }
+  s += "\n],\"shared\":{\"frames\":[";
+  bool first = true;
+  for (uint32_t call : frames.calls()) {
+    auto [file, line] = file_and_line(doc.strings[doc.location[call]]);
+    s += first ? "\n" : ",\n";
+    first = false;
+    s += R"({"name":)";
+    append_json_string(s, doc.strings[doc.qualname[call]]);
+    s += R"(,"file":)";
+    append_json_string(s, file);
+    if (line > 0) s += R"(,"line":)" + std::to_string(line);
+    s += "}";
+    out.maybe_flush();
+  }
+  s += "\n]}}\n";
+}
+
+// One line per distinct stack with the time spent in its innermost call
+// itself (its duration less its kept children's), in nanoseconds.
+void write_collapsed(const TraceDocument& doc, const std::vector<Span>& spans, Output& out) {
+  // Stacks as a tree of (outer stack, frame): a node per distinct stack.
+  FrameTable frames(doc);
+  std::unordered_map<uint64_t, uint32_t> node_of;  // (outer node + 1) << 32 | frame -> node
+  std::vector<uint32_t> node_frame;
+  std::vector<int64_t> node_self;
+  std::vector<std::vector<uint32_t>> children(1);  // [0]: the stacks' roots
+  std::vector<uint32_t> span_node(spans.size());
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const Span& span = spans[i];
+    uint32_t outer = span.parent < 0 ? 0 : span_node[span.parent] + 1;
+    uint32_t frame = frames.of(span.call);
+    auto [it, added] =
+        node_of.try_emplace((uint64_t{outer} << 32) | frame, static_cast<uint32_t>(node_frame.size()));
+    if (added) {
+      node_frame.push_back(frame);
+      node_self.push_back(0);
+      children[outer].push_back(it->second);
+      children.emplace_back();
+    }
+    span_node[i] = it->second;
+    int64_t length = span.end - span.start;
+    node_self[it->second] += length;
+    if (span.parent >= 0) node_self[span_node[span.parent]] -= length;
+  }
+  // Frame names without the format's separators: ';' between frames, the
+  // last space before the count, one stack a line.
+  std::vector<std::string> names;
+  for (uint32_t call : frames.calls()) {
+    std::string name = doc.strings[doc.qualname[call]] + " (" + doc.strings[doc.location[call]] + ")";
+    for (char& c : name)
+      if (c == ';' || c == '\n' || c == '\r') c = c == ';' ? ',' : ' ';
+    names.push_back(std::move(name));
+  }
+  std::string& s = out.text();
+  std::string stack;
+  std::vector<std::pair<uint32_t, size_t>> walk;  // (node + 1, index of its next child)
+  std::vector<size_t> lengths;                    // the stack's text length at each level of the walk
+  walk.emplace_back(0, 0);
+  lengths.push_back(0);
+  while (!walk.empty()) {
+    auto& [node, next] = walk.back();
+    if (next == children[node].size()) {
+      walk.pop_back();
+      lengths.pop_back();
+      continue;
+    }
+    uint32_t child = children[node][next++];
+    stack.resize(lengths.back());
+    if (!stack.empty()) stack += ';';
+    stack += names[node_frame[child]];
+    if (node_self[child] > 0) {
+      s += stack;
+      s += ' ';
+      s += std::to_string(node_self[child]);
+      s += '\n';
+      out.maybe_flush();
+    }
+    walk.emplace_back(child + 1, 0);
+    lengths.push_back(stack.size());
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> export_problem(const TraceDocument& doc, std::span<const uint32_t> kept) {
+  auto missing = [&](uint32_t call) { return call < doc.size() && doc.start_ns[call] < 0; };
+  bool any = kept.empty()
+                 ? std::any_of(doc.start_ns.begin(), doc.start_ns.end(), [](int64_t t) { return t < 0; })
+                 : std::any_of(kept.begin(), kept.end(), missing);
+  if (!any) return std::nullopt;
+  return "this trace has calls without a start time (start_ns), as the original tool wrote them; exports "
+         "need "
+         "the times trace_program and trace_pytest record";
+}
+
+void write_export(const TraceDocument& doc, ExportFormat format, std::span<const uint32_t> kept, bool all,
+                  const std::function<void(std::string_view)>& write) {
+  std::vector<Span> spans = spans_of(doc, kept, all);
+  Output out(write);
+  switch (format) {
+    case ExportFormat::chrome:
+      write_chrome(doc, spans, out);
+      break;
+    case ExportFormat::speedscope:
+      write_speedscope(doc, spans, out);
+      break;
+    case ExportFormat::collapsed:
+      write_collapsed(doc, spans, out);
+      break;
+  }
+  out.flush();
+}
+
+}  // namespace pytrace::viewer
