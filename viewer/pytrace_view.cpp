@@ -2,7 +2,8 @@
 // pytrace_view: serves the interactive viewer (web/) for one trace document,
 // on 127.0.0.1 unless told otherwise, until Ctrl-C.
 //
-//   GET  /, /viewer.js, /style.css  the page (compiled in)
+//   GET  /, /viewer.js, ...         the page: web/, compiled in
+//   GET  /api/previews?calls=ID,... each call's arguments in a line
 //   GET  /api/model                 the trace as columns (view_model.h)
 //   GET  /api/entry/ID              one entry's JSON, as written in the trace
 //   POST /api/save                  {filename, ranges, filters, overwrite}: a
@@ -23,6 +24,7 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -71,6 +73,9 @@ constexpr size_t kMaxRequestBytes = 16u << 20;
 constexpr size_t kThreads = 64;
 constexpr time_t kReadTimeoutS = 2;
 constexpr time_t kKeepAliveS = 1;
+// Argument previews: how many a request may ask for, and how long each is.
+constexpr size_t kMaxPreviews = 500;
+constexpr size_t kPreviewBytes = 120;
 
 std::string lowercase(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -245,14 +250,13 @@ class ViewServer {
       response.set_header("Cache-Control", "no-store");
       response.set_header("Content-Security-Policy", "default-src 'self'");
     });
-    auto page = [](const char* text, const char* type) {
-      return [text, type](const httplib::Request&, httplib::Response& response) {
-        response.set_content(text, type);
+    for (const web::Asset& asset : web::kAssets) {
+      auto serve = [&asset](const httplib::Request&, httplib::Response& response) {
+        response.set_content(asset.text.data(), asset.text.size(), std::string(asset.type));
       };
-    };
-    server_.Get("/", page(web::kIndexHtml, "text/html; charset=utf-8"));
-    server_.Get("/viewer.js", page(web::kViewerJs, "text/javascript; charset=utf-8"));
-    server_.Get("/style.css", page(web::kStyleCss, "text/css; charset=utf-8"));
+      server_.Get(std::string(asset.path), serve);
+      if (asset.path == "/index.html") server_.Get("/", serve);
+    }
     server_.Get("/favicon.ico",
                 [](const httplib::Request&, httplib::Response& response) { response.status = 204; });
     // Streamed from the document's columns; a provider with a length is
@@ -272,6 +276,26 @@ class ViewServer {
                     return reply_json(response, 404, {{"error", "no call " + std::to_string(id)}});
                   response.set_content(doc_.entry_json(id), "application/json");
                 });
+    // ?calls=ID,ID,...: each call's arguments in a line, for the rows in view.
+    server_.Get("/api/previews", [this](const httplib::Request& request, httplib::Response& response) {
+      nlohmann::json previews = nlohmann::json::array();
+      std::string asked = request.get_param_value("calls");
+      std::string_view list = asked;
+      while (!list.empty() && previews.size() < kMaxPreviews) {
+        size_t comma = list.find(',');
+        std::string_view item = list.substr(0, comma);
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+        uint64_t id = 0;
+        auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), id);
+        if (ec != std::errc() || end != item.data() + item.size() || id >= doc_.size())
+          return reply_json(response, 400, {{"error", "calls is a list of call ids"}});
+        ObjectText entry(doc_.raw_entry(id), static_cast<uint32_t>(id));
+        auto arguments = entry.value("arguments");
+        previews.push_back(arguments ? argument_preview(*arguments, kPreviewBytes) : "");
+      }
+      response.set_content(previews.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                           "application/json");
+    });
     server_.Post("/api/save", [this](const httplib::Request& request, httplib::Response& response) {
       try {
         reply_json(response, 200, save(request));

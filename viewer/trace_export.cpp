@@ -131,7 +131,7 @@ void write_chrome(const TraceDocument& doc, const std::vector<Span>& spans, Outp
   auto metadata = [&](std::string_view what, int64_t pid, int64_t tid, const std::string& name) {
     s += first ? "\n" : ",\n";
     first = false;
-    s += R"({"ph":"M","name":")";
+    s += R"({"ph":"M","ts":0,"name":")";
     s += what;
     s += R"(","pid":)" + std::to_string(pid) + R"(,"tid":)" + std::to_string(tid) + R"(,"args":{"name":)";
     append_json_string(s, name);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "view_model.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -207,6 +209,21 @@ size_t ViewModel::read(size_t offset, char* out, size_t length) const {
     });
   }
   return done;
+}
+
+std::string argument_preview(std::string_view arguments_json, size_t limit) {
+  nlohmann::ordered_json arguments = nlohmann::ordered_json::parse(arguments_json, nullptr, false);
+  if (!arguments.is_object()) return "";
+  std::string line;
+  for (const auto& [name, value] : arguments.items()) {
+    if (!line.empty()) line += ", ";
+    line += name + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+    if (line.size() > limit) break;
+  }
+  if (line.size() <= limit) return line;
+  size_t cut = limit - 3;  // room for "…"
+  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+  return line.substr(0, cut) + "…";
 }
 
 }  // namespace pytrace::viewer

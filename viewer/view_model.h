@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "trace_document.h"
@@ -56,5 +57,11 @@ class ViewModel {
   std::string header_;                 // with its 8-byte prefix and padding
   size_t size_ = 0;
 };
+
+// A call's arguments in a line of at most `limit` bytes, for its row:
+// `n=3, name='x'` from {"n": "3", "name": "'x'"} (values are the reprs the
+// tracer recorded; other JSON values as written), cut with "…" at a
+// character's boundary. "" for no arguments or text that is not an object.
+std::string argument_preview(std::string_view arguments_json, size_t limit);
 
 }  // namespace pytrace::viewer

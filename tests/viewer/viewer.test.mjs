@@ -15,17 +15,20 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CHROMIUM, launchBrowser } from "./browser.mjs";
+import { readChromeTrace, readCollapsed, speedscopeProblems } from "./export_checks.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const TRACE_PROGRAM = process.env.PYTRACE_TRACE_PROGRAM;
 const VIEW = process.env.PYTRACE_VIEW;
+const TRACE_PYTEST = process.env.PYTRACE_TRACE_PYTEST;
 const PYTHON = process.env.PYTRACE_PYTHON;
 
 function skip(reason) {
   console.log("SKIP: " + reason);
   process.exit(77);
 }
-if (!TRACE_PROGRAM || !VIEW || !PYTHON) skip("set PYTRACE_TRACE_PROGRAM, PYTRACE_VIEW and PYTRACE_PYTHON");
+if (!TRACE_PROGRAM || !TRACE_PYTEST || !VIEW || !PYTHON)
+  skip("set PYTRACE_TRACE_PROGRAM, PYTRACE_TRACE_PYTEST, PYTRACE_VIEW and PYTRACE_PYTHON");
 if (process.getuid() !== 0) skip("tracing needs root (BPF): run as root");
 if (!existsSync(CHROMIUM)) skip(`no browser at ${CHROMIUM}: scripts/setup.sh --deps-only installs chromium`);
 
@@ -108,10 +111,7 @@ function expectedSummary(doc) {
   return {
     figures: {
       calls: calls.length,
-      internal: count((e) => !e.is_external),
-      external: count((e) => e.is_external),
       imports: count(isImport),
-      non_imports: count((e) => !isImport(e)),
       unique_functions: new Set(calls.map((e) => e.file + "\0" + e.qualname)).size,
       unique_locations: new Set(calls.map((e) => e.location)).size,
       threads: doc.metadata.threads.length,
@@ -139,7 +139,9 @@ const renderedRows = (page) =>
       type: r.dataset.callType,
       num: r.querySelector(".num").textContent,
       name: r.querySelector(".name").textContent,
-      loc: r.querySelector(".loc").textContent,
+      loc: r.querySelector(".loc").title,
+      shownLoc: r.querySelector(".loc").textContent,
+      repeat: r.querySelector(".repeat")?.textContent ?? null,
       depth: r.querySelector(".depth").textContent,
       flags: Array.from(r.querySelectorAll(".flag"), (f) => f.textContent),
       external: r.classList.contains("external"),
@@ -154,6 +156,48 @@ async function scrollToCall(page, id) {
     viewer.scrollToRow(viewer.rowOfCall(call));
   }, id);
   await page.evaluate(() => new Promise(requestAnimationFrame));
+}
+
+const nextFrame = (page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+
+const timelineState = (page) =>
+  page.evaluate(() => {
+    const t = window.pytraceViewer.timeline;
+    return { view: { ...t.view }, span: { ...t.span }, boxes: t.boxCount, width: t.width() };
+  });
+
+// The call of each box the timeline drew last.
+const drawnCalls = (page) =>
+  page.evaluate(() => window.pytraceViewer.timeline.drawn.flatMap(({ boxes }) => boxes.call));
+
+// Clicks a call's box on the timeline (where the page says it is drawn).
+async function clickOnTimeline(page, call) {
+  const point = await page.evaluate((c) => window.pytraceViewer.timeline.pointOf(c), call);
+  assert.ok(point, `call ${call} is not in the timeline's view`);
+  const box = await page.locator("#timeline-canvas").boundingBox();
+  await page.mouse.click(box.x + point.x, box.y + point.y);
+}
+
+// Per function (location and qualified name), from the trace alone: calls,
+// self (duration less the callees'), total (a recursive function's time
+// once, in its outermost call) and the longest call. The tree is by caller.
+function expectedFunctions(doc) {
+  const calls = doc.trace_data;
+  const up = (e) => (e.caller_id !== undefined ? e.caller_id : e.parent_id);
+  const key = (e) => e.location + "\0" + e.qualname;
+  const stats = new Map();
+  for (const e of calls) {
+    const s = stats.get(key(e)) || { qualname: e.qualname, location: e.location, calls: 0, self: 0, total: 0, max: 0 };
+    s.calls++;
+    s.self += e.duration_ns;
+    s.max = Math.max(s.max, e.duration_ns);
+    let outermost = true;
+    for (let a = up(e); a !== null; a = up(calls[a])) if (key(calls[a]) === key(e)) outermost = false;
+    if (outermost) s.total += e.duration_ns;
+    stats.set(key(e), s);
+  }
+  for (const e of calls) if (up(e) !== null) stats.get(key(calls[up(e)])).self -= e.duration_ns;
+  return stats;
 }
 
 async function setChecked(page, selector, checked) {
@@ -195,6 +239,14 @@ test("the summary shows the trace's figures", async () => {
     assert.equal(await page.textContent(`#summary-meta dd[data-meta=${key}]`), doc.metadata[key], key);
   }
   assert.match(await page.textContent("#summary-loss"), /No events were lost/);
+  // One line before the details, which are folded.
+  assert.match(await page.textContent("#summary-line [data-part=calls]"), new RegExp(`^${expected.figures.calls} calls$`));
+  assert.equal(await page.isVisible("#summary-figures"), false);
+  // The same counts next to the filters: imports, and each call type.
+  assert.equal(await page.textContent("#imports-count"), `(${expected.figures.imports})`);
+  for (const [type, count] of Object.entries(expected.types))
+    assert.match(await page.textContent(`label:has(#type-${type})`), new RegExp(`\\(${count}\\)$`), type);
+  assert.equal(await page.$$eval("#show-external", (boxes) => boxes.length), 0, "external calls are a call type's checkbox");
   assert.equal(await page.$$eval("#legend-items > div", (items) => items.length), 14);
 });
 
@@ -215,6 +267,8 @@ test("rows show each call's own depth, type, name and location, escaped", async 
     assert.equal(row.num, "#" + e.id);
     assert.equal(row.name, e.qualname);
     assert.equal(row.loc, e.location);
+    // Cut in the middle when long, so that the duration before it stays in view.
+    assert.ok(row.shownLoc === e.location || (row.shownLoc.length === 48 && row.shownLoc.includes("…")), row.shownLoc);
     assert.equal(row.depth, "d:" + treeDepth[e.id]);
     assert.equal(row.type, e.call_type);
     assert.equal(row.external, e.is_external);
@@ -241,8 +295,11 @@ test("a pattern group expands and collapses", async () => {
   await scrollToCall(page, group.first_id - 1);
   assert.match(await header.textContent(), new RegExp(`4x repetitions of ${group.period} calls`));
   assert.match(await header.textContent(), /▼/);
-  const nestedHeader = page.locator(".row.group-header", { hasText: `calls #${nested.first_id}-#${nested.last_id},` });
-  assert.equal(await nestedHeader.count(), 1, "the nested group is drawn inside the template");
+  // A group of one call repeated is that call's row with "× 2", as the console draws it.
+  assert.equal(nested.period, 1);
+  const nestedRow = page.locator(`#tree-rows .row[data-call="${nested.first_id}"] .repeat`);
+  assert.equal(await nestedRow.textContent(), "× 2", "the nested group is drawn inside the template");
+  assert.equal(await page.locator(".row.group-header", { hasText: "repetitions of 1 call" }).count(), 0);
 
   // Expanded: the template's calls, not the other repetitions (of the
   // group, and of the group nested in its template).
@@ -259,7 +316,7 @@ test("a pattern group expands and collapses", async () => {
   ids = await rowIds(page);
   assert.ok(!ids.some((id) => id >= group.first_id && id <= group.last_id), "collapsed group still shows calls");
   assert.match(await header.textContent(), /▶/);
-  assert.equal(await nestedHeader.count(), 0);
+  assert.equal(await nestedRow.count(), 0);
 
   await header.click();
   await page.evaluate(() => new Promise(requestAnimationFrame));
@@ -285,6 +342,14 @@ test("a pattern group expands and collapses", async () => {
   assert.match(await template.textContent(), /All 4 repetitions/);
   await template.locator("button").click();
 
+  // "× 2" shows both calls, and folds them again.
+  await nestedRow.click();
+  ids = await rowIds(page);
+  assert.ok(nested.template_ids.length === 1 && ids.includes(nested.last_id) && ids.includes(nested.first_id));
+  assert.equal(await nestedRow.textContent(), "× 2 ▾");
+  await nestedRow.click();
+  assert.ok(!(await rowIds(page)).includes(nested.last_id));
+
   // Collapse all, expand all.
   await page.click("#collapse-all");
   assert.equal(await page.$$eval(".row.group-header", (rows) => rows.filter((r) => r.textContent.includes("▼")).length), 0);
@@ -292,17 +357,17 @@ test("a pattern group expands and collapses", async () => {
   assert.equal(await page.$$eval(".row.group-header", (rows) => rows.filter((r) => r.textContent.includes("▶")).length), 0);
 });
 
-test("external calls, imports and a call type can be hidden", async () => {
+test("imports and a call type (external calls too) can be hidden", async () => {
   await setChecked(page, "#show-patterns", false);
   const all = doc.trace_data.map((e) => e.id);
   const shownText = async () => (await page.textContent("#shown-count")).replace(/,/g, "");
 
-  await setChecked(page, "#show-external", false);
-  let expected = doc.trace_data.filter((e) => !e.is_external).map((e) => e.id);
+  await setChecked(page, "#type-external_call", false);
+  let expected = doc.trace_data.filter((e) => e.call_type !== "external_call").map((e) => e.id);
   assert.deepEqual(await rowIds(page), expected);
-  assert.ok(!(await renderedRows(page)).some((r) => r.external));
+  assert.ok(!(await renderedRows(page)).some((r) => r.type === "external_call"));
   assert.match(await shownText(), new RegExp(`Showing ${expected.length} of ${all.length} calls`));
-  await setChecked(page, "#show-external", true);
+  await setChecked(page, "#type-external_call", true);
   assert.deepEqual(await rowIds(page), all);
 
   await setChecked(page, "#show-imports", false);
@@ -365,11 +430,11 @@ test("search finds a function and reveals it", async () => {
 });
 
 test("save filtered data writes exactly the shown calls next to the trace", async () => {
-  await setChecked(page, "#show-external", false);
+  await setChecked(page, "#type-external_call", false);
   await setChecked(page, "#show-imports", false);
   await setChecked(page, "#type-lambda_function", false);
   const expected = doc.trace_data
-    .filter((e) => !e.is_external && !isImport(e) && e.call_type !== "lambda_function")
+    .filter((e) => e.call_type !== "external_call" && !isImport(e) && e.call_type !== "lambda_function")
     .map((e) => e.id);
   await page.fill("#save-name", "app_filtered");
   await page.click("#save-button");
@@ -410,12 +475,216 @@ test("save filtered data writes exactly the shown calls next to the trace", asyn
   await page.waitForSelector("#save-status.failed");
   assert.match(await page.textContent("#save-status"), /must not contain/);
   assert.ok(!existsSync(join(dirname(workdir), "escape.json")));
-  await setChecked(page, "#show-external", true);
+  await setChecked(page, "#type-external_call", true);
   await setChecked(page, "#show-imports", true);
+});
+
+test("the timeline zooms and pans with the wheel, dragging and the keys", async () => {
+  const canvas = page.locator("#timeline-canvas");
+  const box = await canvas.boundingBox();
+  // Selecting calls (the tests before) moved the view; 0 shows the whole trace.
+  await canvas.focus();
+  await page.keyboard.press("0");
+  await nextFrame(page);
+  const start = await timelineState(page);
+  // From the first call's start to the last return.
+  const begin = Math.min(...doc.trace_data.map((e) => e.start_ns));
+  const end = Math.max(...doc.trace_data.map((e) => e.start_ns + e.duration_ns));
+  assert.deepEqual(start.span, { begin, end });
+  assert.deepEqual(start.view, { t0: begin, t1: end });
+  assert.ok(start.boxes > 0);
+  const width = (v) => v.t1 - v.t0;
+
+  // The wheel zooms in around the time under the pointer.
+  const x = box.width / 4;
+  const anchor = start.view.t0 + (x / start.width) * width(start.view);
+  await page.mouse.move(box.x + x, box.y + box.height / 2);
+  await page.mouse.wheel(0, -500);
+  await nextFrame(page);
+  const zoomed = (await timelineState(page)).view;
+  assert.ok(width(zoomed) < width(start.view) / 2, `zoomed to ${width(zoomed)} of ${width(start.view)}`);
+  assert.ok(Math.abs((anchor - zoomed.t0) / width(zoomed) - x / start.width) < 0.01, "the time under the pointer moved");
+
+  // Dragging 200 px to the right shows earlier time.
+  await page.mouse.down();
+  await page.mouse.move(box.x + x + 200, box.y + box.height / 2, { steps: 4 });
+  await page.mouse.up();
+  await nextFrame(page);
+  const dragged = (await timelineState(page)).view;
+  assert.ok(Math.abs(zoomed.t0 - dragged.t0 - (200 / start.width) * width(zoomed)) < width(zoomed) / 100);
+  assert.ok(Math.abs(width(dragged) - width(zoomed)) < 1);
+
+  // Keys: 0 shows everything, + zooms in twice, the right arrow pans a fifth, - zooms out.
+  await canvas.focus();
+  await page.keyboard.press("0");
+  await nextFrame(page);
+  assert.deepEqual((await timelineState(page)).view, start.view);
+  await page.keyboard.press("+");
+  await nextFrame(page);
+  const keyZoomed = (await timelineState(page)).view;
+  assert.ok(Math.abs(width(keyZoomed) - width(start.view) / 2) < 1);
+  await page.keyboard.press("ArrowRight");
+  await nextFrame(page);
+  const panned = (await timelineState(page)).view;
+  assert.ok(Math.abs(panned.t0 - keyZoomed.t0 - width(keyZoomed) / 5) < 1);
+  await page.keyboard.press("-");
+  await page.keyboard.press("0");
+  await nextFrame(page);
+});
+
+test("a click on the timeline selects the call in the tree and the panel, and back", async () => {
+  const main = doc.trace_data.find((e) => e.qualname === "main");
+  await clickOnTimeline(page, main.id);
+  await page.waitForSelector(`#detail-fields tr[data-key=id] .value >> text="${main.id}"`);
+  assert.equal(await page.evaluate(() => window.pytraceViewer.selected), main.id);
+  assert.ok(await page.$(`#tree-rows .row.selected[data-call="${main.id}"]`), "the tree's row is selected and in view");
+
+  // A call picked in the tree: the timeline brings it into view, selected.
+  const apply = doc.trace_data.filter((e) => e.qualname === "Layer.apply").at(-1);
+  await setChecked(page, "#show-patterns", false);
+  await scrollToCall(page, apply.id);
+  await page.click(`#tree-rows .row[data-call="${apply.id}"] .name`);
+  await nextFrame(page);
+  const { view } = await timelineState(page);
+  assert.ok(view.t0 <= apply.start_ns && apply.start_ns + apply.duration_ns <= view.t1, "the call is in the timeline's view");
+  assert.ok((await drawnCalls(page)).includes(apply.id), "and drawn");
+  // Its box, clicked, is the same call.
+  await clickOnTimeline(page, apply.id);
+  await nextFrame(page);
+  assert.equal(await page.evaluate(() => window.pytraceViewer.selected), apply.id);
+  await setChecked(page, "#show-patterns", true);
+  await page.locator("#timeline-canvas").focus();
+  await page.keyboard.press("0");
+});
+
+test("the timeline draws what the filters show", async () => {
+  await setChecked(page, "#type-function_call", false);
+  await nextFrame(page);
+  const drawn = await drawnCalls(page);
+  assert.ok(drawn.length > 0);
+  assert.deepEqual(drawn.filter((id) => doc.trace_data[id].call_type === "function_call"), []);
+  // A hidden call's children are drawn where it was: Layer.apply under train's place.
+  assert.ok(drawn.some((id) => doc.trace_data[id].qualname === "Layer.apply" || doc.trace_data[id].qualname === "Model.forward"));
+  await setChecked(page, "#type-function_call", true);
+  await nextFrame(page);
+  assert.ok((await drawnCalls(page)).some((id) => doc.trace_data[id].call_type === "function_call"));
+});
+
+test("the functions table gives each function's time, sorted by self time", async () => {
+  await page.click("#tab-functions");
+  await page.waitForSelector("#functions-table tbody tr");
+  const expected = expectedFunctions(doc);
+  const rows = await page.evaluate(() =>
+    window.pytraceViewer.functionsTable.sorted.map(({ qualname, location, calls, total, self, max }) => ({ qualname, location, calls, total, self, max }))
+  );
+  assert.equal(rows.length, expected.size);
+  for (const row of rows) assert.deepEqual(row, expected.get(row.location + "\0" + row.qualname), row.qualname);
+  for (let k = 1; k < rows.length; k++) assert.ok(rows[k - 1].self >= rows[k].self, "sorted by self time");
+  const cells = await page.$$eval("#functions-table tbody tr:first-child td", (tds) => tds.map((td) => td.textContent));
+  assert.equal(cells[0], rows[0].qualname);
+  assert.match(await page.textContent("#functions-table th[data-sort=self]"), /Self ▾/);
+  // Another column, then a function: its calls are stepped through in the tree.
+  await page.click("#functions-table th[data-sort=calls]");
+  const byCalls = await page.evaluate(() => window.pytraceViewer.functionsTable.sorted.map((r) => r.calls));
+  assert.deepEqual(byCalls, byCalls.slice().sort((a, b) => b - a));
+  const attention = doc.trace_data.filter((e) => e.qualname === "attention");
+  await page.click(`#functions-table tbody tr:has(td[data-column=qualname]:text-is("attention"))`);
+  assert.equal(await page.textContent("#search-status"), `Call of attention: 1 of ${attention.length}.`);
+  assert.equal(await page.evaluate(() => window.pytraceViewer.selected), attention[0].id);
+  assert.ok(await page.$(`#tree-rows .row.selected.match[data-call="${attention[0].id}"]`));
+  await page.click("#search-next");
+  assert.equal(await page.evaluate(() => window.pytraceViewer.selected), attention[1].id);
+});
+
+test("exports: the page downloads what the tool writes, and each format's own reader loads it", async () => {
+  const threads = doc.metadata.threads.length;
+  for (const format of ["chrome", "speedscope", "collapsed"]) {
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click(`button[data-export=${format}]`)]);
+    const downloaded = join(workdir, "page." + format);
+    await download.saveAs(downloaded);
+    assert.equal(download.suggestedFilename(), "app" + { chrome: ".trace.json", speedscope: ".speedscope.json", collapsed: ".folded" }[format]);
+    const written = join(workdir, "tool." + format);
+    const cli = spawnSync(VIEW, [tracePath, "--export", format, "-o", written], { encoding: "utf8" });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.ok(readFileSync(downloaded).equals(readFileSync(written)), `${format}: the page's export differs from the tool's`);
+    await page.waitForSelector("#export-status.ok");
+  }
+  const n = doc.trace_data.length;
+
+  const chrome = await readChromeTrace(JSON.parse(readFileSync(join(workdir, "tool.chrome"), "utf8")));
+  assert.deepEqual(chrome.problems, []);
+  assert.equal(chrome.threads.length, threads);
+  assert.equal(chrome.threads.reduce((sum, t) => sum + t.calls, 0), n);
+  const main = doc.metadata.threads.find((t) => t.thread_id === doc.metadata.pid);
+  assert.ok(chrome.threads.some((t) => t.tid === main.thread_id && t.pid === doc.metadata.pid));
+  const scale = doc.trace_data.find((e) => e.qualname === "Layer.scale");
+  const event = JSON.parse(readFileSync(join(workdir, "tool.chrome"), "utf8")).traceEvents.filter((e) => e.ph === "X")[scale.id];
+  assert.deepEqual(event.args.arguments, scale.arguments);
+  assert.equal(event.ts, scale.start_ns / 1000);
+
+  const speedscope = JSON.parse(readFileSync(join(workdir, "tool.speedscope"), "utf8"));
+  assert.deepEqual(speedscopeProblems(speedscope), []);
+  assert.equal(speedscope.profiles.length, threads);
+  assert.equal(speedscope.profiles.reduce((sum, p) => sum + p.events.length, 0), 2 * n);
+  assert.equal(speedscope.shared.frames.length, expectedFunctions(doc).size);
+
+  const folded = readCollapsed(readFileSync(join(workdir, "tool.collapsed"), "utf8"));
+  assert.deepEqual(folded.problems, []);
+  // The self times add up to the outermost calls' durations.
+  const outermost = doc.trace_data.filter((e) => e.caller_id === null).reduce((sum, e) => sum + e.duration_ns, 0);
+  assert.equal(folded.stacks.reduce((sum, s) => sum + s.weight, 0), outermost);
+  assert.ok(folded.stacks.some((s) => s.frames.at(-1).startsWith("Layer.scale (") && s.frames.length > 3));
+
+  // What the filters show, and no more.
+  await setChecked(page, "#type-external_call", false);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("button[data-export=chrome]")]);
+  const filtered = join(workdir, "filtered.chrome");
+  await download.saveAs(filtered);
+  const events = JSON.parse(readFileSync(filtered, "utf8")).traceEvents.filter((e) => e.ph === "X");
+  assert.equal(events.length, doc.trace_data.filter((e) => e.call_type !== "external_call").length);
+  assert.ok(!events.some((e) => e.cat === "external_call"));
+  assert.deepEqual((await readChromeTrace(JSON.parse(readFileSync(filtered, "utf8")))).problems, []);
+  await setChecked(page, "#type-external_call", true);
 });
 
 test("the page raised no errors", () => {
   assert.deepEqual(pageErrors, []);
+});
+
+test("a pytest trace lists its tests with outcome and duration", async () => {
+  const projectDir = join(HERE, "..", "e2e", "pytest_project");
+  const pytestPath = join(workdir, "tests.json");
+  const run = spawnSync(TRACE_PYTEST, ["--python", PYTHON, "-o", pytestPath, "-q", "-p", "no:cacheprovider", "tests"], {
+    cwd: projectDir,
+    encoding: "utf8",
+    timeout: 300000,
+  });
+  assert.ok(existsSync(pytestPath), run.stderr);
+  const traced = JSON.parse(readFileSync(pytestPath, "utf8"));
+  const tests = traced.metadata.tests;
+  assert.ok(tests.some((t) => t.outcome === "failed") && tests.some((t) => t.outcome === "passed"));
+  const testServer = await serve(pytestPath);
+  try {
+    const { page: testPage, errors } = await openViewer(browser.context, testServer.url);
+    assert.equal(await testPage.textContent("#tab-tests"), `Tests (${tests.length})`);
+    await testPage.click("#tab-tests");
+    const rows = await testPage.$$eval("#tests-table tbody tr", (trs) =>
+      trs.map((tr) => Array.from(tr.querySelectorAll("td"), (td) => td.textContent))
+    );
+    // Longest first, each with its outcome.
+    const entries = tests.map((t) => ({ ...t, entry: traced.trace_data[t.id] }));
+    entries.sort((a, b) => b.entry.duration_ns - a.entry.duration_ns);
+    assert.deepEqual(rows.map((r) => [r[0], r[1]]), entries.map((t) => [t.outcome, t.nodeid]));
+    // A click shows the test in the tree, selected.
+    const failed = entries.find((t) => t.outcome === "failed");
+    await testPage.click(`#tests-table tbody tr:has(td:text-is("${failed.nodeid}"))`);
+    await testPage.waitForSelector(`#tree-rows .row.selected[data-call="${failed.id}"]`);
+    assert.equal(await testPage.isVisible("#tree"), true);
+    assert.deepEqual(errors, []);
+    await testPage.close();
+  } finally {
+    await testServer.stop();
+  }
 });
 
 test("a large trace is drawn a screenful at a time; server flags set the start state", async () => {
