@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "options.h"
 
+#include "trace_export.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -32,8 +34,9 @@ options:
   --ring-buffer-mb N     size of the kernel ring buffer, a power of two up to
                          2048 (default: 64)
   --no-patterns          do not fold repeated calls into pattern groups
-  --format json|text     what -o writes: the JSON document (default) or the
-                         call tree as text
+  --format FORMAT        what -o writes: json, the trace document (default);
+                         text, the call tree; or for other tools (docs/exports.md)
+                         chrome (Perfetto UI), speedscope, collapsed (flame graphs)
   --no-color             no colours in the call tree (also NO_COLOR=1)
   --no-arg-values        do not record argument values (`arguments` is {})
   --no-kernel-filter     send every call from the kernel, even those that cannot
@@ -82,8 +85,9 @@ options:
   --ring-buffer-mb N     size of the kernel ring buffer, a power of two up to
                          2048 (default: 64)
   --no-patterns          do not fold repeated calls into pattern groups
-  --format json|text     what -o writes: the JSON document (default) or the
-                         call tree as text
+  --format FORMAT        what -o writes: json, the trace document (default);
+                         text, the call tree; or for other tools (docs/exports.md)
+                         chrome (Perfetto UI), speedscope, collapsed (flame graphs)
   --no-color             no colours in the call tree (also NO_COLOR=1)
   --no-arg-values        do not record argument values (`arguments` is {})
   --no-kernel-filter     send every call from the kernel, even those that cannot
@@ -268,9 +272,10 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
       flag(options.color, false);
     } else if (name == "--format") {
       std::string format = value();
-      if (format != "json" && format != "text")
-        throw UsageError("--format is json or text, not '" + format + "'");
+      if (format != "json" && format != "text" && !viewer::parse_export_format(format))
+        throw UsageError("--format is json, text, chrome, speedscope or collapsed, not '" + format + "'");
       options.text_format = format == "text";
+      options.export_format = format == "json" || format == "text" ? "" : format;
     } else if (name == "--no-arg-values") {
       flag(options.arg_values, false);
     } else if (!where && name == "--no-kernel-filter") {
@@ -313,6 +318,10 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
     throw UsageError(
         "--track-executed-lines records executed_line entries in the JSON document: give -o FILE "
         "(not --format text)");
+  if (!options.export_format.empty() && (where || !options.output))
+    throw UsageError(where ? "trace_where writes its stack as JSON; --format " + options.export_format +
+                                 " is for the traces of trace_program and trace_pytest"
+                           : "--format " + options.export_format + " writes a file: give -o FILE");
   if (where && (!options.where_file || !options.where_line || !options.iterations))
     throw UsageError("the breakpoint needs --file F --line L --iterations N");
   if (pytest) return options;

@@ -37,6 +37,7 @@ struct ProgramOptions {
   bool keep_running = false;  // --continue
   bool patterns = true;       // group repeated calls
   bool text_format = false;   // -o writes the console tree instead of JSON
+  std::string export_format;  // -o writes this format of viewer/trace_export.h instead of JSON
   bool color = true;          // colours on a terminal
   bool verbose = false;
   bool wait_for_children = false;  // trace what the program started until it ends too

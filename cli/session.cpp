@@ -34,6 +34,8 @@
 #include "output_file.h"
 #include "python_choice.h"
 #include "status_line.h"
+#include "trace_document.h"
+#include "trace_export.h"
 
 extern char** environ;
 
@@ -339,6 +341,8 @@ class Recorder {
     }
     if (output && spec_.text_format) {
       output->commit([&](std::ostream& out) { write_console_tree(model, scope_, out); });
+    } else if (output && !spec_.export_format.empty()) {
+      write_other_format(model, *output);
     } else if (output) {
       output->commit([&](std::ostream& out) {
         write_json(model, scope_, sources_, out, [&](size_t written) {
@@ -366,6 +370,39 @@ class Recorder {
   }
 
  private:
+  // The trace in another tool's format: the JSON document is written to an
+  // unnamed file first and read back as pytrace_view --export reads a
+  // trace, so that the tool and the viewer export alike.
+  void write_other_format(TraceModel& model, OutputFile& output) {
+    const char* tmpdir = getenv("TMPDIR");
+    std::string scratch = tmpdir && *tmpdir ? tmpdir : "/var/tmp";
+    int fd = open(scratch.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+      throw Error("cannot write " + output.path() + ": no temporary file in " + scratch + ": " +
+                  std::strerror(errno));
+    struct FdCloser {
+      int fd;
+      ~FdCloser() { close(fd); }
+    } closer{fd};
+    std::string document = "/proc/self/fd/" + std::to_string(fd);
+    std::ofstream json(document, std::ios::binary);
+    write_json(model, scope_, sources_, json, [&](size_t) {});
+    json.flush();
+    if (!json)
+      throw Error("cannot write " + output.path() + ": the temporary trace in " + scratch +
+                  " could not be written");
+    json.close();
+    status_.show(spec_.tool + ": writing " + output.path() + " (" + spec_.export_format + ")");
+    viewer::TraceDocument doc = viewer::TraceDocument::load(document, false, {}, scratch);
+    auto format = *viewer::parse_export_format(spec_.export_format);
+    output.commit([&](std::ostream& out) {
+      viewer::write_export(doc, format, {}, true, [&](std::string_view piece) {
+        out.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+      });
+    });
+    status_.clear();
+  }
+
   // calls logged, records read and their rate, records lost so far.
   void show_progress() {
     TraceBuilder::Progress now = builder_->progress();
@@ -532,6 +569,7 @@ void apply_options(SessionSpec& spec, const ProgramOptions& options, const char*
   spec.track_executed_lines = options.track_executed_lines;
   spec.patterns = options.patterns;
   spec.text_format = options.text_format;
+  spec.export_format = options.export_format;
   spec.color = options.color;
   spec.verbose = options.verbose;
   spec.ring_buffer_mb = options.ring_buffer_mb;

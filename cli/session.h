@@ -34,7 +34,8 @@ struct SessionSpec {
   // trace_where: the breakpoint; the document written is its stack.
   std::optional<LineWatch::Breakpoint> breakpoint;
   bool patterns = true;
-  bool text_format = false;  // with output: the call tree as text
+  bool text_format = false;   // with output: the call tree as text
+  std::string export_format;  // with output: this other tool's format (viewer/trace_export.h)
   bool color = true;
   bool verbose = false;
   size_t ring_buffer_mb = 64;

@@ -155,6 +155,49 @@ def compressed_output_reads_back(env):
 
 
 @case
+def other_formats_hold_the_calls_of_the_trace(env):
+    """--format chrome, speedscope and collapsed write the calls the JSON
+    document holds, in those formats (docs/exports.md; the browser test
+    loads them with each format's own reader); compressed by name too. A
+    format without -o, or an unknown one, is refused."""
+    need_root()
+    path = env.script("squares.py", COMPRESSIBLE)
+    result = env.run("-o", "t.json", path)
+    if result.returncode != 0:
+        raise Failure("-o t.json: %s" % result.stderr)
+    calls = json.load(open(os.path.join(env.tmp, "t.json")))["trace_data"]
+    for name, form in (("t.trace.json.gz", "chrome"), ("t.speedscope.json", "speedscope"), ("t.folded", "collapsed")):
+        result = env.run("--format", form, "-o", name, path)
+        if result.returncode != 0:
+            raise Failure("--format %s: exit code %d: %s" % (form, result.returncode, result.stderr))
+        data = open(os.path.join(env.tmp, name), "rb").read()
+        if form == "chrome":
+            events = json.loads(gzip.decompress(data))["traceEvents"]
+            boxes = [e for e in events if e["ph"] == "X"]
+            if [(e["name"], e["cat"]) for e in boxes] != [(c["qualname"], c["call_type"]) for c in calls]:
+                raise Failure("the Chrome trace's events are not the trace's calls")
+            named = {e["tid"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"}
+            if {e["tid"] for e in boxes} - named or any(e["dur"] < 0 for e in boxes):
+                raise Failure("a thread without a name, or a negative duration")
+        elif form == "speedscope":
+            document = json.loads(data)
+            frames = {(c["qualname"], c["location"].rsplit(":", 1)[0]) for c in calls}
+            if sum(len(p["events"]) for p in document["profiles"]) != 2 * len(calls) or \
+                    len(document["shared"]["frames"]) != len(frames):
+                raise Failure("speedscope: not an open and a close per call, or not a frame per function")
+        else:
+            lines = data.decode().splitlines()
+            if not all(re.fullmatch(r".+ \d+", line) for line in lines):
+                raise Failure("a collapsed line is not 'stack count':\n" + "\n".join(lines[:5]))
+            if not any(line.split(";")[-1].startswith("square (") and line.count(";") == 2 for line in lines):
+                raise Failure("no <module>;main;square stack:\n" + "\n".join(lines))
+    before = set(os.listdir(env.tmp))
+    expect_failure(env.run("--format", "svg", "-o", "x.svg", path), 2, "--format is json, text, chrome")
+    expect_failure(env.run("--format", "chrome", path), 2, "--format chrome writes a file: give -o FILE")
+    expect_no_files(env.tmp, before)
+
+
+@case
 def missing_scope(env):
     path = env.script("hello.py", "print('hi')\n")
     expect_failure(env.run("--scope", "/no/such/dir", path), 1, "scope directory does not exist: /no/such/dir")

@@ -75,6 +75,12 @@ TEST(ProgramOptions, OutputFormAndPatterns) {
   EXPECT_FALSE(o.color);
   EXPECT_FALSE(parse_program_options({"a.py", "--format=json"}).text_format);
   EXPECT_THROW(parse_program_options({"a.py", "--format", "yaml"}), UsageError);
+  // Other tools' formats: only into a file.
+  auto exported = parse_program_options({"a.py", "--format", "speedscope", "-o", "t.speedscope.json"});
+  EXPECT_EQ(exported.export_format, "speedscope");
+  EXPECT_FALSE(exported.text_format);
+  EXPECT_EQ(parse_program_options({"a.py", "--format", "text", "-o", "t"}).export_format, "");
+  EXPECT_THROW(parse_program_options({"a.py", "--format", "chrome"}), UsageError);
 }
 
 TEST(ProgramOptions, HelpAndVersionNeedNoScript) {
