@@ -147,10 +147,15 @@ class HostRules {
   std::set<std::string> names_;
 };
 
-// TRACE.trace.json, TRACE.speedscope.json, TRACE.folded (for TRACE.json.gz too).
+// TRACE.trace.json, TRACE.speedscope.json, TRACE.folded (for TRACE.json.gz
+// too), offered in a header: characters other than letters, digits, '.',
+// '-' and '_' become '_'.
 std::string suggested_export_name(const fs::path& trace, ExportFormat format) {
   fs::path name_of_json = compression_for_name(trace.string()) == Compression::kNone ? trace : trace.stem();
-  return name_of_json.stem().string() + std::string(export_suffix(format));
+  std::string name = name_of_json.stem().string() + std::string(export_suffix(format));
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
+  return name;
 }
 
 // The name offered for saving: TRACE_filtered.json, numbered if taken

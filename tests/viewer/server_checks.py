@@ -92,6 +92,7 @@ class Server:
         response = connection.getresponse()
         data = response.read()
         connection.close()
+        self.last_headers = dict(response.getheaders())
         return response.status, response.getheader("Content-Type", ""), data
 
     def json(self, method, path, body=None, headers=None):
@@ -190,6 +191,92 @@ def serves_the_page_the_model_and_each_entry(env):
     expect(status == 404 and "no call" in answer["error"], "a missing entry answered %d %s" % (status, answer))
     status, answer = server.json("GET", "/etc/passwd")
     expect(status == 404 and "error" in answer, "an unknown path answered %d" % status)
+
+
+@case
+def serves_every_module_of_the_page_as_javascript(env):
+    """The page is ES modules: each must come back with a JavaScript type
+    (browsers refuse a module served as anything else)."""
+    server = env.serve()
+    web = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "web")
+    for name in sorted(os.listdir(web)):
+        status, content_type, body = server.request("GET", "/" + name)
+        expected = {"js": "text/javascript", "css": "text/css", "html": "text/html"}[name.rsplit(".", 1)[1]]
+        expect(status == 200 and content_type.startswith(expected), "%s answered %d %s" % (name, status, content_type))
+        expect(body == open(os.path.join(web, name), "rb").read(), "%s is not the file in web/" % name)
+
+
+@case
+def exports_the_asked_calls_and_refuses_what_it_cannot(env):
+    """POST /api/export streams the calls of the ranges in a format, as a
+    download named after the trace; a bad request, another site, and a
+    trace without times get one message each."""
+    server = env.serve()
+    status, content_type, body = server.request("POST", "/api/export", {"format": "chrome", "ranges": [[0, 9]]})
+    expect(status == 200 and content_type == "application/json", "chrome export answered %d %s" % (status, content_type))
+    expect(server.last_headers.get("Content-Disposition") == 'attachment; filename="demo.trace.json"',
+           "offered as %s" % server.last_headers.get("Content-Disposition"))
+    boxes = [e for e in json.loads(body)["traceEvents"] if e["ph"] == "X"]
+    expect([e["name"] for e in boxes] == [e["qualname"] for e in env.data], "not every call: %s" % boxes)
+    # main (20-118 ns) ends with its parent (0-100 ns): a box nests in its parent's.
+    expect(boxes[2]["ts"] == 0.02 and boxes[2]["dur"] == 0.08, "main's times: %s" % boxes[2])
+    status, content_type, body = server.request("POST", "/api/export", {"format": "collapsed", "ranges": [[2, 3]]})
+    expect(status == 200 and content_type.startswith("text/plain"), "collapsed export answered %d" % status)
+    # main alone is 20-118 ns, step 30-127 (cut at 118): self times 10 and 88 ns.
+    expect(body.decode() == "main (demo.py:5) 10\nmain (demo.py:5);step (demo.py:9) 88\n", "collapsed: %r" % body)
+    status, _, body = server.request("POST", "/api/export", {"format": "speedscope", "ranges": []})
+    expect(status == 200 and json.loads(body)["profiles"] == [], "an empty export answered %d %s" % (status, body))
+    for request, phrase in [
+        ({"format": "svg", "ranges": [[0, 0]]}, "chrome, speedscope or collapsed"),
+        ({"ranges": [[0, 0]]}, "chrome, speedscope or collapsed"),
+        ({"format": "chrome", "ranges": [[3, 3], [1, 1]]}, "not in order"),
+        ({"format": "chrome"}, "no \"ranges\""),
+    ]:
+        status, answer = server.json("POST", "/api/export", request)
+        expect(status == 400 and phrase in answer["error"], "%s answered %d %s" % (request, status, answer))
+    status, _ = server.json("POST", "/api/export", {"format": "chrome", "ranges": [[0, 0]]},
+                            headers={"Origin": "http://attacker.example"})
+    expect(status == 403, "a cross-site export answered %d" % status)
+    # The original tool's traces have no start times.
+    original = os.path.join(env.tmp, "original.json")
+    data = [{k: v for k, v in e.items() if k != "start_ns"} for e in env.data]
+    with open(original, "w") as f:
+        json.dump({"metadata": {}, "trace_data": data}, f)
+    status, answer = env.serve(trace=original).json("POST", "/api/export", {"format": "chrome", "ranges": [[0, 1]]})
+    expect(status == 400 and "start time" in answer["error"], "an export without times answered %d %s" % (status, answer))
+    result = env.run_view(original, "--export", "chrome", "-o", os.path.join(env.tmp, "o.json"))
+    expect_one_message(result, 1, "start time")
+    expect(not os.path.exists(os.path.join(env.tmp, "o.json")), "a refused export left a file")
+    # A name that is not a plain token is offered plainly.
+    odd = os.path.join(env.tmp, 'we"ird\\ name.json')
+    shutil.copy(env.trace, odd)
+    odd_server = env.serve(trace=odd)
+    status, _, _ = odd_server.request("POST", "/api/export", {"format": "speedscope", "ranges": [[0, 0]]})
+    expect(status == 200 and odd_server.last_headers["Content-Disposition"] ==
+           'attachment; filename="we_ird__name.speedscope.json"', "offered as %s" % odd_server.last_headers)
+
+
+@case
+def previews_give_each_calls_arguments_in_a_line(env):
+    data = [dict(e) for e in env.data]
+    data[3]["arguments"] = {"n": "3", "items": "['a', 'b']", "flag": True, "long": "x" * 500}
+    data[4]["arguments"] = {"text": "é" * 200}
+    path = os.path.join(env.tmp, "args.json")
+    with open(path, "w") as f:
+        json.dump({"metadata": {}, "trace_data": data}, f)
+    server = env.serve(trace=path)
+    status, previews = server.json("GET", "/api/previews?calls=3,0,4")
+    expect(status == 200 and len(previews) == 3, "previews answered %d %s" % (status, previews))
+    expect(previews[0].startswith("n=3, items=['a', 'b'], flag=true, long=xxx") and previews[0].endswith("…") and
+           len(previews[0].encode()) <= 120, "preview: %r" % previews[0])
+    expect(previews[1] == "", "a call without arguments: %r" % previews[1])
+    expect(previews[2].startswith("text=éé") and previews[2].endswith("…") and len(previews[2].encode()) <= 120,
+           "cut inside a character: %r" % previews[2])
+    for query in ("calls=99", "calls=1,x", "calls=-1", "calls=1,,2"):
+        status, answer = server.json("GET", "/api/previews?" + query)
+        expect(status == 400 and "call ids" in answer["error"], "%s answered %d %s" % (query, status, answer))
+    status, previews = server.json("GET", "/api/previews?calls=" + ",".join(["1"] * 600))
+    expect(status == 200 and len(previews) == 500, "600 asked answered %d with %d" % (status, len(previews)))
 
 
 @case
