@@ -3,7 +3,10 @@
 // headless chromium: traces bench/workloads/mixed.py at a few sizes, starts
 // pytrace_view on each, and times reading the trace, opening the page, and
 // the heaviest actions (every repetition of the biggest group listed, a
-// filter, a search, a jump to the bottom). As a baseline, the same browser
+// filter, a search, a jump to the bottom), and the timeline: drawing the
+// whole trace, then zooming in with the wheel step by step (the time its
+// draw takes in the page, and the time to the next painted frame). As a
+// baseline, the same browser
 // fetches the raw trace and parses it with JSON.parse, which is what a page
 // holding the whole trace has to do at least.
 //
@@ -76,6 +79,41 @@ function serveRawTrace(trace) {
   });
 }
 
+const median = (values) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+// The timeline: the whole trace drawn five times; then 30 wheel steps
+// zooming in at the middle of the canvas. Each draw's own time (measured by
+// the page around its canvas work) and each step's time to the next frame.
+async function measureTimeline(page) {
+  const whole = [];
+  for (let k = 0; k < 5; k++)
+    whole.push(
+      await page.evaluate(() => {
+        const t = window.pytraceViewer.timeline;
+        t.view = { t0: t.span.begin, t1: t.span.end };
+        t.draw();
+        return t.lastDrawMs;
+      })
+    );
+  const boxes = await page.evaluate(() => window.pytraceViewer.timeline.boxCount);
+  const canvas = await page.locator("#timeline-canvas").boundingBox();
+  await page.mouse.move(canvas.x + canvas.width / 2, canvas.y + canvas.height / 2);
+  const draws = [];
+  const frames = [];
+  for (let k = 0; k < 30; k++) {
+    frames.push(await timed(page, () => page.mouse.wheel(0, -200)));
+    draws.push(await page.evaluate(() => window.pytraceViewer.timeline.lastDrawMs));
+  }
+  // What a step costs the harness alone: a frame with nothing to do.
+  const idle = [];
+  for (let k = 0; k < 10; k++) idle.push(await timed(page, async () => {}));
+  const shown = await page.evaluate(() => {
+    const t = window.pytraceViewer.timeline;
+    return { width: t.view.t1 - t.view.t0, span: t.span.end - t.span.begin };
+  });
+  return { whole, boxes, draws, frames, idle, shown };
+}
+
 // Runs `action` in the page and waits for the next frame to be drawn.
 async function timed(page, action) {
   const started = performance.now();
@@ -120,7 +158,11 @@ async function measure(rounds, browser, workdir) {
     }, biggest)
   );
   const rows = await page.evaluate(() => window.pytraceViewer.rowCount);
-  actions["hide external calls"] = await timed(page, () => page.setChecked("#show-external", false));
+  actions["hide external calls"] = await timed(page, () => page.setChecked("#type-external_call", false));
+  await page.setChecked("#type-external_call", true);
+  const timeline = await measureTimeline(page);
+  actions["open the functions table"] = await timed(page, () => page.click("#tab-functions"));
+  await page.click("#tab-tree");
   actions["jump to the bottom"] = await timed(page, () =>
     page.evaluate(() => {
       const tree = document.getElementById("tree");
@@ -149,7 +191,7 @@ async function measure(rounds, browser, workdir) {
   raw.server.close();
   server.child.kill("SIGINT");
   rmSync(trace, { force: true });
-  return { calls, bytes, traceSeconds, readSeconds: server.seconds, memory, modelMb, openSeconds, rows, actions, baseline };
+  return { calls, bytes, traceSeconds, readSeconds: server.seconds, memory, modelMb, openSeconds, rows, actions, timeline, baseline };
 }
 
 const workdir = mkdtempSync(join(tmpdir(), "pytrace-viewer-bench-"));
@@ -163,6 +205,17 @@ try {
         `page ready in ${r.openSeconds.toFixed(2)} s`
     );
     for (const [action, ms] of Object.entries(r.actions)) console.log(`    ${action}: ${ms} ms`);
+    const t = r.timeline;
+    console.log(
+      `    timeline, the whole trace: drawn in ${median(t.whole).toFixed(1)} ms (median of 5; max ${Math.max(...t.whole).toFixed(1)} ms), ` +
+        `${t.boxes.toLocaleString("en-US")} boxes`
+    );
+    console.log(
+      `    timeline, 30 wheel steps in to ${(t.shown.width / 1e3).toFixed(1)} µs of ${(t.shown.span / 1e6).toFixed(0)} ms: ` +
+        `draw median ${median(t.draws).toFixed(1)} ms, max ${Math.max(...t.draws).toFixed(1)} ms; ` +
+        `next frame median ${median(t.frames)} ms, max ${Math.max(...t.frames)} ms ` +
+        `(a frame with nothing to draw: median ${median(t.idle)} ms through this harness)`
+    );
     console.log(`    rows with every repetition listed: ${r.rows.toLocaleString("en-US")}`);
     const b = r.baseline;
     console.log(
