@@ -48,6 +48,20 @@ export function fmtDuration(ns) {
   return (ns / 1e9).toFixed(2) + " s";
 }
 
+// A point in time (ns) on an axis whose ticks are `step` ns apart: in the
+// unit of its size, with as many decimals as the step needs.
+export function fmtTime(ns, step) {
+  const units = [
+    [1e9, "s"],
+    [1e6, "ms"],
+    [1e3, "µs"],
+    [1, "ns"],
+  ];
+  const [size, name] = units.find(([size]) => Math.abs(ns) >= size) || units[units.length - 1];
+  const decimals = Math.min(6, Math.max(0, Math.ceil(-Math.log10(step / size) - 1e-9)));
+  return (ns / size).toFixed(decimals) + " " + name;
+}
+
 export function titleCase(type) {
   return type
     .split("_")

@@ -7,7 +7,7 @@
 // and S) zoom, the left and right arrows (or A and D) pan, up and down
 // scroll the lanes, 0 shows the whole trace.
 import { $, frameScheduler } from "./dom.js";
-import { fmtDuration, threadLabel, typeStyle } from "./format.js";
+import { fmtDuration, fmtTime, threadLabel, typeStyle } from "./format.js";
 import {
   BOX_HEIGHT,
   LANE_HEADER,
@@ -265,9 +265,10 @@ export class Timeline {
     }
     this.drawAxis(ctx, width);
     this.lastDrawMs = performance.now() - began;
+    const step = (this.view.t1 - this.view.t0) / 10;
     $("timeline-range").textContent =
-      fmtDuration(Math.round(this.view.t0 - this.span.begin)) + " – " + fmtDuration(Math.round(this.view.t1 - this.span.begin)) +
-      " of " + fmtDuration(Math.round(this.span.end - this.span.begin));
+      fmtTime(this.view.t0 - this.span.begin, step) + " – " + fmtTime(this.view.t1 - this.span.begin, step) + " of " +
+      fmtDuration(Math.round(this.span.end - this.span.begin));
   }
 
   // Ticks at 1, 2 or 5 times a power of ten, about every 100 px.
@@ -288,7 +289,7 @@ export class Timeline {
       ctx.moveTo(x + 0.5, AXIS_HEIGHT - 6);
       ctx.lineTo(x + 0.5, AXIS_HEIGHT);
       ctx.stroke();
-      ctx.fillText(fmtDuration(Math.round(t - this.span.begin)), x + 3, AXIS_HEIGHT / 2);
+      ctx.fillText(fmtTime(t - this.span.begin, step), x + 3, AXIS_HEIGHT / 2);
     }
   }
 }

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { makeModel } from "./fixture.mjs";
 import { decodeModel } from "../../../web/model.js";
-import { FLAG_IMPORT, FLAG_TEST, FLAG_TEST_FAILED, fmtDuration, shortenMiddle } from "../../../web/format.js";
+import { FLAG_IMPORT, FLAG_TEST, FLAG_TEST_FAILED, fmtDuration, fmtTime, shortenMiddle } from "../../../web/format.js";
 import { applyFilters, callsNamedLike, initialFilters, shownCallRanges } from "../../../web/filters.js";
 import { GROUP_ALL, GROUP_COLLAPSED, GROUP_TEMPLATE, ROW_CALL, ROW_GROUP, ROW_TEMPLATE, ROW_THREAD, Rows } from "../../../web/rows.js";
 import { callsOfFunction, functionStats, sortRows, testList } from "../../../web/functions.js";
@@ -223,6 +223,12 @@ test("timeline: zoom keeps the time under the pointer, pan and zoom stay within 
 test("format: durations and paths shortened in the middle", () => {
   assert.equal(fmtDuration(1500), "1.5 µs");
   assert.equal(fmtDuration(-1), "running");
+  // Axis ticks: as many decimals as their step needs.
+  assert.equal(fmtTime(31605000, 5000), "31.605 ms");
+  assert.equal(fmtTime(31600000, 100000), "31.6 ms");
+  assert.equal(fmtTime(2e9, 5e8), "2.0 s");
+  assert.equal(fmtTime(0, 5000), "0 ns");
+  assert.equal(fmtTime(1500, 100), "1.5 µs");
   const path = "/usr/lib/python3.15/json/decoder.py:332";
   assert.equal(shortenMiddle(path, 100), path);
   const short = shortenMiddle(path, 24);
