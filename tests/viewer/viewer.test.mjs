@@ -9,7 +9,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -723,6 +723,56 @@ test("a large trace is drawn a screenful at a time; server flags set the start s
     await bigPage.close();
   } finally {
     await bigServer.stop();
+  }
+});
+
+test("past 8,000,000 px of rows the wheel and the arrow keys still move a row at a time", async () => {
+  // 400,000 rows of 22 px: more than a browser lets an element be, so the
+  // scroll bar stands for rows in proportion; no row may be skipped.
+  const n = 400000;
+  const path = join(workdir, "flat.json");
+  const entries = [];
+  for (let i = 0; i < n; i++)
+    entries.push(
+      `{"event":"function_call","location":"flat.py:${i}","name":"f${i}","call_type":"function_call","is_external":false,` +
+        `"depth":${i ? 1 : 0},"id":${i},"parent_id":${i ? 0 : null},"thread_id":1,"pid":1,"start_ns":${i},"duration_ns":1}`
+    );
+  writeFileSync(path, `{"metadata":{},"trace_data":[${entries.join(",")}]}`);
+  const flatServer = await serve(path, "--no-patterns");
+  try {
+    const { page: flatPage, errors } = await openViewer(browser.context, flatServer.url);
+    const firstRow = () => flatPage.$eval("#tree-rows .row.call", (row) => Number(row.dataset.call));
+    await flatPage.locator("#tree").scrollIntoViewIfNeeded();
+    const tree = await flatPage.locator("#tree").boundingBox();
+    await flatPage.evaluate(() => window.pytraceViewer.scrollToRow(200000));
+    await nextFrame(flatPage);
+    let top = await firstRow();
+    await flatPage.mouse.move(tree.x + tree.width / 2, tree.y + 100);
+    for (let k = 1; k <= 5; k++) {
+      await flatPage.mouse.wheel(0, 22);
+      await nextFrame(flatPage);
+      assert.equal(await firstRow(), top + k, `wheel step ${k}`);
+    }
+    top += 5;
+    // The arrow keys: the selection moves a row, the view follows it.
+    const last = await flatPage.$$eval("#tree-rows .row.call", (rows) => Number(rows.at(-1).dataset.call));
+    await flatPage.click(`#tree-rows .row[data-call="${last - 1}"] .name`);
+    for (let k = 0; k < 3; k++) await flatPage.keyboard.press("ArrowDown");
+    await nextFrame(flatPage);
+    assert.equal(await flatPage.evaluate(() => window.pytraceViewer.selected), last + 2);
+    assert.ok(await flatPage.$(`#tree-rows .row.selected[data-call="${last + 2}"]`), "the selected row left the view");
+    assert.ok((await firstRow()) > top, "the view did not follow");
+    // The scroll bar's end is the last row.
+    await flatPage.evaluate(() => {
+      const node = document.getElementById("tree");
+      node.scrollTop = node.scrollHeight;
+    });
+    await nextFrame(flatPage);
+    assert.equal(await flatPage.$$eval("#tree-rows .row.call", (rows) => Number(rows.at(-1).dataset.call)), n - 1);
+    assert.deepEqual(errors, []);
+    await flatPage.close();
+  } finally {
+    await flatServer.stop();
   }
 });
 
