@@ -405,6 +405,8 @@ class ViewServer {
         *format == ExportFormat::collapsed ? "text/plain; charset=utf-8" : "application/json",
         [this, kept, format](size_t, httplib::DataSink& sink) {
           struct Gone {};  // the browser went away: stop writing
+          // One export at a time: each holds its frames and stacks.
+          std::lock_guard lock(export_mutex_);
           try {
             write_export(doc_, *format, *kept, false, [&](std::string_view piece) {
               if (!sink.write(piece.data(), piece.size())) throw Gone{};
@@ -482,6 +484,7 @@ class ViewServer {
   std::unique_ptr<ViewModel> model_;  // refers to doc_
   httplib::Server server_;
   std::mutex save_mutex_;
+  std::mutex export_mutex_;
 };
 
 // Tries the address first, for a message with the reason (httplib only

@@ -32,51 +32,71 @@ std::string_view export_suffix(ExportFormat format) {
 
 namespace {
 
-// The kept calls with what every format needs: the nearest kept ancestor
-// and a time span that nests within it.
+// A kept call with what every format needs: a time span within its
+// nearest kept ancestor's, and how many kept ancestors it has.
 struct Span {
   uint32_t call;
-  int32_t parent;  // index into the spans; -1 at the top
+  uint32_t depth;
   int64_t start, end;
 };
 
-std::vector<Span> spans_of(const TraceDocument& doc, std::span<const uint32_t> kept, bool all) {
-  size_t count = all ? doc.size() : kept.size();
-  auto call_at = [&](size_t i) { return all ? static_cast<uint32_t>(i) : kept[i]; };
-  for (size_t i = 0; i < count; ++i) {
-    uint32_t call = call_at(i);
-    if (call >= doc.size() || (i > 0 && call <= call_at(i - 1)))
-      throw Error("the calls to export are not in order or not calls of this trace");
-  }
-  if (auto problem = export_problem(doc, kept)) throw Error(*problem);
-  // Where each thread's last call ends: when its still running calls stop.
-  std::vector<int64_t> thread_end(doc.threads.size(), 0);
-  for (size_t i = 0; i < count; ++i) {
-    uint32_t call = call_at(i);
-    int64_t end = doc.start_ns[call] + std::max<int64_t>(doc.duration_ns[call], 0);
-    thread_end[doc.thread[call]] = std::max(thread_end[doc.thread[call]], end);
-  }
-  std::vector<Span> spans;
-  spans.reserve(count);
-  std::vector<int32_t> open;  // spans whose subtrees hold the next call
-  for (size_t i = 0; i < count; ++i) {
-    uint32_t call = call_at(i);
-    while (!open.empty() && call >= doc.subtree_end[spans[open.back()].call]) open.pop_back();
-    int32_t parent = open.empty() ? -1 : open.back();
-    int64_t start = doc.start_ns[call];
-    int64_t end = doc.duration_ns[call] >= 0 ? start + doc.duration_ns[call] : thread_end[doc.thread[call]];
-    // Clocks read at entry and return nest; clamping keeps the formats'
-    // rules (a child within its parent) whatever a document says.
-    if (parent >= 0) {
-      start = std::clamp(start, spans[parent].start, spans[parent].end);
-      end = std::clamp(end, start, spans[parent].end);
+// Walks the kept calls in document order, handing each its Span. Only the
+// open ancestors are held, so an export of tens of millions of calls takes
+// no memory per call.
+class SpanWalk {
+ public:
+  // Checks the calls first, so that nothing is written for a bad list.
+  SpanWalk(const TraceDocument& doc, std::span<const uint32_t> kept, bool all)
+      : doc_(doc), kept_(kept), all_(all), thread_end_(doc.threads.size(), 0) {
+    for (size_t i = 0; i < count(); ++i) {
+      uint32_t call = at(i);
+      if (call >= doc.size() || (i > 0 && call <= at(i - 1)))
+        throw Error("the calls to export are not in order or not calls of this trace");
     }
-    end = std::max(end, start);
-    open.push_back(static_cast<int32_t>(spans.size()));
-    spans.push_back({call, parent, start, end});
+    if (auto problem = export_problem(doc, all ? std::span<const uint32_t>{} : kept)) throw Error(*problem);
+    for (size_t i = 0; i < count(); ++i) {
+      uint32_t call = at(i);
+      int64_t end = doc.start_ns[call] + std::max<int64_t>(doc.duration_ns[call], 0);
+      thread_end_[doc.thread[call]] = std::max(thread_end_[doc.thread[call]], end);
+    }
   }
-  return spans;
-}
+
+  // Where the thread's last kept call ends: when its calls that never returned stop.
+  int64_t thread_end(uint32_t thread) const { return thread_end_[thread]; }
+
+  void run(const std::function<void(const Span&)>& visit) const {
+    struct Open {
+      uint32_t subtree_end;
+      int64_t start, end;
+    };
+    std::vector<Open> open;  // the kept ancestors of the next call
+    for (size_t i = 0; i < count(); ++i) {
+      uint32_t call = at(i);
+      while (!open.empty() && call >= open.back().subtree_end) open.pop_back();
+      int64_t start = doc_.start_ns[call];
+      int64_t end =
+          doc_.duration_ns[call] >= 0 ? start + doc_.duration_ns[call] : thread_end_[doc_.thread[call]];
+      // Clocks read at entry and return nest; clamping keeps the formats'
+      // rule (a child within its parent) whatever a document says.
+      if (!open.empty()) {
+        start = std::clamp(start, open.back().start, open.back().end);
+        end = std::min(end, open.back().end);
+      }
+      end = std::max(end, start);
+      visit({call, static_cast<uint32_t>(open.size()), start, end});
+      open.push_back({doc_.subtree_end[call], start, end});
+    }
+  }
+
+ private:
+  size_t count() const { return all_ ? doc_.size() : kept_.size(); }
+  uint32_t at(size_t i) const { return all_ ? static_cast<uint32_t>(i) : kept_[i]; }
+
+  const TraceDocument& doc_;
+  std::span<const uint32_t> kept_;
+  bool all_;
+  std::vector<int64_t> thread_end_;
+};
 
 // Nanoseconds as microseconds with every digit: 1234567 -> "1234.567".
 void append_micros(std::string& out, int64_t ns) {
@@ -124,7 +144,7 @@ class Output {
   std::string text_;
 };
 
-void write_chrome(const TraceDocument& doc, const std::vector<Span>& spans, Output& out) {
+void write_chrome(const TraceDocument& doc, const SpanWalk& spans, Output& out) {
   std::string& s = out.text();
   s += R"({"displayTimeUnit":"ns","otherData":{"exporter":"pytrace"},"traceEvents":[)";
   bool first = true;
@@ -145,7 +165,7 @@ void write_chrome(const TraceDocument& doc, const std::vector<Span>& spans, Outp
     }
     metadata("thread_name", thread.pid, thread.thread_id, thread_title(thread));
   }
-  for (const Span& span : spans) {
+  spans.run([&](const Span& span) {
     uint32_t call = span.call;
     const DocumentThread& thread = doc.threads[doc.thread[call]];
     s += first ? "\n" : ",\n";
@@ -177,7 +197,7 @@ void write_chrome(const TraceDocument& doc, const std::vector<Span>& spans, Outp
     if (doc.duration_ns[call] < 0) s += R"(,"running_at_end":true)";
     s += "}}";
     out.maybe_flush();
-  }
+  });
   s += "\n]}\n";
 }
 
@@ -200,56 +220,55 @@ class FrameTable {
   std::vector<uint32_t> calls_;
 };
 
-void write_speedscope(const TraceDocument& doc, const std::vector<Span>& spans, Output& out) {
+void write_speedscope(const TraceDocument& doc, const SpanWalk& spans, Output& out) {
   std::string& s = out.text();
   s += R"({"$schema":"https://www.speedscope.app/file-format-schema.json","exporter":"pytrace",)";
   s += R"("name":"pytrace","activeProfileIndex":0,"profiles":[)";
   FrameTable frames(doc);
-  bool first_profile = true;
-  for (size_t begin = 0; begin < spans.size();) {
-    uint32_t thread = doc.thread[spans[begin].call];
-    size_t end = begin;
-    int64_t start_value = spans[begin].start, end_value = spans[begin].end;
-    while (end < spans.size() && doc.thread[spans[end].call] == thread)
-      end_value = std::max(end_value, spans[end++].end);
-    s += first_profile ? "\n" : ",\n";
-    first_profile = false;
-    s += R"({"type":"evented","name":)";
-    append_json_string(s, thread_title(doc.threads[thread]));
-    s += R"(,"unit":"nanoseconds","startValue":)" + std::to_string(start_value) + R"(,"endValue":)" +
-         std::to_string(end_value) + R"(,"events":[)";
-    // Opens each call and closes the ones its start leaves, innermost first;
-    // `at` never goes back, as the format requires.
-    struct Open {
-      size_t span;
-      uint32_t frame;
-    };
-    std::vector<Open> open;
-    int64_t at = start_value;
-    bool first_event = true;
-    auto event = [&](char type, uint32_t frame, int64_t when) {
-      at = std::max(at, when);
-      s += first_event ? "" : ",";
-      first_event = false;
-      s += R"({"type":")";
-      s += type;
-      s += R"(","frame":)" + std::to_string(frame) + R"(,"at":)" + std::to_string(at) + "}";
-    };
-    auto close_innermost = [&] {
-      event('C', open.back().frame, spans[open.back().span].end);
-      open.pop_back();
-    };
-    for (size_t i = begin; i < end; ++i) {
-      while (!open.empty() && static_cast<int32_t>(open.back().span) != spans[i].parent) close_innermost();
-      uint32_t frame = frames.of(spans[i].call);
-      event('O', frame, spans[i].start);
-      open.push_back({i, frame});
-      out.maybe_flush();
+  // A profile per thread: each call opens its frame, and closes when a call
+  // that is not its descendant comes, innermost first; `at` never goes
+  // back, as the format requires.
+  struct Open {
+    uint32_t frame;
+    int64_t end;
+  };
+  std::vector<Open> open;
+  int64_t at = 0;
+  bool first_event = true;
+  auto event = [&](char type, uint32_t frame, int64_t when) {
+    at = std::max(at, when);
+    s += first_event ? "" : ",";
+    first_event = false;
+    s += R"({"type":")";
+    s += type;
+    s += R"(","frame":)" + std::to_string(frame) + R"(,"at":)" + std::to_string(at) + "}";
+  };
+  auto close_to = [&](size_t depth) {
+    for (; open.size() > depth; open.pop_back()) event('C', open.back().frame, open.back().end);
+  };
+  constexpr uint32_t kNone = UINT32_MAX;
+  uint32_t thread = kNone;
+  spans.run([&](const Span& span) {
+    uint32_t t = doc.thread[span.call];
+    if (t != thread) {
+      close_to(0);
+      s += thread == kNone ? "\n" : "]},\n";
+      thread = t;
+      at = span.start;
+      first_event = true;
+      s += R"({"type":"evented","name":)";
+      append_json_string(s, thread_title(doc.threads[t]));
+      s += R"(,"unit":"nanoseconds","startValue":)" + std::to_string(span.start) + R"(,"endValue":)" +
+           std::to_string(spans.thread_end(t)) + R"(,"events":[)";
     }
-    while (!open.empty()) close_innermost();
-    s += "]}";
-    begin = end;
-  }
+    close_to(span.depth);
+    uint32_t frame = frames.of(span.call);
+    event('O', frame, span.start);
+    open.push_back({frame, span.end});
+    out.maybe_flush();
+  });
+  close_to(0);
+  if (thread != kNone) s += "]}";
   s += "\n],\"shared\":{\"frames\":[";
   bool first = true;
   for (uint32_t call : frames.calls()) {
@@ -269,17 +288,17 @@ void write_speedscope(const TraceDocument& doc, const std::vector<Span>& spans, 
 
 // One line per distinct stack with the time spent in its innermost call
 // itself (its duration less its kept children's), in nanoseconds.
-void write_collapsed(const TraceDocument& doc, const std::vector<Span>& spans, Output& out) {
+void write_collapsed(const TraceDocument& doc, const SpanWalk& spans, Output& out) {
   // Stacks as a tree of (outer stack, frame): a node per distinct stack.
   FrameTable frames(doc);
   std::unordered_map<uint64_t, uint32_t> node_of;  // (outer node + 1) << 32 | frame -> node
   std::vector<uint32_t> node_frame;
   std::vector<int64_t> node_self;
-  std::vector<std::vector<uint32_t>> children(1);  // [0]: the stacks' roots
-  std::vector<uint32_t> span_node(spans.size());
-  for (size_t i = 0; i < spans.size(); ++i) {
-    const Span& span = spans[i];
-    uint32_t outer = span.parent < 0 ? 0 : span_node[span.parent] + 1;
+  std::vector<std::vector<uint32_t>> children(1);  // [0]: the stacks' roots; [node + 1]: the node's
+  std::vector<uint32_t> open;                      // the node of each open call, outermost first
+  spans.run([&](const Span& span) {
+    open.resize(span.depth);
+    uint32_t outer = open.empty() ? 0 : open.back() + 1;
     uint32_t frame = frames.of(span.call);
     auto [it, added] =
         node_of.try_emplace((uint64_t{outer} << 32) | frame, static_cast<uint32_t>(node_frame.size()));
@@ -289,11 +308,11 @@ void write_collapsed(const TraceDocument& doc, const std::vector<Span>& spans, O
       children[outer].push_back(it->second);
       children.emplace_back();
     }
-    span_node[i] = it->second;
     int64_t length = span.end - span.start;
     node_self[it->second] += length;
-    if (span.parent >= 0) node_self[span_node[span.parent]] -= length;
-  }
+    if (!open.empty()) node_self[open.back()] -= length;
+    open.push_back(it->second);
+  });
   // Frame names without the format's separators: ';' between frames, the
   // last space before the count, one stack a line.
   std::vector<std::string> names;
@@ -347,7 +366,7 @@ std::optional<std::string> export_problem(const TraceDocument& doc, std::span<co
 
 void write_export(const TraceDocument& doc, ExportFormat format, std::span<const uint32_t> kept, bool all,
                   const std::function<void(std::string_view)>& write) {
-  std::vector<Span> spans = spans_of(doc, kept, all);
+  SpanWalk spans(doc, kept, all);
   Output out(write);
   switch (format) {
     case ExportFormat::chrome:

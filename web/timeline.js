@@ -37,6 +37,7 @@ export class Timeline {
     this.drawn = []; // per lane in view: {lane, boxes}, for clicks
     this.lastDrawMs = 0; // how long the last draw took (bench/run_viewer_bench.mjs reads it)
     this.boxCount = 0;
+    this.colours = new Map();
     this.scheduleDraw = frameScheduler(() => this.draw());
     if (!this.m.hasTimes) {
       $("timeline-note").textContent =
@@ -209,7 +210,6 @@ export class Timeline {
     ctx.textBaseline = "middle";
     const m = this.m;
     const app = this.app;
-    const colours = m.strings.map((s) => typeStyle(s)[1]);
     this.drawn = [];
     this.boxCount = 0;
     for (const lane of this.lanes) {
@@ -229,7 +229,7 @@ export class Timeline {
         if (y + BOX_HEIGHT < AXIS_HEIGHT || y > height) continue;
         const x0 = boxes.x0[k];
         const w = boxes.x1[k] - x0;
-        ctx.fillStyle = colours[m.type[call]];
+        ctx.fillStyle = this.colourOf(m.type[call]);
         ctx.globalAlpha = boxes.merged[k] ? 0.55 : 0.85;
         ctx.fillRect(x0, y, Math.max(w - (w > 3 ? 1 : 0), 1), BOX_HEIGHT - 1);
         ctx.globalAlpha = 1;
@@ -269,6 +269,13 @@ export class Timeline {
     $("timeline-range").textContent =
       fmtTime(this.view.t0 - this.span.begin, step) + " – " + fmtTime(this.view.t1 - this.span.begin, step) + " of " +
       fmtDuration(Math.round(this.span.end - this.span.begin));
+  }
+
+  // A call type's colour, by its index in the strings.
+  colourOf(type) {
+    let colour = this.colours.get(type);
+    if (colour === undefined) this.colours.set(type, (colour = typeStyle(this.m.str(type))[1]));
+    return colour;
   }
 
   // Ticks at 1, 2 or 5 times a power of ten, about every 100 px.

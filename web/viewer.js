@@ -151,13 +151,14 @@ class Viewer {
 
   // ---- the selected call ----
 
-  // Selects a call everywhere: the tree's row, the timeline's box, the panel.
+  // Selects a call everywhere: the tree's row, the timeline's box, the
+  // panel. Picked on the timeline, its row comes into view, unfolded.
   select(call, from) {
     this.selected = call;
-    if (from !== "tree" && from !== "keys") {
+    if (from === "timeline") {
       const r = this.rows.rowOfCall[call];
-      if (r >= 0) this.tree.keepInView(r);
-      else this.reveal(call);
+      if (r < 0) return this.reveal(call);
+      this.tree.keepInView(r);
     }
     this.tree.draw();
     this.timeline.showCall(call);
@@ -180,10 +181,7 @@ class Viewer {
     this.rebuild();
     const r = this.rows.rowOfCall[call];
     if (r >= 0) this.tree.scrollToRow(r);
-    this.selected = call;
-    this.tree.draw();
-    this.timeline.showCall(call);
-    this.detail.show(call);
+    this.select(call, "reveal");
   }
 
   // ---- search ----

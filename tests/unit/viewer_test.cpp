@@ -694,6 +694,38 @@ TEST(Export, CollapsedStacksCountSelfTime) {
             "<module> (demo.py);leaf (demo.py:12) 50\n");
 }
 
+// Past a megabyte the exports are written in pieces; each piece ends where
+// the next begins, in every format.
+TEST(Export, LargeExportsAreWrittenInPieces) {
+  json entries = json::array({call(0, nullptr, 0, "main", "big.py:1")});
+  const int n = 30000;
+  for (int i = 1; i <= n; ++i) entries.push_back(call(i, 0, 1, "f" + std::to_string(i % 7), "big.py:9"));
+  for (int i = 0; i <= n; ++i) {
+    entries[i]["start_ns"] = i == 0 ? 0 : 10 * i;
+    entries[i]["duration_ns"] = i == 0 ? 10 * n + 10 : 5;
+  }
+  auto doc = TraceDocument::parse(document(entries), "t.json");
+  for (ExportFormat format : {ExportFormat::chrome, ExportFormat::speedscope, ExportFormat::collapsed}) {
+    std::string text;
+    int pieces = 0;
+    write_export(doc, format, {}, true, [&](std::string_view piece) {
+      text += piece;
+      ++pieces;
+    });
+    if (format == ExportFormat::chrome) {
+      EXPECT_GT(pieces, 1);
+      EXPECT_EQ(json::parse(text)["traceEvents"].size(), n + 1u + 2u);
+    } else if (format == ExportFormat::speedscope) {
+      EXPECT_GT(pieces, 1);
+      json file = json::parse(text);
+      EXPECT_EQ(file["profiles"][0]["events"].size(), 2u * (n + 1));
+      EXPECT_EQ(file["shared"]["frames"].size(), 8u);
+    } else {
+      EXPECT_EQ(text.substr(0, 16), "main (big.py:1) ");
+    }
+  }
+}
+
 TEST(Export, TracesWithoutTimesAreRefused) {
   auto doc = TraceDocument::parse(document(repeated_calls()), "t.json");
   ASSERT_TRUE(export_problem(doc, {}).has_value());
