@@ -113,7 +113,7 @@ class Viewer {
     this.filtered = applyFilters(m, this.filters);
     $("shown-count").textContent =
       "Showing " + fmtNum(this.filtered.count) + " of " + fmtNum(m.n) + " calls. Saving and exporting write exactly these calls.";
-    $("collapse-all").disabled = $("expand-all").disabled = !this.filters.patterns || m.groupCount === 0;
+    $("collapse-all").disabled = !this.filters.patterns || m.groupCount === 0;
     this.clearSearch();
     this.rebuild();
     this.timeline.setFiltered();

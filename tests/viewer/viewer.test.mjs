@@ -355,6 +355,17 @@ test("a pattern group expands and collapses", async () => {
   assert.equal(await page.$$eval(".row.group-header", (rows) => rows.filter((r) => r.textContent.includes("▼")).length), 0);
   await page.click("#expand-all");
   assert.equal(await page.$$eval(".row.group-header", (rows) => rows.filter((r) => r.textContent.includes("▶")).length), 0);
+  // Expand all unfolds folded calls too; without groups there is nothing to collapse.
+  const main = doc.trace_data.find((e) => e.qualname === "main");
+  await scrollToCall(page, main.id);
+  await page.click(`#tree-rows .row[data-call="${main.id}"] .twisty`);
+  assert.ok(!(await rowIds(page)).includes(main.id + 1), "main did not fold");
+  await page.click("#expand-all");
+  assert.ok((await rowIds(page)).includes(main.id + 1), "expand all left main folded");
+  await setChecked(page, "#show-patterns", false);
+  assert.equal(await page.isDisabled("#collapse-all"), true);
+  assert.equal(await page.isDisabled("#expand-all"), false);
+  await setChecked(page, "#show-patterns", true);
 });
 
 test("imports and a call type (external calls too) can be hidden", async () => {
