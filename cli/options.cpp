@@ -318,6 +318,9 @@ ProgramOptions parse_options(const std::vector<std::string>& args, Front front) 
     throw UsageError(
         "--track-executed-lines records executed_line entries in the JSON document: give -o FILE "
         "(not --format text)");
+  if (!options.export_format.empty() && options.track_executed_lines)
+    throw UsageError("--track-executed-lines records executed_line entries in the JSON document; --format " +
+                     options.export_format + " has no place for them");
   if (!options.export_format.empty() && (where || !options.output))
     throw UsageError(where ? "trace_where writes its stack as JSON; --format " + options.export_format +
                                  " is for the traces of trace_program and trace_pytest"

@@ -31,48 +31,6 @@ struct Prepared {
   char message[480] = {};
 };
 
-// An ostream's buffer over a file descriptor that keeps the first error.
-class FdBuffer : public std::streambuf {
- public:
-  explicit FdBuffer(int fd) : fd_(fd), buffer_(1 << 16) {
-    setp(buffer_.data(), buffer_.data() + buffer_.size());
-  }
-  int error() const { return error_; }
-
- protected:
-  int_type overflow(int_type c) override {
-    if (!flush_buffer()) return traits_type::eof();
-    if (!traits_type::eq_int_type(c, traits_type::eof())) {
-      *pptr() = traits_type::to_char_type(c);
-      pbump(1);
-    }
-    return traits_type::not_eof(c);
-  }
-  int sync() override { return flush_buffer() ? 0 : -1; }
-
- private:
-  bool flush_buffer() {
-    const char* data = pbase();
-    size_t left = pptr() - pbase();
-    while (left > 0 && error_ == 0) {
-      ssize_t n = ::write(fd_, data, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        error_ = n < 0 ? errno : EIO;
-        break;
-      }
-      data += n;
-      left -= n;
-    }
-    setp(buffer_.data(), buffer_.data() + buffer_.size());
-    return error_ == 0;
-  }
-
-  int fd_;
-  std::vector<char> buffer_;
-  int error_ = 0;
-};
-
 std::string kind_of(mode_t mode) {
   if (S_ISLNK(mode)) return "a symbolic link";
   if (S_ISDIR(mode)) return "a directory";

@@ -51,6 +51,29 @@ constexpr size_t kBigTrace = 1000000;
 // can be; never TMPDIR, which the user running sudo may set.
 constexpr const char* kSpillDirectory = "/var/tmp";
 
+// The JSON document that --format chrome|speedscope|collapsed is made
+// from: an unnamed file (mode 0600) in kSpillDirectory, opened before the
+// program runs, so that a directory that cannot hold it is said first.
+class ScratchDocument {
+ public:
+  explicit ScratchDocument(const std::string& format)
+      : fd_(open(kSpillDirectory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) {
+    if (fd_ < 0)
+      throw Error("--format " + format + " needs a temporary file in " + kSpillDirectory +
+                  " for the trace it is made from: " + std::strerror(errno));
+  }
+  ~ScratchDocument() { close(fd_); }
+  ScratchDocument(const ScratchDocument&) = delete;
+  ScratchDocument& operator=(const ScratchDocument&) = delete;
+
+  int fd() const { return fd_; }
+  // The file by a name that opens it again (it has no other).
+  std::string path() const { return "/proc/self/fd/" + std::to_string(fd_); }
+
+ private:
+  int fd_;
+};
+
 // 1234567 -> "1,234,567".
 std::string digits(uint64_t n) {
   std::string plain = std::to_string(n), text;
@@ -231,6 +254,7 @@ class Recorder {
       if (watch.attached && watch.breakpoint) watch.breakpoint->stop = false;
       line_script_.emplace(watch);
     }
+    if (!spec.export_format.empty()) scratch_.emplace(spec.export_format);
   }
 
   // The executed-lines script, or null.
@@ -370,31 +394,21 @@ class Recorder {
   }
 
  private:
-  // The trace in another tool's format: the JSON document is written to an
-  // unnamed file first and read back as pytrace_view --export reads a
+  // The trace in another tool's format: the JSON document is written to the
+  // scratch file first and read back as pytrace_view --export reads a
   // trace, so that the tool and the viewer export alike.
   void write_other_format(TraceModel& model, OutputFile& output) {
-    const char* tmpdir = getenv("TMPDIR");
-    std::string scratch = tmpdir && *tmpdir ? tmpdir : "/var/tmp";
-    int fd = open(scratch.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0)
-      throw Error("cannot write " + output.path() + ": no temporary file in " + scratch + ": " +
-                  std::strerror(errno));
-    struct FdCloser {
-      int fd;
-      ~FdCloser() { close(fd); }
-    } closer{fd};
-    std::string document = "/proc/self/fd/" + std::to_string(fd);
-    std::ofstream json(document, std::ios::binary);
-    write_json(model, scope_, sources_, json, [&](size_t) {});
+    FdBuffer buffer(scratch_->fd());
+    std::ostream json(&buffer);
+    status_.show(spec_.tool + ": writing the trace for " + output.path());
+    write_json(model, scope_, sources_, json, [](size_t) {});
     json.flush();
-    if (!json)
-      throw Error("cannot write " + output.path() + ": the temporary trace in " + scratch +
-                  " could not be written");
-    json.close();
+    if (buffer.error())
+      throw Error("cannot write " + output.path() + ": the trace it is made from could not be written in " +
+                  kSpillDirectory + ": " + std::strerror(buffer.error()));
+    viewer::TraceDocument doc = viewer::TraceDocument::load(scratch_->path(), false, {}, kSpillDirectory);
+    viewer::ExportFormat format = *viewer::parse_export_format(spec_.export_format);
     status_.show(spec_.tool + ": writing " + output.path() + " (" + spec_.export_format + ")");
-    viewer::TraceDocument doc = viewer::TraceDocument::load(document, false, {}, scratch);
-    auto format = *viewer::parse_export_format(spec_.export_format);
     output.commit([&](std::ostream& out) {
       viewer::write_export(doc, format, {}, true, [&](std::string_view piece) {
         out.write(piece.data(), static_cast<std::streamsize>(piece.size()));
@@ -487,6 +501,7 @@ class Recorder {
   std::string probe_file_;  // the file the probes are in for every process, or ""
   SessionInfo info_;
   std::optional<LineScript> line_script_;
+  std::optional<ScratchDocument> scratch_;  // with --format for other tools
   uint64_t origin_ns_ = 0;
 };
 

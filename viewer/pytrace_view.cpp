@@ -30,8 +30,10 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <set>
+#include <streambuf>
 #include <thread>
 
 #include "core/error.h"
@@ -284,6 +286,7 @@ class ViewServer {
     // ?calls=ID,ID,...: each call's arguments in a line, for the rows in view.
     server_.Get("/api/previews", [this](const httplib::Request& request, httplib::Response& response) {
       nlohmann::json previews = nlohmann::json::array();
+      std::map<uint64_t, std::string> made;  // a call asked for twice is read once
       std::string asked = request.get_param_value("calls");
       std::string_view list = asked;
       while (!list.empty() && previews.size() < kMaxPreviews) {
@@ -294,9 +297,13 @@ class ViewServer {
         auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), id);
         if (ec != std::errc() || end != item.data() + item.size() || id >= doc_.size())
           return reply_json(response, 400, {{"error", "calls is a list of call ids"}});
-        ObjectText entry(doc_.raw_entry(id), static_cast<uint32_t>(id));
-        auto arguments = entry.value("arguments");
-        previews.push_back(arguments ? argument_preview(*arguments, kPreviewBytes) : "");
+        auto [preview, added] = made.try_emplace(id);
+        if (added) {
+          ObjectText entry(doc_.raw_entry(id), static_cast<uint32_t>(id));
+          auto arguments = entry.value("arguments");
+          if (arguments) preview->second = argument_preview(*arguments, kPreviewBytes);
+        }
+        previews.push_back(preview->second);
       }
       response.set_content(previews.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                            "application/json");
@@ -341,7 +348,16 @@ class ViewServer {
     if (request.method == "POST" &&
         ((!origin.empty() && origin != "http://" + host) ||
          !request.get_header_value("Content-Type").starts_with("application/json"))) {
-      reply_json(response, 403, {{"error", "saving is allowed from the viewer's own page only"}});
+      reply_json(response, 403,
+                 {{"error", "saving and exporting are allowed from the viewer's own page only"}});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // Another site's page can make the browser ask for the model, an entry
+    // or previews without reading the answer; the work is refused all the
+    // same. Browsers say where a request comes from; other clients do not.
+    std::string site = request.get_header_value("Sec-Fetch-Site");
+    if (request.path.starts_with("/api/") && !site.empty() && site != "same-origin" && site != "none") {
+      reply_json(response, 403, {{"error", "the viewer's data is for the viewer's own page only"}});
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
@@ -412,6 +428,9 @@ class ViewServer {
               if (!sink.write(piece.data(), piece.size())) throw Gone{};
             });
           } catch (const Gone&) {
+            return false;
+          } catch (const std::exception& e) {  // half sent: the download ends short
+            std::cerr << kTool << ": export stopped: " << e.what() << "\n";
             return false;
           }
           sink.done();
@@ -560,15 +579,57 @@ class ProgressLine {
   std::chrono::steady_clock::time_point last_{};
 };
 
-// pytrace_view TRACE --export FORMAT -o FILE: no server.
+// Where a compressed trace is decompressed: $TMPDIR, else /var/tmp.
+std::string scratch_directory() {
+  const char* tmpdir = getenv("TMPDIR");
+  return tmpdir && *tmpdir ? tmpdir : "/var/tmp";
+}
+
+// A streambuf that hands what is written to a function: the compressor's sink.
+class FunctionBuffer : public std::streambuf {
+ public:
+  explicit FunctionBuffer(const std::function<void(std::string_view)>& write) : write_(write) {}
+
+ protected:
+  std::streamsize xsputn(const char* data, std::streamsize n) override {
+    write_(std::string_view(data, static_cast<size_t>(n)));
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      char byte = traits_type::to_char_type(c);
+      write_(std::string_view(&byte, 1));
+    }
+    return traits_type::not_eof(c);
+  }
+
+ private:
+  const std::function<void(std::string_view)>& write_;
+};
+
+// pytrace_view TRACE --export FORMAT -o FILE: no server. FILE is compressed
+// by its name (.gz, .zst), as the tools' -o is.
 int run_export(const ViewOptions& options) {
   ExportFormat format = *parse_export_format(options.export_format);
-  const char* tmpdir = getenv("TMPDIR");
-  TraceDocument doc =
-      TraceDocument::load(options.trace, false, ProgressLine(), tmpdir && *tmpdir ? tmpdir : "/var/tmp");
+  struct stat target {
+  }, source{};
+  if (options.output != "-" && lstat(options.output.c_str(), &target) == 0) {
+    if (!S_ISREG(target.st_mode)) throw Error(options.output + " is not a regular file");
+    if (stat(options.trace.c_str(), &source) == 0 && source.st_dev == target.st_dev &&
+        source.st_ino == target.st_ino)
+      throw Error(options.output + " is the trace being exported; choose another name");
+  }
+  TraceDocument doc = TraceDocument::load(options.trace, false, ProgressLine(), scratch_directory());
   if (auto problem = export_problem(doc, {})) throw Error(options.trace + ": " + *problem);
+  Compression compression = options.output == "-" ? Compression::kNone : compression_for_name(options.output);
   auto produce = [&](const std::function<void(std::string_view)>& write) {
-    write_export(doc, format, {}, true, write);
+    if (compression == Compression::kNone) return write_export(doc, format, {}, true, write);
+    FunctionBuffer sink(write);
+    CompressingBuffer compressor(compression, sink);
+    write_export(doc, format, {}, true, [&](std::string_view piece) {
+      compressor.sputn(piece.data(), static_cast<std::streamsize>(piece.size()));
+    });
+    if (!compressor.finish()) throw Error(std::string(compression_name(compression)) + " compression failed");
   };
   if (options.output == "-") {
     produce([](std::string_view piece) {
@@ -607,9 +668,7 @@ int run(const ViewOptions& options) {
   std::cerr << kTool << ": reading " << options.trace << (ec ? "" : " (" + human_size(bytes) + ")")
             << "...\n";
   auto started = std::chrono::steady_clock::now();
-  const char* tmpdir = getenv("TMPDIR");
-  TraceDocument doc =
-      TraceDocument::load(trace.string(), true, ProgressLine(), tmpdir && *tmpdir ? tmpdir : "/var/tmp");
+  TraceDocument doc = TraceDocument::load(trace.string(), true, ProgressLine(), scratch_directory());
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::fprintf(stderr, "%s: %zu calls in %zu %s, %zu pattern groups (read in %.2f s)\n", kTool, doc.size(),
                doc.threads.size(), doc.threads.size() == 1 ? "thread" : "threads", doc.groups.size(),

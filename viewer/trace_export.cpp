@@ -2,6 +2,7 @@
 #include "trace_export.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <vector>
 
@@ -54,14 +55,13 @@ class SpanWalk {
         throw Error("the calls to export are not in order or not calls of this trace");
     }
     if (auto problem = export_problem(doc, all ? std::span<const uint32_t>{} : kept)) throw Error(*problem);
-    for (size_t i = 0; i < count(); ++i) {
-      uint32_t call = at(i);
-      int64_t end = doc.start_ns[call] + std::max<int64_t>(doc.duration_ns[call], 0);
-      thread_end_[doc.thread[call]] = std::max(thread_end_[doc.thread[call]], end);
-    }
+    // Over every call, not only the kept ones: hiding a call does not
+    // shorten one that never returned (the page draws it so too).
+    for (size_t call = 0; call < doc.size(); ++call)
+      thread_end_[doc.thread[call]] = std::max(thread_end_[doc.thread[call]], end_of(call, 0));
   }
 
-  // Where the thread's last kept call ends: when its calls that never returned stop.
+  // Where the thread's last call ends: when its calls that never returned stop.
   int64_t thread_end(uint32_t thread) const { return thread_end_[thread]; }
 
   void run(const std::function<void(const Span&)>& visit) const {
@@ -72,12 +72,15 @@ class SpanWalk {
     std::vector<Open> open;  // the kept ancestors of the next call
     for (size_t i = 0; i < count(); ++i) {
       uint32_t call = at(i);
-      while (!open.empty() && call >= open.back().subtree_end) open.pop_back();
-      int64_t start = doc_.start_ns[call];
-      int64_t end =
-          doc_.duration_ns[call] >= 0 ? start + doc_.duration_ns[call] : thread_end_[doc_.thread[call]];
+      // The previous sibling's end, in this thread.
+      int64_t after = INT64_MIN;
+      for (; !open.empty() && call >= open.back().subtree_end; open.pop_back()) after = open.back().end;
+      if (i > 0 && doc_.thread[at(i - 1)] != doc_.thread[call]) after = INT64_MIN;
+      int64_t start = std::max(doc_.start_ns[call], after);
+      int64_t end = end_of(call, thread_end_[doc_.thread[call]]);
       // Clocks read at entry and return nest; clamping keeps the formats'
-      // rule (a child within its parent) whatever a document says.
+      // rules (a child within its parent, after its previous sibling)
+      // whatever a document says.
       if (!open.empty()) {
         start = std::clamp(start, open.back().start, open.back().end);
         end = std::min(end, open.back().end);
@@ -89,6 +92,13 @@ class SpanWalk {
   }
 
  private:
+  // start + duration (at most INT64_MAX), or `running` for a call that never returned.
+  int64_t end_of(size_t call, int64_t running) const {
+    if (doc_.duration_ns[call] < 0) return running;
+    int64_t end = 0;
+    return __builtin_add_overflow(doc_.start_ns[call], doc_.duration_ns[call], &end) ? INT64_MAX : end;
+  }
+
   size_t count() const { return all_ ? doc_.size() : kept_.size(); }
   uint32_t at(size_t i) const { return all_ ? static_cast<uint32_t>(i) : kept_[i]; }
 
@@ -185,14 +195,19 @@ void write_chrome(const TraceDocument& doc, const SpanWalk& spans, Output& out) 
       s += R"(,"call_site":)";
       append_json_string(s, doc.strings[site]);
     }
-    ObjectText entry(doc.raw_entry(call), call);
-    if (auto arguments = entry.value("arguments")) {
-      s += R"(,"arguments":)";
-      s += *arguments;
-    }
-    if (auto outcome = entry.value("test_outcome")) {
-      s += R"(,"outcome":)";
-      s += *outcome;
+    // Values as written, where they are JSON: the viewer reads a document
+    // without checking the values it does not use.
+    try {
+      ObjectText entry(doc.raw_entry(call), call);
+      for (auto [key, name] : {std::pair{"arguments", "arguments"}, std::pair{"test_outcome", "outcome"}}) {
+        auto value = entry.value(key);
+        if (!value || !nlohmann::json::accept(*value)) continue;
+        s += ",\"";
+        s += name;
+        s += "\":";
+        s += *value;
+      }
+    } catch (const Error&) {  // an entry that is not JSON keeps its name, times and place
     }
     if (doc.duration_ns[call] < 0) s += R"(,"running_at_end":true)";
     s += "}}";
@@ -313,13 +328,22 @@ void write_collapsed(const TraceDocument& doc, const SpanWalk& spans, Output& ou
     if (!open.empty()) node_self[open.back()] -= length;
     open.push_back(it->second);
   });
-  // Frame names without the format's separators: ';' between frames, the
-  // last space before the count, one stack a line.
+  // Frame names without the format's separators: ';' between frames
+  // (made ','), one stack a line (line ends made spaces: \n, \r, and
+  // U+0085, U+2028 and U+2029, which readers in JavaScript split at too).
   std::vector<std::string> names;
   for (uint32_t call : frames.calls()) {
-    std::string name = doc.strings[doc.qualname[call]] + " (" + doc.strings[doc.location[call]] + ")";
-    for (char& c : name)
-      if (c == ';' || c == '\n' || c == '\r') c = c == ';' ? ',' : ' ';
+    std::string text = doc.strings[doc.qualname[call]] + " (" + doc.strings[doc.location[call]] + ")";
+    std::string name;
+    for (size_t i = 0; i < text.size(); ++i) {
+      std::string_view rest = std::string_view(text).substr(i);
+      if (rest.starts_with("\u2028") || rest.starts_with("\u2029") || rest.starts_with("\u0085")) {
+        name += ' ';
+        i += rest.starts_with("\u0085") ? 1 : 2;  // the character's other bytes
+      } else {
+        name += text[i] == ';' ? ',' : text[i] == '\n' || text[i] == '\r' ? ' ' : text[i];
+      }
+    }
     names.push_back(std::move(name));
   }
   std::string& s = out.text();
@@ -359,9 +383,8 @@ std::optional<std::string> export_problem(const TraceDocument& doc, std::span<co
                  ? std::any_of(doc.start_ns.begin(), doc.start_ns.end(), [](int64_t t) { return t < 0; })
                  : std::any_of(kept.begin(), kept.end(), missing);
   if (!any) return std::nullopt;
-  return "this trace has calls without a start time (start_ns), as the original tool wrote them; exports "
-         "need "
-         "the times trace_program and trace_pytest record";
+  return "this trace has calls without a start time (start_ns), as the original tool's traces and "
+         "trace_where's stacks have; exports need the times trace_program and trace_pytest record";
 }
 
 void write_export(const TraceDocument& doc, ExportFormat format, std::span<const uint32_t> kept, bool all,

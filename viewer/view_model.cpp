@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "view_model.h"
 
-#include <nlohmann/json.hpp>
+#include <simdjson.h>
+
+#include <cctype>
 
 #include <algorithm>
 #include <cstring>
@@ -212,16 +214,45 @@ size_t ViewModel::read(size_t offset, char* out, size_t length) const {
 }
 
 std::string argument_preview(std::string_view arguments_json, size_t limit) {
-  nlohmann::ordered_json arguments = nlohmann::ordered_json::parse(arguments_json, nullptr, false);
-  if (!arguments.is_object()) return "";
+  namespace od = simdjson::ondemand;
+  simdjson::padded_string padded(arguments_json);
+  static thread_local od::parser parser;
   std::string line;
-  for (const auto& [name, value] : arguments.items()) {
-    if (!line.empty()) line += ", ";
-    line += name + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
-    if (line.size() > limit) break;
+  try {
+    od::document document = parser.iterate(padded);
+    // Field by field, stopping at the limit: an object of a million
+    // arguments costs what its first ones do.
+    for (auto field : document.get_object()) {
+      if (!line.empty()) line += ", ";
+      line += std::string_view(field.unescaped_key());
+      line += '=';
+      od::value value = field.value();
+      switch (value.type()) {
+        case od::json_type::string:
+          line += std::string_view(value.get_string());
+          break;
+        case od::json_type::object: {
+          od::object inner = value.get_object();
+          line += std::string_view(inner.raw_json());
+          break;
+        }
+        case od::json_type::array: {
+          od::array inner = value.get_array();
+          line += std::string_view(inner.raw_json());
+          break;
+        }
+        default:
+          line += value.raw_json_token();
+          break;
+      }
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+      if (line.size() > limit) break;
+    }
+  } catch (const simdjson::simdjson_error&) {
+    if (line.empty()) return "";  // not an object: no preview; else what was read
   }
   if (line.size() <= limit) return line;
-  size_t cut = limit - 3;  // room for "…"
+  size_t cut = limit > 3 ? limit - 3 : 0;  // room for "…"
   while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
   return line.substr(0, cut) + "…";
 }

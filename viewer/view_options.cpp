@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "view_options.h"
 
+#include "trace_export.h"
+
 #include <charconv>
 
 namespace pytrace::viewer {
@@ -56,8 +58,7 @@ ViewOptions parse_view_options(const std::vector<std::string>& args) {
     } else if (arg == "--export" || arg.starts_with("--export=")) {
       if (arg == "--export" && i + 1 >= args.size()) throw UsageError("--export needs a format");
       options.export_format = arg == "--export" ? args[++i] : arg.substr(9);
-      if (options.export_format != "chrome" && options.export_format != "perfetto" &&
-          options.export_format != "speedscope" && options.export_format != "collapsed")
+      if (!parse_export_format(options.export_format))
         throw UsageError("--export takes chrome, speedscope or collapsed, not '" + options.export_format +
                          "'");
     } else if (arg == "-o" || arg == "--output" || arg.starts_with("--output=")) {

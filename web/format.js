@@ -31,7 +31,12 @@ export const CALL_TYPES = {
 };
 
 export function typeStyle(type) {
-  return CALL_TYPES[type] || CALL_TYPES.unknown;
+  return Object.hasOwn(CALL_TYPES, type) ? CALL_TYPES[type] : CALL_TYPES.unknown;
+}
+
+// A test entry's outcome, from its flags.
+export function testOutcome(flags) {
+  return flags & FLAG_TEST_FAILED ? "failed" : flags & FLAG_TEST_SKIPPED ? "skipped" : "passed";
 }
 
 const numberFormat = new Intl.NumberFormat("en-US");

@@ -2,7 +2,7 @@
 // Where time went: per function (its location and qualified name) the
 // shown calls, their total and self time, mean and longest; and the tests
 // of a trace_pytest trace. Pure.
-import { FLAG_TEST, FLAG_TEST_FAILED, FLAG_TEST_SKIPPED } from "./format.js";
+import { FLAG_TEST, testOutcome } from "./format.js";
 
 // A call's duration; one that never returned lasts to its thread's last call.
 function durationOf(model, call) {
@@ -87,7 +87,7 @@ export function testList(model) {
     tests.push({
       call: i,
       name: model.str(model.qualname[i]),
-      outcome: flags & FLAG_TEST_FAILED ? "failed" : flags & FLAG_TEST_SKIPPED ? "skipped" : "passed",
+      outcome: testOutcome(flags),
       duration: model.duration[i],
     });
   }

@@ -85,10 +85,14 @@ export class Model {
   }
 
   // Where a call ends, in ns from the trace's start; a call that never
-  // returned ends with the last call of its thread.
+  // returned ends with the last call of its thread, or with its nearest
+  // ancestor that returned (as the exports end it).
   endTime(call) {
     const d = this.duration[call];
-    return d >= 0 ? this.start[call] + d : this.threadEndTime(this.thread[call]);
+    if (d >= 0) return this.start[call] + d;
+    for (let a = this.parent[call]; a >= 0; a = this.parent[a])
+      if (this.duration[a] >= 0) return Math.min(this.start[a] + this.duration[a], this.threadEndTime(this.thread[call]));
+    return this.threadEndTime(this.thread[call]);
   }
 
   threadEndTime(t) {

@@ -82,9 +82,9 @@ export class Rows {
           frame.pos = m.gLast[g] + 1;
           if (shownIn(m.gFirst[g], m.gLast[g] + 1) === 0) continue;
           const mode = state.groupMode[g];
+          const bodyEnd = mode === GROUP_ALL ? m.gLast[g] + 1 : m.gTemplateEnd[g];
           if (m.gPeriod[g] === 1 && shown[pos]) {
             repeat = g;
-            const bodyEnd = mode === GROUP_ALL ? m.gLast[g] + 1 : m.gTemplateEnd[g];
             stack.push({ start: pos, pos, end: bodyEnd, level: frame.level, box: frame.box, group: g });
             continue;
           }
@@ -93,7 +93,6 @@ export class Rows {
           const box = this.boxes.length;
           this.boxes.push({ outer: frame.box, level: frame.level });
           this.push(ROW_TEMPLATE, g, frame.level + 1, box);
-          const bodyEnd = mode === GROUP_ALL ? m.gLast[g] + 1 : m.gTemplateEnd[g];
           stack.push({ start: pos, pos, end: bodyEnd, level: frame.level + 1, box, group: g });
           continue;
         }

@@ -41,7 +41,7 @@ export class Timeline {
     this.scheduleDraw = frameScheduler(() => this.draw());
     if (!this.m.hasTimes) {
       $("timeline-note").textContent =
-        "This trace has no start times (the original tool did not record them): there is no timeline.";
+        "This trace has no start times (the original tool's traces and trace_where's stacks have none): there is no timeline.";
       this.canvas.hidden = true;
       return;
     }

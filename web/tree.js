@@ -6,11 +6,10 @@ import {
   FLAG_EXTERNAL,
   FLAG_IMPORT,
   FLAG_TEST,
-  FLAG_TEST_FAILED,
-  FLAG_TEST_SKIPPED,
   fmtDuration,
   fmtNum,
   shortenMiddle,
+  testOutcome,
   threadLabel,
 } from "./format.js";
 import { GROUP_ALL, GROUP_COLLAPSED, GROUP_TEMPLATE, ROW_CALL, ROW_GROUP, ROW_TEMPLATE, ROW_THREAD } from "./rows.js";
@@ -193,7 +192,7 @@ export class TreeView {
     }
     if (m.imports[call]) node.append(el("span", "flag", "import " + m.str(m.imports[call])));
     if (flags & FLAG_TEST) {
-      const outcome = flags & FLAG_TEST_FAILED ? "failed" : flags & FLAG_TEST_SKIPPED ? "skipped" : "passed";
+      const outcome = testOutcome(flags);
       node.append(el("span", "flag" + (outcome === "failed" ? " failed" : ""), outcome));
     }
     const location = m.str(m.location[call]);

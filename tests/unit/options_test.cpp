@@ -81,6 +81,8 @@ TEST(ProgramOptions, OutputFormAndPatterns) {
   EXPECT_FALSE(exported.text_format);
   EXPECT_EQ(parse_program_options({"a.py", "--format", "text", "-o", "t"}).export_format, "");
   EXPECT_THROW(parse_program_options({"a.py", "--format", "chrome"}), UsageError);
+  EXPECT_THROW(parse_program_options({"a.py", "--format", "chrome", "-o", "t", "--track-executed-lines"}),
+               UsageError);
 }
 
 TEST(ProgramOptions, HelpAndVersionNeedNoScript) {

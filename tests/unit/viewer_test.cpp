@@ -726,6 +726,42 @@ TEST(Export, LargeExportsAreWrittenInPieces) {
   }
 }
 
+// Documents written by hand or by an adversary: the exports stay valid.
+TEST(Export, OddDocumentsGiveValidExports) {
+  std::string text = timed_document();
+  // Values the viewer does not check when it reads the document.
+  size_t at = text.find(R"("arguments":{"n":"3"})");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 21, R"("arguments":{"n": tru})");
+  auto doc = TraceDocument::parse(text, "t.json");
+  json trace = json::parse(exported(doc, ExportFormat::chrome));            // throws if not JSON
+  EXPECT_FALSE(trace["traceEvents"][3 + 2]["args"].contains("arguments"));  // step, after 3 metadata events
+  EXPECT_EQ(trace["traceEvents"][3 + 2]["args"]["location"], "demo.py:9");
+
+  // Siblings that overlap, a name with line ends, times near the end of int64.
+  json entries = json::array({call(0, nullptr, 0, "main", "a.py:1"), call(1, 0, 1, "x\u2028y;z\nw", "a.py:2"),
+                              call(2, 0, 1, "late", "a.py:3")});
+  const int64_t times[][2] = {{0, 100}, {10, 50}, {40, 30}};
+  for (size_t i = 0; i < 3; ++i)
+    entries[i]["start_ns"] = times[i][0], entries[i]["duration_ns"] = times[i][1];
+  auto odd = TraceDocument::parse(document(entries), "t.json");
+  json boxes = json::parse(exported(odd, ExportFormat::chrome))["traceEvents"];
+  EXPECT_EQ(boxes[2 + 2]["ts"], 0.06);  // starts after its sibling ends
+  EXPECT_EQ(boxes[2 + 2]["dur"], 0.01);
+  EXPECT_EQ(exported(odd, ExportFormat::collapsed),
+            "main (a.py:1) 40\nmain (a.py:1);x y,z w (a.py:2) 50\nmain (a.py:1);late (a.py:3) 10\n");
+  entries[0]["start_ns"] = INT64_MAX - 10;
+  entries[0]["duration_ns"] = 100;
+  auto far = TraceDocument::parse(document(entries), "t.json");
+  EXPECT_EQ(json::parse(exported(far, ExportFormat::chrome))["traceEvents"][2]["dur"], 0.01);
+
+  // A call that never returned lasts to its thread's last call, kept or not:
+  // the leaf alone (from 420 ns) to <module>'s end.
+  auto timed = TraceDocument::parse(timed_document(), "t.json");
+  json kept = json::parse(exported(timed, ExportFormat::chrome, {5}))["traceEvents"];
+  EXPECT_EQ(kept[3]["dur"], 0.58);  // after 3 metadata events
+}
+
 TEST(Export, TracesWithoutTimesAreRefused) {
   auto doc = TraceDocument::parse(document(repeated_calls()), "t.json");
   ASSERT_TRUE(export_problem(doc, {}).has_value());

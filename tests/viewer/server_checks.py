@@ -11,6 +11,7 @@ Exit codes: 0 pass, 1 fail, 77 skipped (says why).
 
 import argparse
 import contextlib
+import gzip
 import http.client
 import json
 import os
@@ -218,8 +219,12 @@ def exports_the_asked_calls_and_refuses_what_it_cannot(env):
            "offered as %s" % server.last_headers.get("Content-Disposition"))
     boxes = [e for e in json.loads(body)["traceEvents"] if e["ph"] == "X"]
     expect([e["name"] for e in boxes] == [e["qualname"] for e in env.data], "not every call: %s" % boxes)
-    # main (20-118 ns) ends with its parent (0-100 ns): a box nests in its parent's.
-    expect(boxes[2]["ts"] == 0.02 and boxes[2]["dur"] == 0.08, "main's times: %s" % boxes[2])
+    # This trace's times are made up: main (20-118 ns) starts while its
+    # sibling, helpers' import (10-109), runs, and ends after its parent
+    # (0-100). Boxes must nest: main starts when its sibling ends, which is
+    # cut to its parent's end.
+    expect(boxes[1]["ts"] == 0.01 and boxes[1]["dur"] == 0.09, "the import's times: %s" % boxes[1])
+    expect(boxes[2]["ts"] == 0.1 and boxes[2]["dur"] == 0, "main's times: %s" % boxes[2])
     status, content_type, body = server.request("POST", "/api/export", {"format": "collapsed", "ranges": [[2, 3]]})
     expect(status == 200 and content_type.startswith("text/plain"), "collapsed export answered %d" % status)
     # main alone is 20-118 ns, step 30-127 (cut at 118): self times 10 and 88 ns.
@@ -247,6 +252,23 @@ def exports_the_asked_calls_and_refuses_what_it_cannot(env):
     result = env.run_view(original, "--export", "chrome", "-o", os.path.join(env.tmp, "o.json"))
     expect_one_message(result, 1, "start time")
     expect(not os.path.exists(os.path.join(env.tmp, "o.json")), "a refused export left a file")
+    # The tool: compressed by name, never over the trace itself.
+    packed = os.path.join(env.tmp, "demo.trace.json.gz")
+    result = env.run_view(env.trace, "--export", "chrome", "-o", packed)
+    expect(result.returncode == 0, result.stderr)
+    with gzip.open(packed) as f:
+        expect(len([e for e in json.load(f)["traceEvents"] if e["ph"] == "X"]) == len(env.data), "the .gz export")
+    expect_one_message(env.run_view(env.trace, "--export", "collapsed", "-o", env.trace), 1,
+                       "is the trace being exported")
+    expect(json.load(open(env.trace))["trace_data"] == env.data, "the trace was overwritten")
+    # Argument values that are not JSON (the viewer does not check them on
+    # reading) are left out; the export stays JSON.
+    broken = os.path.join(env.tmp, "broken.json")
+    with open(broken, "w") as f:
+        f.write(open(env.trace).read().replace('"arguments": {}', '"arguments": {"a": tru}', 1))
+    status, _, body = env.serve(trace=broken).request("POST", "/api/export", {"format": "chrome", "ranges": [[0, 9]]})
+    boxes = [e for e in json.loads(body)["traceEvents"] if e["ph"] == "X"]
+    expect(status == 200 and len(boxes) == 10 and "arguments" not in boxes[0]["args"], "broken arguments: %s" % boxes[:1])
     # A name that is not a plain token is offered plainly.
     odd = os.path.join(env.tmp, 'we"ird\\ name.json')
     shutil.copy(env.trace, odd)
@@ -311,6 +333,15 @@ def refuses_requests_from_other_sites(env):
                                  headers={"Content-Type": "text/plain"})
     expect(status == 403, "a save in a form's encoding answered %d" % status)
     expect(not os.path.exists(os.path.join(os.path.dirname(env.trace), "x.json")), "a cross-site save wrote a file")
+    # Another site's page (another port of this machine is one) cannot make
+    # the browser fetch the data either; the page itself can be linked to.
+    for site in ("cross-site", "same-site"):
+        for path in ("/api/model", "/api/entry/0", "/api/previews?calls=0"):
+            status, answer = server.json("GET", path, headers={"Sec-Fetch-Site": site})
+            expect(status == 403 and "own page" in answer["error"], "%s %s answered %d" % (site, path, status))
+        expect(server.request("GET", "/", headers={"Sec-Fetch-Site": site})[0] == 200, "the page is refused")
+    for site in ("same-origin", "none"):
+        expect(server.request("GET", "/api/entry/0", headers={"Sec-Fetch-Site": site})[0] == 200, site + " refused")
 
 
 @case

@@ -58,9 +58,10 @@ export function makeModel(calls, { groups = [], threads = null, options = {}, su
       offset += Math.ceil((sizes[type] * count) / 8) * 8;
     }
   }
-  let text = JSON.stringify(header);
-  while ((text.length + 8) % 8) text += " ";
-  const headerBytes = new TextEncoder().encode(text);
+  const text = new TextEncoder().encode(JSON.stringify(header));
+  // Padded with spaces to a multiple of 8 bytes, as the server pads it.
+  const headerBytes = new Uint8Array(Math.ceil(text.length / 8) * 8).fill(0x20);
+  headerBytes.set(text);
   const buffer = new ArrayBuffer(8 + headerBytes.length + offset);
   new DataView(buffer).setUint32(0, headerBytes.length, true);
   new Uint8Array(buffer, 8, headerBytes.length).set(headerBytes);

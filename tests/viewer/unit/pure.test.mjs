@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { makeModel } from "./fixture.mjs";
 import { decodeModel } from "../../../web/model.js";
-import { FLAG_IMPORT, FLAG_TEST, FLAG_TEST_FAILED, fmtDuration, fmtTime, shortenMiddle } from "../../../web/format.js";
+import { CALL_TYPES, FLAG_IMPORT, FLAG_TEST, FLAG_TEST_FAILED, fmtDuration, fmtTime, shortenMiddle, typeStyle } from "../../../web/format.js";
 import { applyFilters, callsNamedLike, initialFilters, shownCallRanges } from "../../../web/filters.js";
 import { GROUP_ALL, GROUP_COLLAPSED, GROUP_TEMPLATE, ROW_CALL, ROW_GROUP, ROW_TEMPLATE, ROW_THREAD, Rows } from "../../../web/rows.js";
 import { callsOfFunction, functionStats, sortRows, testList } from "../../../web/functions.js";
@@ -38,6 +38,30 @@ test("the decoder takes the columns as typed arrays and refuses a model cut shor
   new DataView(buffer).setUint32(0, header.length, true);
   new Uint8Array(buffer, 8).set(header);
   assert.throws(() => decodeModel(buffer, buffer.byteLength), /cut short/);
+});
+
+test("names from the trace are text of any kind: non-ASCII, or a JavaScript object's own keys", () => {
+  const m = makeModel([
+    { name: "grüße", parent: -1, type: "constructor", start: 0, duration: 10 },
+    { name: "__proto__", parent: 0, type: "toString", start: 1, duration: 2 },
+  ]);
+  assert.equal(m.str(m.qualname[0]), "grüße");
+  assert.equal(m.str(m.qualname[1]), "__proto__");
+  assert.equal(typeStyle(m.str(m.type[0])), CALL_TYPES.unknown);
+  assert.equal(typeStyle("toString"), CALL_TYPES.unknown);
+  assert.equal(functionStats(m, all(m)).length, 2);
+});
+
+test("a call that never returned ends with its thread, or with the nearest ancestor that returned", () => {
+  const m = makeModel([
+    { name: "main", parent: -1, start: 0, duration: 1000 },
+    { name: "p", parent: 0, start: 10, duration: 90 },
+    { name: "c", parent: 1, start: 20, duration: -1 },
+    { name: "r", parent: -1, start: 2000, duration: -1 },
+  ]);
+  assert.equal(m.endTime(2), 100);
+  assert.equal(m.endTime(3), 2000, "the thread's last end");
+  assert.equal(functionStats(m, all(m)).find((r) => r.qualname === "p").self, 10);
 });
 
 test("filters: hidden calls' children keep their place one level up, per thread", () => {
