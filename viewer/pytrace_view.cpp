@@ -257,9 +257,15 @@ class ViewServer {
       response.set_header("Cache-Control", "no-store");
       response.set_header("Content-Security-Policy", "default-src 'self'");
     });
+    // Given with their length, which keeps httplib from compressing them
+    // (it compresses text sent whole or in chunks, brotli taking tens of
+    // milliseconds a file): on a loopback, compressing costs more than it saves.
     for (const web::Asset& asset : web::kAssets) {
       auto serve = [&asset](const httplib::Request&, httplib::Response& response) {
-        response.set_content(asset.text.data(), asset.text.size(), std::string(asset.type));
+        response.set_content_provider(asset.text.size(), std::string(asset.type),
+                                      [&asset](size_t offset, size_t length, httplib::DataSink& sink) {
+                                        return sink.write(asset.text.data() + offset, length);
+                                      });
       };
       server_.Get(std::string(asset.path), serve);
       if (asset.path == "/index.html") server_.Get("/", serve);
@@ -417,9 +423,10 @@ class ViewServer {
     if (auto problem = export_problem(doc_, *kept)) throw HttpError{400, *problem};
     std::string name = suggested_export_name(trace_, *format);
     response.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
+    // Bytes to save, not text for the page: httplib leaves them uncompressed
+    // (its brotli would take minutes over an export of 100 MB).
     response.set_chunked_content_provider(
-        *format == ExportFormat::collapsed ? "text/plain; charset=utf-8" : "application/json",
-        [this, kept, format](size_t, httplib::DataSink& sink) {
+        "application/octet-stream", [this, kept, format](size_t, httplib::DataSink& sink) {
           struct Gone {};  // the browser went away: stop writing
           // One export at a time: each holds its frames and stacks.
           std::lock_guard lock(export_mutex_);
