@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Which calls the filters let through. The tree, the timeline, the
 // functions table, saves and exports all read the same result. Pure.
-import { FLAG_IMPORT } from "./format.js";
+import { FLAG_IMPORT, FLAG_TEST } from "./format.js";
 
 // The start state: what the server was told (--hide-imports, --no-patterns).
 export function initialFilters(options) {
@@ -13,7 +13,8 @@ export function initialFilters(options) {
   };
 }
 
-// shown[call]: 1 when the call passes. shownBefore: prefix sums of shown,
+// shown[call]: 1 when the call passes (count of them, tests of them
+// test entries); thread: the filter's thread. shownBefore: prefix sums of shown,
 // so a group's or a subtree's shown calls are counted in O(1).
 // shownDepth[call]: how many shown calls enclose it (where the timeline
 // draws it); laneDepth[thread]: one more than the deepest in that thread.
@@ -29,6 +30,7 @@ export function applyFilters(model, filters) {
   const shownDepth = new Int32Array(m.n);
   const laneDepth = new Int32Array(m.threads.length);
   let count = 0;
+  let tests = 0;
   for (let i = 0; i < m.n; i++) {
     const show =
       (filters.imports || !(m.flags[i] & FLAG_IMPORT)) &&
@@ -40,6 +42,7 @@ export function applyFilters(model, filters) {
     if (show) {
       shown[i] = 1;
       count++;
+      if (m.flags[i] & FLAG_TEST) tests++;
       const t = m.thread[i];
       if (shownDepth[i] + 1 > laneDepth[t]) laneDepth[t] = shownDepth[i] + 1;
     }
@@ -51,6 +54,8 @@ export function applyFilters(model, filters) {
     shownDepth,
     laneDepth,
     count,
+    tests,
+    thread: filters.thread,
     shownIn: (begin, end) => shownBefore[end] - shownBefore[begin],
   };
 }

@@ -84,5 +84,15 @@ export function shortenMiddle(text, max) {
 
 // A thread as the tree's and the timeline's headers name it.
 export function threadLabel(t) {
-  return String(t.thread_id) + (t.name ? " (" + t.name + ")" : "") + ", pid " + t.pid + ", " + fmtNum(t.calls) + " calls";
+  return (
+    String(t.thread_id) + (t.name ? " (" + t.name + ")" : "") + ", pid " + t.pid + ", " + fmtNum(t.calls) +
+    (t.calls === 1 ? " call" : " calls")
+  );
+}
+
+// A size in bytes for a reader: "824 bytes", "3.2 MiB".
+export function fmtBytes(bytes) {
+  if (bytes < 1024) return bytes + (bytes === 1 ? " byte" : " bytes");
+  if (bytes < 1048576) return (bytes / 1024).toFixed(1) + " KiB";
+  return (bytes / 1048576).toFixed(1) + " MiB";
 }

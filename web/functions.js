@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Where time went: per function (its location and qualified name) the
-// shown calls, their total and self time, mean and longest; and the tests
-// of a trace_pytest trace. Pure.
+// Where time went: per function (its file and qualified name) the shown
+// calls, their total and self time, mean and longest; and the tests of a
+// trace_pytest trace (which have a list of their own). Pure.
 import { FLAG_TEST, testOutcome } from "./format.js";
+import { fileOf } from "./model.js";
 
 // A call's duration; one that never returned lasts to its thread's last call.
 function durationOf(model, call) {
@@ -33,7 +34,7 @@ export function functionStats(model, filtered) {
   const { shown } = filtered;
   for (let i = 0; i < m.n; i++) {
     while (stack.length && i >= m.end[stack[stack.length - 1]]) open[functionOf[stack.pop()]]--;
-    if (!shown[i]) continue;
+    if (!shown[i] || m.flags[i] & FLAG_TEST) continue;
     const f = functionOf[i];
     const d = durationOf(m, i);
     calls[f]++;
@@ -52,7 +53,8 @@ export function functionStats(model, filtered) {
     rows.push({
       function: f,
       qualname: m.str(m.qualname[call]),
-      location: m.str(m.location[call]),
+      location: m.str(m.location[call]), // its first call's
+      file: fileOf(m.str(m.location[call])),
       calls: calls[f],
       total: total[f],
       self: Math.max(0, self[f]),

@@ -23,6 +23,11 @@ export function decodeModel(buffer, size) {
 
 // One array per column, indexed by call (document order: a call's
 // descendants follow it, up to end[call]) or by pattern group.
+// The file part of a location ("app.py:12" -> "app.py").
+export function fileOf(location) {
+  return location.replace(/:\d+$/, "");
+}
+
 export class Model {
   constructor(json) {
     this.json = json;
@@ -106,16 +111,26 @@ export class Model {
     return this._threadEnd[t];
   }
 
-  // Functions: a number per call for its (location, qualified name), and
-  // one call of each function to name it by.
+  // Functions: a number per call for its (file, qualified name), as the
+  // summary counts them (a generator resumed at another line is the same
+  // function), and one call of each function to name it by.
   functions() {
     if (!this._functions) {
       const functionOf = new Int32Array(this.n);
       const ids = new Map();
       const example = [];
       const width = this.strings.length;
+      const fileOfLocation = new Map(); // location's string -> file's number
+      const files = new Map(); // file -> its number
       for (let i = 0; i < this.n; i++) {
-        const key = this.location[i] * width + this.qualname[i];
+        let file = fileOfLocation.get(this.location[i]);
+        if (file === undefined) {
+          const name = fileOf(this.strings[this.location[i]]);
+          file = files.get(name);
+          if (file === undefined) files.set(name, (file = files.size));
+          fileOfLocation.set(this.location[i], file);
+        }
+        const key = file * width + this.qualname[i];
         let f = ids.get(key);
         if (f === undefined) {
           f = example.length;

@@ -133,6 +133,11 @@ export class DetailPanel {
     this.request = 0;
   }
 
+  clear() {
+    this.request++;
+    this.node.replaceChildren(el("p", "hint", "Click a call to see its fields."));
+  }
+
   async show(call) {
     const request = ++this.request;
     const m = this.m;

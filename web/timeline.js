@@ -2,10 +2,11 @@
 // The timeline (flame chart): per thread a lane, time on x, nesting on y,
 // painted on a canvas from timeline_layout.js's boxes for the view alone.
 //
-// Mouse: the wheel zooms at the pointer (with Shift it pans), dragging
-// pans, a click selects. Keys (with the timeline focused): + and - (or W
-// and S) zoom, the left and right arrows (or A and D) pan, up and down
-// scroll the lanes, 0 shows the whole trace.
+// Mouse: Ctrl+wheel (or a pinch) zooms at the pointer, the wheel scrolls
+// the lanes (the page once they end), Shift+wheel pans, dragging pans, a
+// click selects. Keys (with the timeline focused): + and - (or W and S)
+// zoom, the left and right arrows (or A and D) pan, up and down scroll the
+// lanes, 0 shows the whole trace.
 import { $, frameScheduler } from "./dom.js";
 import { fmtDuration, fmtTime, threadLabel, typeStyle } from "./format.js";
 import {
@@ -68,6 +69,11 @@ export class Timeline {
     const { lanes, height } = laneLayout(this.m, this.app.filtered);
     this.lanes = lanes;
     this.lanesHeight = height;
+    // At first, as tall as the lanes (within bounds); the user may resize it.
+    if (!this.sized) {
+      this.sized = true;
+      this.canvas.parentElement.style.height = Math.min(Math.max(AXIS_HEIGHT + height + 2, 120), 480) + "px";
+    }
     this.scrollTo(this.scrollY);
   }
 
@@ -79,6 +85,10 @@ export class Timeline {
   setView(view) {
     this.view = view;
     this.scheduleDraw();
+  }
+
+  showAll() {
+    this.setView({ t0: this.span.begin, t1: this.span.end });
   }
 
   timeAt(x) {
@@ -94,14 +104,17 @@ export class Timeline {
   }
 
   onWheel(event) {
-    event.preventDefault();
     const delta = event.deltaMode === 1 ? event.deltaY * 20 : event.deltaY;
-    if (event.shiftKey || Math.abs(event.deltaX) > Math.abs(event.deltaY)) {
-      const dx = event.shiftKey ? delta : event.deltaX;
-      this.pan(dx / this.width());
-    } else {
+    if (event.ctrlKey || event.metaKey) {
       this.zoom(Math.pow(1.002, delta), event.offsetX);
+    } else if (event.shiftKey || Math.abs(event.deltaX) > Math.abs(event.deltaY)) {
+      this.pan((event.shiftKey ? delta : event.deltaX) / this.width());
+    } else {
+      const before = this.scrollY;
+      this.scrollTo(this.scrollY + delta);
+      if (this.scrollY === before) return; // at the lanes' end: the page scrolls
     }
+    event.preventDefault();
   }
 
   // Dragging pans; a press and release without moving is a click.
@@ -154,7 +167,7 @@ export class Timeline {
       d: () => this.pan(0.2),
       arrowup: () => this.scrollTo(this.scrollY - 3 * BOX_HEIGHT),
       arrowdown: () => this.scrollTo(this.scrollY + 3 * BOX_HEIGHT),
-      0: () => this.setView({ t0: this.span.begin, t1: this.span.end }),
+      0: () => this.showAll(),
     };
     const action = actions[key];
     if (!action || event.ctrlKey || event.metaKey || event.altKey) return;
@@ -264,11 +277,22 @@ export class Timeline {
       }
     }
     this.drawAxis(ctx, width);
+    this.drawScrollBar(ctx, width, height);
     this.lastDrawMs = performance.now() - began;
     const step = (this.view.t1 - this.view.t0) / 10;
     $("timeline-range").textContent =
       fmtTime(this.view.t0 - this.span.begin, step) + " – " + fmtTime(this.view.t1 - this.span.begin, step) + " of " +
-      fmtDuration(Math.round(this.span.end - this.span.begin));
+      fmtTime(this.span.end - this.span.begin, step) + " (from the first call to the last return)";
+  }
+
+  // Where the view is among the lanes, when they do not all fit.
+  drawScrollBar(ctx, width, height) {
+    const visible = height - AXIS_HEIGHT;
+    if (this.lanesHeight <= visible) return;
+    ctx.fillStyle = "rgba(31, 35, 40, 0.35)";
+    const thumb = Math.max(16, (visible * visible) / this.lanesHeight);
+    const top = AXIS_HEIGHT + (this.scrollY / (this.lanesHeight - visible)) * (visible - thumb);
+    ctx.fillRect(width - 6, top, 4, thumb);
   }
 
   // A call type's colour, by its index in the strings.

@@ -10,7 +10,7 @@
 // timeline_layout.js  the timeline's boxes          (these are pure)
 // tree.js, timeline.js, panels.js: what is drawn; this file ties them.
 import { $, el, badge } from "./dom.js";
-import { fmtDuration, fmtNum, shortenMiddle, threadLabel, titleCase } from "./format.js";
+import { fmtBytes, fmtDuration, fmtNum, shortenMiddle, threadLabel, titleCase } from "./format.js";
 import { applyFilters, callsNamedLike, initialFilters, shownCallRanges } from "./filters.js";
 import { callsOfFunction, functionStats, testList } from "./functions.js";
 import { Model, decodeModel } from "./model.js";
@@ -108,15 +108,35 @@ class Viewer {
       button.addEventListener("click", () => this.export(button.dataset.export));
   }
 
+  // After a filter changed: everything that shows calls shows the new
+  // set; the selected call stays in view, or is let go when it is hidden.
   applyFilters() {
     const m = this.m;
+    const threadChanged = this.filtered && this.filtered.thread !== this.filters.thread;
     this.filtered = applyFilters(m, this.filters);
+    const f = this.filtered;
+    const tests = m.json.summary.tests || 0;
     $("shown-count").textContent =
-      "Showing " + fmtNum(this.filtered.count) + " of " + fmtNum(m.n) + " calls. Saving and exporting write exactly these calls.";
+      "Showing " + fmtNum(f.count - f.tests) + " of " + fmtNum(m.n - tests) + " calls" +
+      (tests ? " and " + fmtNum(f.tests) + " of " + fmtNum(tests) + " tests" : "") +
+      ". Saving and exporting write exactly these.";
     $("collapse-all").disabled = !this.filters.patterns || m.groupCount === 0;
     this.clearSearch();
+    $("search-status").textContent = "";
+    if (this.selected >= 0 && !f.shown[this.selected]) {
+      this.selected = -1;
+      this.detail.clear();
+    }
     this.rebuild();
     this.timeline.setFiltered();
+    if (threadChanged) this.timeline.showAll();
+    if (this.selected >= 0) {
+      const r = this.rows.rowOfCall[this.selected];
+      if (r >= 0) this.tree.scrollToRow(r);
+      this.timeline.showCall(this.selected);
+    } else if (threadChanged) {
+      this.tree.scrollToTop(0);
+    }
     this.functionsStale = true;
     if (this.view === "functions") this.showFunctions();
   }
@@ -212,8 +232,8 @@ class Viewer {
     }
     const s = this.search;
     if (!s.matches || (query && s.query !== query)) this.setMatches(callsNamedLike(this.m, query), query, "Match");
-    const hiddenNote = s.hidden ? " (" + fmtNum(s.hidden) + " more hidden by the filters)" : "";
     if (s.matches.length === 0) {
+      const hiddenNote = s.hidden ? " (" + fmtNum(s.hidden) + " more hidden by the filters)" : "";
       status.textContent = "No call named like “" + s.query + "”" + hiddenNote + ".";
       status.className = "failed";
       this.tree.draw();
@@ -233,7 +253,15 @@ class Viewer {
       while (position >= 0 && s.matches[position] >= from && from >= 0) position--;
       if (position < 0) position = s.matches.length - 1;
     }
+    this.showMatch(position);
+  }
+
+  // The match at `position`: selected, revealed, counted in the status line.
+  showMatch(position) {
+    const s = this.search;
     s.position = position;
+    const hiddenNote = s.hidden ? " (" + fmtNum(s.hidden) + " more hidden by the filters)" : "";
+    const status = $("search-status");
     status.textContent = s.label + " " + fmtNum(position + 1) + " of " + fmtNum(s.matches.length) + hiddenNote + ".";
     status.className = "ok";
     this.reveal(s.matches[position]);
@@ -301,7 +329,7 @@ class Viewer {
     this.showView("tree");
     this.setMatches(callsOfFunction(this.m, this.filtered, row.function), row.qualname, "Call of " + row.qualname + ":");
     $("search-input").value = "";
-    this.find(+1);
+    this.showMatch(0); // its first call, wherever the selection was
   }
 
   // ---- save and export ----
@@ -380,7 +408,7 @@ class Viewer {
       link.click();
       link.remove();
       setTimeout(() => URL.revokeObjectURL(link.href), 60000);
-      status.textContent = "✓ " + name + " (" + fmtNum(shown.count) + " calls, " + (blob.size / 1048576).toFixed(1) + " MiB)";
+      status.textContent = "✓ " + name + " (" + fmtNum(shown.count) + " calls, " + fmtBytes(blob.size) + ")";
       status.className = "ok";
     } catch (error) {
       status.textContent = "✗ Not exported: " + error.message;

@@ -178,16 +178,16 @@ async function clickOnTimeline(page, call) {
   await page.mouse.click(box.x + point.x, box.y + point.y);
 }
 
-// Per function (location and qualified name), from the trace alone: calls,
+// Per function (file and qualified name), from the trace alone: calls,
 // self (duration less the callees'), total (a recursive function's time
 // once, in its outermost call) and the longest call. The tree is by caller.
 function expectedFunctions(doc) {
   const calls = doc.trace_data;
   const up = (e) => (e.caller_id !== undefined ? e.caller_id : e.parent_id);
-  const key = (e) => e.location + "\0" + e.qualname;
+  const key = (e) => e.location.replace(/:\d+$/, "") + "\0" + e.qualname;
   const stats = new Map();
   for (const e of calls) {
-    const s = stats.get(key(e)) || { qualname: e.qualname, location: e.location, calls: 0, self: 0, total: 0, max: 0 };
+    const s = stats.get(key(e)) || { qualname: e.qualname, file: e.location.replace(/:\d+$/, ""), calls: 0, self: 0, total: 0, max: 0 };
     s.calls++;
     s.self += e.duration_ns;
     s.max = Math.max(s.max, e.duration_ns);
@@ -506,11 +506,17 @@ test("the timeline zooms and pans with the wheel, dragging and the keys", async 
   assert.ok(start.boxes > 0);
   const width = (v) => v.t1 - v.t0;
 
-  // The wheel zooms in around the time under the pointer.
+  // Ctrl+wheel zooms in around the time under the pointer; the wheel alone
+  // scrolls the lanes (here they fit: it leaves the view as it is).
   const x = box.width / 4;
   const anchor = start.view.t0 + (x / start.width) * width(start.view);
   await page.mouse.move(box.x + x, box.y + box.height / 2);
   await page.mouse.wheel(0, -500);
+  await nextFrame(page);
+  assert.deepEqual((await timelineState(page)).view, start.view);
+  await page.keyboard.down("Control");
+  await page.mouse.wheel(0, -500);
+  await page.keyboard.up("Control");
   await nextFrame(page);
   const zoomed = (await timelineState(page)).view;
   assert.ok(width(zoomed) < width(start.view) / 2, `zoomed to ${width(zoomed)} of ${width(start.view)}`);
@@ -586,10 +592,10 @@ test("the functions table gives each function's time, sorted by self time", asyn
   await page.waitForSelector("#functions-table tbody tr");
   const expected = expectedFunctions(doc);
   const rows = await page.evaluate(() =>
-    window.pytraceViewer.functionsTable.sorted.map(({ qualname, location, calls, total, self, max }) => ({ qualname, location, calls, total, self, max }))
+    window.pytraceViewer.functionsTable.sorted.map(({ qualname, file, calls, total, self, max }) => ({ qualname, file, calls, total, self, max }))
   );
   assert.equal(rows.length, expected.size);
-  for (const row of rows) assert.deepEqual(row, expected.get(row.location + "\0" + row.qualname), row.qualname);
+  for (const row of rows) assert.deepEqual(row, expected.get(row.file + "\0" + row.qualname), row.qualname);
   for (let k = 1; k < rows.length; k++) assert.ok(rows[k - 1].self >= rows[k].self, "sorted by self time");
   const cells = await page.$$eval("#functions-table tbody tr:first-child td", (tds) => tds.map((td) => td.textContent));
   assert.equal(cells[0], rows[0].qualname);
@@ -637,7 +643,7 @@ test("exports: the page downloads what the tool writes, and each format's own re
   assert.deepEqual(speedscopeProblems(speedscope), []);
   assert.equal(speedscope.profiles.length, threads);
   assert.equal(speedscope.profiles.reduce((sum, p) => sum + p.events.length, 0), 2 * n);
-  assert.equal(speedscope.shared.frames.length, expectedFunctions(doc).size);
+  assert.equal(speedscope.shared.frames.length, new Set(doc.trace_data.map((e) => e.location + "\0" + e.qualname)).size);
 
   const folded = readCollapsed(readFileSync(join(workdir, "tool.collapsed"), "utf8"));
   assert.deepEqual(folded.problems, []);
@@ -686,6 +692,12 @@ test("a pytest trace lists its tests with outcome and duration", async () => {
     const entries = tests.map((t) => ({ ...t, entry: traced.trace_data[t.id] }));
     entries.sort((a, b) => b.entry.duration_ns - a.entry.duration_ns);
     assert.deepEqual(rows.map((r) => [r[0], r[1]]), entries.map((t) => [t.outcome, t.nodeid]));
+    // Tests are listed here, not among the functions.
+    await testPage.click("#tab-functions");
+    const functions = await testPage.evaluate(() => window.pytraceViewer.functionsTable.sorted.map((r) => r.qualname));
+    assert.ok(functions.length > 0);
+    assert.deepEqual(functions.filter((name) => tests.some((t) => t.nodeid === name)), []);
+    await testPage.click("#tab-tests");
     // A click shows the test in the tree, selected.
     const failed = entries.find((t) => t.outcome === "failed");
     await testPage.click(`#tests-table tbody tr:has(td:text-is("${failed.nodeid}"))`);

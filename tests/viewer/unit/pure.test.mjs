@@ -186,6 +186,17 @@ test("functions: a call that never returned lasts to its thread's end", () => {
   assert.equal(wait.total, 600);
 });
 
+test("functions: one per file and qualified name (a generator resumed at another line too), tests apart", () => {
+  const m = makeModel([
+    { name: "test_gen", parent: -1, start: 0, duration: 100, type: "test", flags: FLAG_TEST },
+    { name: "gen", parent: 0, start: 10, duration: 5, location: "g.py:3" },
+    { name: "gen", parent: 0, start: 20, duration: 5, location: "g.py:5" },
+    { name: "gen", parent: 0, start: 30, duration: 5, location: "other.py:3" },
+  ]);
+  const rows = functionStats(m, all(m));
+  assert.deepEqual(rows.map((r) => [r.qualname, r.file, r.calls]), [["gen", "g.py", 2], ["gen", "other.py", 1]]);
+});
+
 test("tests list: outcome and duration in the order they ran", () => {
   const m = makeModel([
     { name: "test_a", parent: -1, start: 0, duration: 30, type: "test", flags: FLAG_TEST },
