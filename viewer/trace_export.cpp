@@ -346,21 +346,23 @@ void write_collapsed(const TraceDocument& doc, const SpanWalk& spans, Output& ou
     }
     names.push_back(std::move(name));
   }
+  // Depth first through the stacks, the line of each built on its outer one's.
   std::string& s = out.text();
   std::string stack;
-  std::vector<std::pair<uint32_t, size_t>> walk;  // (node + 1, index of its next child)
-  std::vector<size_t> lengths;                    // the stack's text length at each level of the walk
-  walk.emplace_back(0, 0);
-  lengths.push_back(0);
+  struct Level {
+    uint32_t node;     // + 1: 0 is above the roots
+    size_t next;       // its next child
+    size_t stack_end;  // where its text ends in `stack`
+  };
+  std::vector<Level> walk{{0, 0, 0}};
   while (!walk.empty()) {
-    auto& [node, next] = walk.back();
-    if (next == children[node].size()) {
+    Level& level = walk.back();
+    if (level.next == children[level.node].size()) {
       walk.pop_back();
-      lengths.pop_back();
       continue;
     }
-    uint32_t child = children[node][next++];
-    stack.resize(lengths.back());
+    uint32_t child = children[level.node][level.next++];
+    stack.resize(level.stack_end);
     if (!stack.empty()) stack += ';';
     stack += names[node_frame[child]];
     if (node_self[child] > 0) {
@@ -370,8 +372,7 @@ void write_collapsed(const TraceDocument& doc, const SpanWalk& spans, Output& ou
       s += '\n';
       out.maybe_flush();
     }
-    walk.emplace_back(child + 1, 0);
-    lengths.push_back(stack.size());
+    walk.push_back({child + 1, 0, stack.size()});  // `level` is not used past here
   }
 }
 
