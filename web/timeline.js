@@ -43,7 +43,7 @@ export class Timeline {
     if (!this.m.hasTimes) {
       $("timeline-note").textContent =
         "This trace has no start times (the original tool's traces and trace_where's stacks have none): there is no timeline.";
-      this.canvas.hidden = true;
+      this.canvas.parentElement.hidden = true;
       return;
     }
     this.listen();

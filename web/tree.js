@@ -40,7 +40,7 @@ export class TreeView {
     this.rowsNode = $("tree-rows");
     this.spacer = $("tree-spacer");
     this.topRow = 0; // the first row in view
-    this.ownScroll = false; // a scroll event this view caused
+    this.ownScrollTop = -1; // the scroll position this view set last
     this.previews = new Map(); // call -> argument preview, fetched for rows in view
     this.previewsWanted = new Set();
     this.scheduleDraw = frameScheduler(() => this.draw());
@@ -74,8 +74,9 @@ export class TreeView {
   }
 
   onScroll() {
-    if (this.ownScroll) {
-      this.ownScroll = false;
+    // The position this view set itself: topRow already says which row.
+    if (Math.abs(this.node.scrollTop - this.ownScrollTop) < 1) {
+      this.ownScrollTop = -1;
       return;
     }
     if (!this.scaled()) {
@@ -104,8 +105,8 @@ export class TreeView {
       ? (this.topRow / Math.max(1, this.lastTopRow())) * maxScroll
       : this.topRow * ROW_HEIGHT;
     if (Math.round(scrollTop) !== Math.round(this.node.scrollTop)) {
-      this.ownScroll = true;
       this.node.scrollTop = scrollTop;
+      this.ownScrollTop = this.node.scrollTop; // as the browser rounded or clamped it
     }
     this.draw();
   }
