@@ -799,6 +799,30 @@ test("past 8,000,000 px of rows the wheel and the arrow keys still move a row at
   }
 });
 
+test("a trace of the original tool (no times) has no timeline, says why, and refuses exports", async () => {
+  const path = join(workdir, "original.json");
+  const entry = (name, depth) => ({ event: "function_call", location: "demo.py:" + depth, parent_location: null,
+    parent_call: null, name, arguments: {}, depth, is_external: false, call_type: "function_call", args: {}, kwargs: {} });
+  writeFileSync(path, JSON.stringify({ metadata: {}, trace_data: [entry("main", 0), entry("step", 1), entry("step", 1)] }));
+  const originalServer = await serve(path);
+  try {
+    const { page: originalPage, errors } = await openViewer(browser.context, originalServer.url);
+    assert.match(await originalPage.textContent("#timeline-note"), /no start times/);
+    assert.equal(await originalPage.isVisible("#timeline"), false);
+    assert.deepEqual(await originalPage.evaluate(() => window.pytraceViewer.rowCallIds()), [0, 1]); // step × 2
+    await originalPage.click("button[data-export=chrome]");
+    await originalPage.waitForSelector("#export-status.failed");
+    assert.match(await originalPage.textContent("#export-status"), /Not exported: .*start time/);
+    await originalPage.click("#tab-functions");
+    assert.deepEqual(await originalPage.evaluate(() => window.pytraceViewer.functionsTable.sorted.map((r) => [r.qualname, r.calls])),
+      [["main", 1], ["step", 2]]);
+    assert.deepEqual(errors, []);
+    await originalPage.close();
+  } finally {
+    await originalServer.stop();
+  }
+});
+
 test("executed lines are counted and listed in the panel of the call that ran them", async () => {
   const linesPath = join(workdir, "lines.json");
   const traced = traceProgram(join(HERE, "app", "app.py"), linesPath, "--track-executed-lines");
