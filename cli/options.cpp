@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "options.h"
 
-#include "trace_export.h"
-
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+
+#include "trace_export.h"
 
 namespace pytrace {
 

@@ -3,9 +3,8 @@
 
 #include <simdjson.h>
 
-#include <cctype>
-
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <filesystem>
 

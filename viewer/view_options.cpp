@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "view_options.h"
 
-#include "trace_export.h"
-
 #include <charconv>
+
+#include "trace_export.h"
 
 namespace pytrace::viewer {
 
