@@ -58,7 +58,8 @@ class SpanWalk {
     // Over every call, not only the kept ones: hiding a call does not
     // shorten one that never returned (the page draws it so too).
     for (size_t call = 0; call < doc.size(); ++call)
-      thread_end_[doc.thread[call]] = std::max(thread_end_[doc.thread[call]], end_of(call, 0));
+      thread_end_[doc.thread[call]] = std::max(
+          thread_end_[doc.thread[call]], doc.duration_ns[call] >= 0 ? end_of(call) : doc.start_ns[call]);
   }
 
   // Where the thread's last call ends: when its calls that never returned stop.
@@ -77,7 +78,7 @@ class SpanWalk {
       for (; !open.empty() && call >= open.back().subtree_end; open.pop_back()) after = open.back().end;
       if (i > 0 && doc_.thread[at(i - 1)] != doc_.thread[call]) after = INT64_MIN;
       int64_t start = std::max(doc_.start_ns[call], after);
-      int64_t end = end_of(call, thread_end_[doc_.thread[call]]);
+      int64_t end = end_of(call);
       // Clocks read at entry and return nest; clamping keeps the formats'
       // rules (a child within its parent, after its previous sibling)
       // whatever a document says.
@@ -92,9 +93,15 @@ class SpanWalk {
   }
 
  private:
-  // start + duration (at most INT64_MAX), or `running` for a call that never returned.
-  int64_t end_of(size_t call, int64_t running) const {
-    if (doc_.duration_ns[call] < 0) return running;
+  // start + duration (at most INT64_MAX). A call that never returned ends
+  // where the next call of its thread after its subtree starts (the tracer
+  // closed it there), or with its thread's last call; as the page ends it.
+  int64_t end_of(size_t call) const {
+    if (doc_.duration_ns[call] < 0) {
+      size_t next = doc_.subtree_end[call];
+      bool same_thread = next < doc_.size() && doc_.thread[next] == doc_.thread[call];
+      return same_thread ? doc_.start_ns[next] : thread_end_[doc_.thread[call]];
+    }
     int64_t end = 0;
     return __builtin_add_overflow(doc_.start_ns[call], doc_.duration_ns[call], &end) ? INT64_MAX : end;
   }

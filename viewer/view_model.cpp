@@ -212,43 +212,79 @@ size_t ViewModel::read(size_t offset, char* out, size_t length) const {
   return done;
 }
 
+namespace {
+
+// JSON text without the spaces and line breaks between its tokens.
+std::string compact_json(std::string_view text) {
+  std::string out;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size())
+        out += text[++i];
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+      out += c;
+    } else if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Past this size the arguments are not parsed for a preview: their text,
+// compacted, stands for them.
+constexpr size_t kMaxPreviewedArguments = 64 << 10;
+
+}  // namespace
+
 std::string argument_preview(std::string_view arguments_json, size_t limit) {
   namespace od = simdjson::ondemand;
-  simdjson::padded_string padded(arguments_json);
-  static thread_local od::parser parser;
   std::string line;
-  try {
-    od::document document = parser.iterate(padded);
-    // Field by field, stopping at the limit: an object of a million
-    // arguments costs what its first ones do.
-    for (auto field : document.get_object()) {
-      if (!line.empty()) line += ", ";
-      line += std::string_view(field.unescaped_key());
-      line += '=';
-      od::value value = field.value();
-      switch (value.type()) {
-        case od::json_type::string:
-          line += std::string_view(value.get_string());
-          break;
-        case od::json_type::object: {
-          od::object inner = value.get_object();
-          line += std::string_view(inner.raw_json());
-          break;
+  if (arguments_json.size() > kMaxPreviewedArguments) {
+    line = compact_json(arguments_json.substr(0, 4 * limit));
+    if (line.starts_with('{')) line.erase(0, 1);
+    if (line.size() <= limit) return line + "…";
+  } else {
+    simdjson::padded_string padded(arguments_json);
+    od::parser parser;  // its memory goes with the request
+    try {
+      od::document document = parser.iterate(padded);
+      for (auto field : document.get_object()) {
+        if (!line.empty()) line += ", ";
+        line += std::string_view(field.unescaped_key());
+        line += '=';
+        od::value value = field.value();
+        switch (value.type()) {
+          case od::json_type::string:
+            line += std::string_view(value.get_string());
+            break;
+          case od::json_type::object: {
+            od::object inner = value.get_object();
+            line += compact_json(std::string_view(inner.raw_json()));
+            break;
+          }
+          case od::json_type::array: {
+            od::array inner = value.get_array();
+            line += compact_json(std::string_view(inner.raw_json()));
+            break;
+          }
+          default: {  // a number, true, false or null: its token, without the spaces after it
+            std::string_view token = value.raw_json_token();
+            while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+              token.remove_suffix(1);
+            line += token;
+          }
         }
-        case od::json_type::array: {
-          od::array inner = value.get_array();
-          line += std::string_view(inner.raw_json());
-          break;
-        }
-        default:
-          line += value.raw_json_token();
-          break;
+        if (line.size() > limit) break;
       }
-      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
-      if (line.size() > limit) break;
+    } catch (const simdjson::simdjson_error&) {
+      if (line.empty()) return "";  // not an object: no preview; else what was read
     }
-  } catch (const simdjson::simdjson_error&) {
-    if (line.empty()) return "";  // not an object: no preview; else what was read
   }
   if (line.size() <= limit) return line;
   size_t cut = limit > 3 ? limit - 3 : 0;  // room for "…"

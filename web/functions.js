@@ -5,7 +5,7 @@
 import { FLAG_TEST, testOutcome } from "./format.js";
 import { fileOf } from "./model.js";
 
-// A call's duration; one that never returned lasts to its thread's last call.
+// A call's duration; one that never returned lasts until the model says it ended.
 function durationOf(model, call) {
   const d = model.duration[call];
   if (d >= 0) return d;

@@ -21,13 +21,13 @@ export function decodeModel(buffer, size) {
   return json;
 }
 
-// One array per column, indexed by call (document order: a call's
-// descendants follow it, up to end[call]) or by pattern group.
 // The file part of a location ("app.py:12" -> "app.py").
 export function fileOf(location) {
   return location.replace(/:\d+$/, "");
 }
 
+// One array per column, indexed by call (document order: a call's
+// descendants follow it, up to end[call]) or by pattern group.
 export class Model {
   constructor(json) {
     this.json = json;
@@ -89,15 +89,17 @@ export class Model {
     return this.id ? this.id[call] : call;
   }
 
-  // Where a call ends, in ns from the trace's start; a call that never
-  // returned ends with the last call of its thread, or with its nearest
-  // ancestor that returned (as the exports end it).
+  // Where a call ends, in ns from the trace's start. A call that never
+  // returned ends where the next call of its thread after its subtree
+  // starts (the tracer closed it there), or with its thread's last call;
+  // as the exports end it.
   endTime(call) {
     const d = this.duration[call];
     if (d >= 0) return this.start[call] + d;
-    for (let a = this.parent[call]; a >= 0; a = this.parent[a])
-      if (this.duration[a] >= 0) return Math.min(this.start[a] + this.duration[a], this.threadEndTime(this.thread[call]));
-    return this.threadEndTime(this.thread[call]);
+    const next = this.end[call];
+    return next < this.n && this.thread[next] === this.thread[call]
+      ? this.start[next]
+      : this.threadEndTime(this.thread[call]);
   }
 
   threadEndTime(t) {

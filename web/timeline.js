@@ -282,7 +282,7 @@ export class Timeline {
     const step = (this.view.t1 - this.view.t0) / 10;
     $("timeline-range").textContent =
       fmtTime(this.view.t0 - this.span.begin, step) + " – " + fmtTime(this.view.t1 - this.span.begin, step) + " of " +
-      fmtTime(this.span.end - this.span.begin, step) + " (from the first call to the last return)";
+      fmtDuration(Math.round(this.span.end - this.span.begin)) + " (from the first call to the last return)";
   }
 
   // Where the view is among the lanes, when they do not all fit.

@@ -98,16 +98,19 @@ export class TreeView {
     this.scrollToTop(this.topRow + (lines > 0 ? Math.max(1, Math.round(lines)) : Math.min(-1, Math.round(lines))));
   }
 
+  // While the tree is hidden (another tab) only topRow is kept: shown
+  // again, the viewer calls this with it.
   scrollToTop(row) {
     this.topRow = Math.max(0, Math.min(row, this.lastTopRow()));
+    if (this.node.clientHeight === 0) return;
     const maxScroll = MAX_SCROLL_PX - this.node.clientHeight;
     const scrollTop = this.scaled()
       ? (this.topRow / Math.max(1, this.lastTopRow())) * maxScroll
       : this.topRow * ROW_HEIGHT;
-    if (Math.round(scrollTop) !== Math.round(this.node.scrollTop)) {
-      this.node.scrollTop = scrollTop;
-      this.ownScrollTop = this.node.scrollTop; // as the browser rounded or clamped it
-    }
+    const before = this.node.scrollTop;
+    this.node.scrollTop = scrollTop;
+    // A scroll event comes only when the position moved.
+    if (this.node.scrollTop !== before) this.ownScrollTop = this.node.scrollTop;
     this.draw();
   }
 

@@ -312,7 +312,12 @@ class Viewer {
     $("functions-view").hidden = view !== "functions";
     $("tests-view").hidden = view !== "tests";
     if (view === "functions") this.showFunctions();
-    if (view === "tree") this.tree.draw();
+    if (view === "tree") {
+      // Scrolled while hidden: the selected row in the middle, or where the tree was.
+      const r = this.selected >= 0 ? this.rows.rowOfCall[this.selected] : -1;
+      if (r >= 0) this.tree.scrollToRow(r);
+      else this.tree.scrollToTop(this.tree.topRow);
+    }
   }
 
   showFunctions() {

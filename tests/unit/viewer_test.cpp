@@ -449,6 +449,21 @@ TEST(ViewModel, ColumnsAndSettings) {
   EXPECT_EQ(model["groups"]["template_end"], json({4}));
 }
 
+TEST(ViewModel, ArgumentPreviews) {
+  EXPECT_EQ(argument_preview(R"({"n": "3", "s": "'a  '", "flag": true , "x": 1.5 })", 120),
+            "n=3, s='a  ', flag=true, x=1.5");
+  // Nested values compacted, as written otherwise.
+  EXPECT_EQ(argument_preview("{\"a\": {\n  \"x\": [1, 2],\n  \"k\": \"a b\"\n}}", 120),
+            R"(a={"x":[1,2],"k":"a b"})");
+  EXPECT_EQ(argument_preview("{}", 120), "");
+  EXPECT_EQ(argument_preview("[1, 2]", 120), "");
+  std::string cut = argument_preview(R"({"text": ")" + std::string(200, 'x') + R"("})", 20);
+  EXPECT_EQ(cut, "text=" + std::string(12, 'x') + "…");
+  // Arguments too large to parse for a row: their first bytes.
+  std::string huge = "{\"a\": \"" + std::string(100000, 'y') + "\"}";
+  EXPECT_EQ(argument_preview(huge, 20), "\"a\":\"" + std::string(12, 'y') + "…");
+}
+
 TEST(SaveName, PlainNamesOnly) {
   EXPECT_EQ(checked_save_name("demo_filtered"), "demo_filtered.json");
   EXPECT_EQ(checked_save_name("  demo.json "), "demo.json");
@@ -760,6 +775,23 @@ TEST(Export, OddDocumentsGiveValidExports) {
   auto timed = TraceDocument::parse(timed_document(), "t.json");
   json kept = json::parse(exported(timed, ExportFormat::chrome, {5}))["traceEvents"];
   EXPECT_EQ(kept[3]["dur"], 0.58);  // after 3 metadata events
+}
+
+// A call the tracer closed without its return ends where the next call
+// after it starts: its later siblings keep their times.
+TEST(Export, ACallThatNeverReturnedEndsWhereTheNextBegins) {
+  json entries = json::array({call(0, nullptr, 0, "main", "a.py:1"), call(1, 0, 1, "lost", "a.py:2"),
+                              call(2, 1, 2, "inner", "a.py:3"), call(3, 0, 1, "later", "a.py:4")});
+  const int64_t times[][2] = {{0, 1000}, {10, -1}, {20, 30}, {100, 50}};
+  for (size_t i = 0; i < 4; ++i) {
+    entries[i]["start_ns"] = times[i][0];
+    entries[i]["duration_ns"] = times[i][1] < 0 ? json(nullptr) : json(times[i][1]);
+  }
+  auto doc = TraceDocument::parse(document(entries), "t.json");
+  json boxes = json::parse(exported(doc, ExportFormat::chrome))["traceEvents"];
+  EXPECT_EQ(boxes[2 + 1]["dur"], 0.09);  // lost: 10-100
+  EXPECT_EQ(boxes[2 + 3]["ts"], 0.1);    // later: as recorded
+  EXPECT_EQ(boxes[2 + 3]["dur"], 0.05);
 }
 
 TEST(Export, TracesWithoutTimesAreRefused) {

@@ -613,6 +613,77 @@ test("the functions table gives each function's time, sorted by self time", asyn
   assert.equal(await page.evaluate(() => window.pytraceViewer.selected), attention[1].id);
 });
 
+test("a filter keeps the selected call in view, or lets it go when it hides it; a thread starts at its top", async () => {
+  await page.click("#tab-tree");
+  const apply = doc.trace_data.filter((e) => e.qualname === "Layer.apply").at(-1);
+  await page.evaluate((id) => window.pytraceViewer.reveal(id), apply.id);
+  // Changed from another tab: back in the tree, the row is drawn and selected.
+  await page.click("#tab-functions");
+  await setChecked(page, "#show-imports", false);
+  await page.click("#tab-tree");
+  await nextFrame(page);
+  assert.ok(await page.$(`#tree-rows .row.selected[data-call="${apply.id}"]`), "the selected row is not in view");
+  await setChecked(page, "#show-imports", true);
+  // Hidden by a filter: no call is selected, the panel says so.
+  await setChecked(page, "#type-method", false);
+  assert.equal(await page.evaluate(() => window.pytraceViewer.selected), -1);
+  assert.match(await page.textContent("#detail"), /Click a call/);
+  await setChecked(page, "#type-method", true);
+  // Another thread: its first call at the top, the timeline whole.
+  const worker = doc.metadata.threads.findIndex((t) => t.thread_id !== doc.metadata.pid);
+  const timeline = page.locator("#timeline-canvas");
+  await timeline.focus();
+  await page.keyboard.press("+");
+  await page.selectOption("#thread-select", String(worker));
+  await nextFrame(page);
+  const first = doc.trace_data.find((e) => e.thread_id === doc.metadata.threads[worker].thread_id);
+  assert.equal(await page.$eval("#tree-rows .row.call", (row) => Number(row.dataset.call)), first.id);
+  const state = await timelineState(page);
+  assert.deepEqual(state.view, { t0: state.span.begin, t1: state.span.end });
+  await page.selectOption("#thread-select", "-1");
+});
+
+test("the lanes scroll with the wheel when they do not fit, then the page does", async () => {
+  await page.evaluate(() => {
+    document.getElementById("timeline").style.height = "120px";
+    window.pytraceViewer.timeline.setFiltered();
+  });
+  await nextFrame(page);
+  const canvas = page.locator("#timeline-canvas");
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  const lanes = () => page.evaluate(() => window.pytraceViewer.timeline.scrollY);
+  const pageY = () => page.evaluate(() => window.scrollY);
+  assert.equal(await lanes(), 0);
+  await page.mouse.wheel(0, 60);
+  await nextFrame(page);
+  assert.equal(await lanes(), 60, "the lanes did not scroll");
+  const before = await pageY();
+  for (let k = 0; k < 20; k++) await page.mouse.wheel(0, 100);
+  await nextFrame(page);
+  const bottom = await page.evaluate(() => {
+    const t = window.pytraceViewer.timeline;
+    return t.lanesHeight - (t.height() - 20);
+  });
+  assert.equal(await lanes(), bottom, "the lanes stop at their end");
+  assert.ok((await pageY()) > before, "then the page scrolls");
+  await page.evaluate(() => {
+    document.getElementById("timeline").style.height = "";
+    window.pytraceViewer.timeline.scrollTo(0);
+    window.scrollTo(0, 0);
+  });
+});
+
+test("a function picked in the table starts at its first call, wherever the selection was", async () => {
+  const attention = doc.trace_data.filter((e) => e.qualname === "attention");
+  await page.evaluate((id) => window.pytraceViewer.reveal(id), attention.at(-1).id + 1);
+  await page.click("#tab-functions");
+  await page.click(`#functions-table tbody tr:has(td[data-column=qualname]:text-is("attention"))`);
+  assert.equal(await page.evaluate(() => window.pytraceViewer.selected), attention[0].id);
+  assert.equal(await page.textContent("#search-status"), `Call of attention: 1 of ${attention.length}.`);
+});
+
 test("exports: the page downloads what the tool writes, and each format's own reader loads it", async () => {
   const threads = doc.metadata.threads.length;
   for (const format of ["chrome", "speedscope", "collapsed"]) {

@@ -52,16 +52,23 @@ test("names from the trace are text of any kind: non-ASCII, or a JavaScript obje
   assert.equal(functionStats(m, all(m)).length, 2);
 });
 
-test("a call that never returned ends with its thread, or with the nearest ancestor that returned", () => {
+test("a call that never returned ends where the next call after it starts, or with its thread", () => {
   const m = makeModel([
     { name: "main", parent: -1, start: 0, duration: 1000 },
-    { name: "p", parent: 0, start: 10, duration: 90 },
-    { name: "c", parent: 1, start: 20, duration: -1 },
+    { name: "lost", parent: 0, start: 10, duration: -1 },
+    { name: "inner", parent: 1, start: 20, duration: 30 },
+    { name: "later", parent: 0, start: 100, duration: 50 },
     { name: "r", parent: -1, start: 2000, duration: -1 },
   ]);
-  assert.equal(m.endTime(2), 100);
-  assert.equal(m.endTime(3), 2000, "the thread's last end");
-  assert.equal(functionStats(m, all(m)).find((r) => r.qualname === "p").self, 10);
+  assert.equal(m.endTime(1), 100, "where later starts");
+  assert.equal(m.endTime(4), 2000, "the thread's last start or end");
+  const stats = Object.fromEntries(functionStats(m, all(m)).map((r) => [r.qualname, r]));
+  assert.equal(stats.lost.self, 90 - 30);
+  assert.equal(stats.main.self, 1000 - 90 - 50);
+  // The timeline draws later beside lost, not under it.
+  const boxes = visibleBoxes(m, all(m), 0, { t0: 0, t1: 1000 }, 1000, emptyBoxes());
+  const at = (call) => boxes.call.indexOf(call);
+  assert.ok(boxes.x1[at(1)] <= boxes.x0[at(3)]);
 });
 
 test("filters: hidden calls' children keep their place one level up, per thread", () => {
