@@ -10,8 +10,8 @@
 //
 // Written from a TraceDocument, for the calls the viewer's filters show or
 // all of them. A kept call nests under its nearest kept ancestor, as in a
-// filtered save. Calls still running at the end close when their thread's
-// last call ends.
+// filtered save. A call that never returned ends where the next call of its
+// thread after its subtree starts, or with its thread's last call.
 #pragma once
 
 #include <cstdint>
