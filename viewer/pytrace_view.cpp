@@ -149,12 +149,17 @@ class HostRules {
   std::set<std::string> names_;
 };
 
+// The trace's name without ".json", and without ".gz"/".zst" before it.
+std::string trace_stem(const fs::path& trace) {
+  fs::path name_of_json = compression_for_name(trace.string()) == Compression::kNone ? trace : trace.stem();
+  return name_of_json.stem().string();
+}
+
 // TRACE.trace.json, TRACE.speedscope.json, TRACE.folded (for TRACE.json.gz
 // too), offered in a header: characters other than letters, digits, '.',
 // '-' and '_' become '_'.
 std::string suggested_export_name(const fs::path& trace, ExportFormat format) {
-  fs::path name_of_json = compression_for_name(trace.string()) == Compression::kNone ? trace : trace.stem();
-  std::string name = name_of_json.stem().string() + std::string(export_suffix(format));
+  std::string name = trace_stem(trace) + std::string(export_suffix(format));
   for (char& c : name)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
   return name;
@@ -163,8 +168,7 @@ std::string suggested_export_name(const fs::path& trace, ExportFormat format) {
 // The name offered for saving: TRACE_filtered.json, numbered if taken
 // (for TRACE.json.gz too: saves are not compressed).
 std::string suggested_save_name(const fs::path& trace) {
-  fs::path name_of_json = compression_for_name(trace.string()) == Compression::kNone ? trace : trace.stem();
-  std::string stem = name_of_json.stem().string();
+  std::string stem = trace_stem(trace);
   std::string name = stem + "_filtered.json";
   for (int n = 2; fs::exists(trace.parent_path() / name); ++n)
     name = stem + "_filtered_" + std::to_string(n) + ".json";

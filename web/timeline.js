@@ -190,8 +190,8 @@ export class Timeline {
     this.scheduleDraw();
   }
 
-  // Where a call's box is drawn now (canvas px), or null: for the tests.
-  pointOf(call) {
+  // The part of a call's box in view, in canvas px ({x0, x1, top}), or null.
+  boxOf(call) {
     const m = this.m;
     const lane = this.lanes.find((l) => l.thread === m.thread[call]);
     if (!lane) return null;
@@ -200,9 +200,16 @@ export class Timeline {
     const right = Math.min(m.endTime(call), this.view.t1);
     if (right < left) return null;
     return {
-      x: (((left + right) / 2 - this.view.t0) * scale),
-      y: AXIS_HEIGHT + lane.top - this.scrollY + LANE_HEADER + this.app.filtered.shownDepth[call] * BOX_HEIGHT + BOX_HEIGHT / 2,
+      x0: (left - this.view.t0) * scale,
+      x1: (right - this.view.t0) * scale,
+      top: AXIS_HEIGHT + lane.top - this.scrollY + LANE_HEADER + this.app.filtered.shownDepth[call] * BOX_HEIGHT,
     };
+  }
+
+  // The middle of a call's box (canvas px), or null: for the tests.
+  pointOf(call) {
+    const box = this.boxOf(call);
+    return box && { x: (box.x0 + box.x1) / 2, y: box.top + BOX_HEIGHT / 2 };
   }
 
   draw() {
@@ -265,14 +272,11 @@ export class Timeline {
       // The selected call, outlined on top.
       const selected = app.selected;
       if (selected >= 0 && m.thread[selected] === lane.thread && app.filtered.shown[selected]) {
-        const point = this.pointOf(selected);
-        if (point) {
-          const scale = width / (this.view.t1 - this.view.t0);
-          const x0 = (Math.max(m.start[selected], this.view.t0) - this.view.t0) * scale;
-          const x1 = (Math.min(m.endTime(selected), this.view.t1) - this.view.t0) * scale;
+        const box = this.boxOf(selected);
+        if (box) {
           ctx.strokeStyle = "#1f2328";
           ctx.lineWidth = 2;
-          ctx.strokeRect(x0, point.y - BOX_HEIGHT / 2, Math.max(x1 - x0, 2), BOX_HEIGHT - 1);
+          ctx.strokeRect(box.x0, box.top, Math.max(box.x1 - box.x0, 2), BOX_HEIGHT - 1);
         }
       }
     }

@@ -205,6 +205,20 @@ async function setChecked(page, selector, checked) {
   await page.evaluate(() => new Promise(requestAnimationFrame));
 }
 
+// Serves a trace on a pytrace_view of its own, opens it in a new page, runs
+// `check` on that page, and fails on any error the page raised.
+async function onOwnPage(serveArgs, check) {
+  const own = await serve(...serveArgs);
+  try {
+    const { page: ownPage, errors } = await openViewer(browser.context, own.url);
+    await check(ownPage);
+    assert.deepEqual(errors, []);
+    await ownPage.close();
+  } finally {
+    await own.stop();
+  }
+}
+
 // ---- the tests ------------------------------------------------------------------------
 
 let workdir, doc, tracePath, server, browser, page, pageErrors;
@@ -751,9 +765,7 @@ test("a pytest trace lists its tests with outcome and duration", async () => {
   const traced = JSON.parse(readFileSync(pytestPath, "utf8"));
   const tests = traced.metadata.tests;
   assert.ok(tests.some((t) => t.outcome === "failed") && tests.some((t) => t.outcome === "passed"));
-  const testServer = await serve(pytestPath);
-  try {
-    const { page: testPage, errors } = await openViewer(browser.context, testServer.url);
+  await onOwnPage([pytestPath], async (testPage) => {
     assert.equal(await testPage.textContent("#tab-tests"), `Tests (${tests.length})`);
     await testPage.click("#tab-tests");
     const rows = await testPage.$$eval("#tests-table tbody tr", (trs) =>
@@ -774,11 +786,7 @@ test("a pytest trace lists its tests with outcome and duration", async () => {
     await testPage.click(`#tests-table tbody tr:has(td:text-is("${failed.nodeid}"))`);
     await testPage.waitForSelector(`#tree-rows .row.selected[data-call="${failed.id}"]`);
     assert.equal(await testPage.isVisible("#tree"), true);
-    assert.deepEqual(errors, []);
-    await testPage.close();
-  } finally {
-    await testServer.stop();
-  }
+  });
 });
 
 test("a large trace is drawn a screenful at a time; server flags set the start state", async () => {
@@ -787,9 +795,7 @@ test("a large trace is drawn a screenful at a time; server flags set the start s
   const big = traceProgram(join(HERE, "..", "..", "bench", "workloads", "mixed.py"), bigPath, "3000");
   const n = big.trace_data.length;
   assert.ok(n > 150000, `only ${n} calls`);
-  const bigServer = await serve(bigPath, "--hide-imports", "--no-patterns");
-  try {
-    const { page: bigPage, errors } = await openViewer(browser.context, bigServer.url);
+  await onOwnPage([bigPath, "--hide-imports", "--no-patterns"], async (bigPage) => {
     assert.equal(await bigPage.isChecked("#show-imports"), false);
     assert.equal(await bigPage.isChecked("#show-patterns"), false);
     assert.equal(await bigPage.$$eval(".row.group-header", (rows) => rows.length), 0);
@@ -800,24 +806,20 @@ test("a large trace is drawn a screenful at a time; server flags set the start s
     await bigPage.evaluate(() => {
       const tree = document.getElementById("tree");
       tree.scrollTop = tree.scrollHeight;
-    });
-    await bigPage.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
-    const rows = await renderedRows(bigPage);
-    assert.ok(rows.length < 100, `${rows.length} rows in the page`);
-    const lastShown = big.trace_data.filter((e) => !isImport(e)).at(-1);
-    assert.equal(rows.at(-1).id, lastShown.id);
-    assert.equal(rows.at(-1).name, lastShown.qualname);
-    // Search reaches a call deep in the trace.
-    await bigPage.fill("#search-input", "Account.balance");
-    await bigPage.click("#search-prev");
-    const balances = big.trace_data.filter((e) => e.qualname === "Account.balance");
-    assert.equal(await bigPage.textContent("#search-status"), `Match ${balances.length.toLocaleString("en-US")} of ${balances.length.toLocaleString("en-US")}.`);
-    assert.ok(await bigPage.$(`#tree-rows .row.selected[data-call="${balances.at(-1).id}"]`));
-    assert.deepEqual(errors, []);
-    await bigPage.close();
-  } finally {
-    await bigServer.stop();
-  }
+  });
+  await bigPage.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+  const rows = await renderedRows(bigPage);
+  assert.ok(rows.length < 100, `${rows.length} rows in the page`);
+  const lastShown = big.trace_data.filter((e) => !isImport(e)).at(-1);
+  assert.equal(rows.at(-1).id, lastShown.id);
+  assert.equal(rows.at(-1).name, lastShown.qualname);
+  // Search reaches a call deep in the trace.
+  await bigPage.fill("#search-input", "Account.balance");
+  await bigPage.click("#search-prev");
+  const balances = big.trace_data.filter((e) => e.qualname === "Account.balance");
+  assert.equal(await bigPage.textContent("#search-status"), `Match ${balances.length.toLocaleString("en-US")} of ${balances.length.toLocaleString("en-US")}.`);
+  assert.ok(await bigPage.$(`#tree-rows .row.selected[data-call="${balances.at(-1).id}"]`));
+  });
 });
 
 test("past 8,000,000 px of rows the wheel and the arrow keys still move a row at a time", async () => {
@@ -832,9 +834,7 @@ test("past 8,000,000 px of rows the wheel and the arrow keys still move a row at
         `"depth":${i ? 1 : 0},"id":${i},"parent_id":${i ? 0 : null},"thread_id":1,"pid":1,"start_ns":${i},"duration_ns":1}`
     );
   writeFileSync(path, `{"metadata":{},"trace_data":[${entries.join(",")}]}`);
-  const flatServer = await serve(path, "--no-patterns");
-  try {
-    const { page: flatPage, errors } = await openViewer(browser.context, flatServer.url);
+  await onOwnPage([path, "--no-patterns"], async (flatPage) => {
     const firstRow = () => flatPage.$eval("#tree-rows .row.call", (row) => Number(row.dataset.call));
     await flatPage.locator("#tree").scrollIntoViewIfNeeded();
     const tree = await flatPage.locator("#tree").boundingBox();
@@ -860,14 +860,10 @@ test("past 8,000,000 px of rows the wheel and the arrow keys still move a row at
     await flatPage.evaluate(() => {
       const node = document.getElementById("tree");
       node.scrollTop = node.scrollHeight;
-    });
-    await nextFrame(flatPage);
-    assert.equal(await flatPage.$$eval("#tree-rows .row.call", (rows) => Number(rows.at(-1).dataset.call)), n - 1);
-    assert.deepEqual(errors, []);
-    await flatPage.close();
-  } finally {
-    await flatServer.stop();
-  }
+  });
+  await nextFrame(flatPage);
+  assert.equal(await flatPage.$$eval("#tree-rows .row.call", (rows) => Number(rows.at(-1).dataset.call)), n - 1);
+  });
 });
 
 test("a trace of the original tool (no times) has no timeline, says why, and refuses exports", async () => {
@@ -875,9 +871,7 @@ test("a trace of the original tool (no times) has no timeline, says why, and ref
   const entry = (name, depth) => ({ event: "function_call", location: "demo.py:" + depth, parent_location: null,
     parent_call: null, name, arguments: {}, depth, is_external: false, call_type: "function_call", args: {}, kwargs: {} });
   writeFileSync(path, JSON.stringify({ metadata: {}, trace_data: [entry("main", 0), entry("step", 1), entry("step", 1)] }));
-  const originalServer = await serve(path);
-  try {
-    const { page: originalPage, errors } = await openViewer(browser.context, originalServer.url);
+  await onOwnPage([path], async (originalPage) => {
     assert.match(await originalPage.textContent("#timeline-note"), /no start times/);
     assert.equal(await originalPage.isVisible("#timeline"), false);
     assert.deepEqual(await originalPage.evaluate(() => window.pytraceViewer.rowCallIds()), [0, 1]); // step × 2
@@ -887,11 +881,7 @@ test("a trace of the original tool (no times) has no timeline, says why, and ref
     await originalPage.click("#tab-functions");
     assert.deepEqual(await originalPage.evaluate(() => window.pytraceViewer.functionsTable.sorted.map((r) => [r.qualname, r.calls])),
       [["main", 1], ["step", 2]]);
-    assert.deepEqual(errors, []);
-    await originalPage.close();
-  } finally {
-    await originalServer.stop();
-  }
+  });
 });
 
 test("executed lines are counted and listed in the panel of the call that ran them", async () => {
@@ -900,9 +890,7 @@ test("executed lines are counted and listed in the panel of the call that ran th
   const groups = traced.trace_data.filter((e) => e.event === "executed_line");
   const count = groups.reduce((n, g) => n + g.lines.length, 0);
   assert.equal(groups.length, traced.metadata.executed_lines_count); // entries, as the original counted
-  const linesServer = await serve(linesPath, "--no-patterns");
-  try {
-    const { page: linesPage, errors } = await openViewer(browser.context, linesServer.url);
+  await onOwnPage([linesPath, "--no-patterns"], async (linesPage) => {
     const figure = await linesPage.textContent("#summary-figures tr[data-figure=executed_lines] td:last-child");
     assert.equal(figure, count.toLocaleString("en-US"));
     // The call whose frame ran the most line groups: its panel lists them all, in order.
@@ -918,9 +906,5 @@ test("executed lines are counted and listed in the panel of the call that ran th
     assert.equal(await linesPage.textContent(`#tree-rows .row[data-call="${call}"] .num`), "#" + id);
     const listed = await linesPage.$$eval("#detail-lines li .lines", (items) => items.map((i) => i.textContent));
     assert.deepEqual(listed, own.map((g) => g.lines.join(", ")));
-    assert.deepEqual(errors, []);
-    await linesPage.close();
-  } finally {
-    await linesServer.stop();
-  }
+  });
 });
